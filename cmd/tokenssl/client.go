@@ -1,0 +1,130 @@
+package main
+
+import (
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/tokenssl/tokenssl/ssl"
+)
+
+func runClient(args []string) error {
+	fs := flag.NewFlagSet("client", flag.ExitOnError)
+	connect := fs.String("connect", "127.0.0.1:4433", "server address")
+	ciphers := fs.String("ciphers", "", "comma-separated suite names or hex codes")
+	caFile := fs.String("ca", "", "PEM file of trusted roots")
+	insecure := fs.Bool("insecure", false, "do not verify the server certificate (testing only)")
+	serverName := fs.String("servername", "", "name to verify in the server certificate (default: host of -connect)")
+	resume := fs.Bool("resume", false, "connect a second time offering the first session")
+	timeout := fs.Duration("timeout", 30*time.Second, "handshake and echo timeout")
+	fs.Parse(args)
+
+	config := &ssl.Config{InsecureSkipVerify: *insecure, ServerName: *serverName, HandshakeTimeout: *timeout}
+	if config.ServerName == "" {
+		host, _, err := net.SplitHostPort(*connect)
+		if err != nil {
+			return err
+		}
+		config.ServerName = host
+	}
+	if *caFile != "" {
+		chain, err := ssl.LoadCertificateChain(*caFile)
+		if err != nil {
+			return err
+		}
+		config.RootCAs = x509.NewCertPool()
+		for _, der := range chain {
+			c, err := x509.ParseCertificate(der)
+			if err != nil {
+				return err
+			}
+			config.RootCAs.AddCert(c)
+		}
+	} else if !*insecure {
+		return errors.New("client: give -ca FILE or -insecure")
+	}
+	if *ciphers != "" {
+		var err error
+		if config.CipherSuites, err = ssl.ParseCipherSuites(*ciphers); err != nil {
+			return err
+		}
+	}
+	if *resume {
+		config.ClientSessionCache = ssl.NewLRUClientSessionCache(4)
+	}
+	if err := clientSession(*connect, config, os.Stdin, os.Stdout, *timeout); err != nil {
+		return err
+	}
+	if *resume {
+		return clientSession(*connect, config, nil, io.Discard, *timeout)
+	}
+	return nil
+}
+
+// clientSession handshakes, sends in, copies the echo to out until every
+// byte sent has come back (or the server closes), then sends close_notify.
+func clientSession(addr string, config *ssl.Config, in io.Reader, out io.Writer, timeout time.Duration) error {
+	raw, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return err
+	}
+	c := ssl.Client(raw, config)
+	defer c.Close()
+	if err := c.Handshake(); err != nil {
+		fmt.Fprintln(os.Stderr, failureLine(err))
+		return err
+	}
+	fmt.Fprintln(os.Stderr, handshakeLine(c.ConnectionState()))
+	if in == nil {
+		return nil
+	}
+	// Reader: copy the echo to out, counting bytes.
+	var received atomic.Int64
+	readDone := make(chan error, 1)
+	progress := make(chan struct{}, 1)
+	go func() {
+		buf := make([]byte, 32*1024)
+		for {
+			n, err := c.Read(buf)
+			if n > 0 {
+				received.Add(int64(n))
+				if _, werr := out.Write(buf[:n]); werr != nil {
+					readDone <- werr
+					return
+				}
+				select {
+				case progress <- struct{}{}:
+				default:
+				}
+			}
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					err = nil // the server closed properly
+				}
+				readDone <- err
+				return
+			}
+		}
+	}()
+	sent, err := io.Copy(c, in)
+	if err != nil {
+		return err
+	}
+	// Wait for the echo of every byte, as long as it keeps coming.
+	for received.Load() < sent {
+		select {
+		case err := <-readDone:
+			return err
+		case <-progress:
+		case <-time.After(timeout):
+			return fmt.Errorf("client: echo incomplete after %v: sent %d bytes, received %d", timeout, sent, received.Load())
+		}
+	}
+	return nil
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/tokenssl/tokenssl/ssl"
+)
+
+// handshakeLine is the one-line report both commands print per handshake.
+func handshakeLine(st ssl.ConnectionState) string {
+	return fmt.Sprintf("handshake ok suite=%s resumed=%t session=%s",
+		ssl.CipherSuiteName(st.CipherSuite), st.DidResume, hex.EncodeToString(st.SessionID))
+}
+
+// failureLine names the alert when there was one.
+func failureLine(err error) string {
+	var ae *ssl.AlertError
+	if errors.As(err, &ae) {
+		dir := "received"
+		if ae.Sent {
+			dir = "sent"
+		}
+		return fmt.Sprintf("handshake failed: %v alert=%s (%s)", err, ae.AlertName(), dir)
+	}
+	return fmt.Sprintf("handshake failed: %v", err)
+}
+
+func runSuites(args []string) error {
+	for _, s := range ssl.CipherSuites() {
+		var flags string
+		if s.Exportable {
+			flags += " export"
+		}
+		if s.Anonymous {
+			flags += " anonymous"
+		}
+		if s.Null {
+			flags += " null-cipher"
+		}
+		state := "implemented"
+		if !s.Implemented {
+			state = "not implemented"
+		}
+		fmt.Printf("0x%04X %-40s %s%s\n", s.ID, s.Name, state, flags)
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tokenssl/tokenssl/ssl"
+)
+
+func runServer(args []string) error {
+	fs := flag.NewFlagSet("server", flag.ExitOnError)
+	listen := fs.String("listen", "127.0.0.1:4433", "address to listen on")
+	certFile := fs.String("cert", "", "PEM certificate chain")
+	keyFile := fs.String("key", "", "PEM private key")
+	ciphers := fs.String("ciphers", "", "comma-separated suite names (Appendix C) or hex codes; default: the secure defaults")
+	cacheSize := fs.Int("cache-size", ssl.DefaultSessionCacheSize, "session cache entries (0 disables resumption)")
+	timeout := fs.Duration("handshake-timeout", 30*time.Second, "handshake deadline per connection")
+	fs.Parse(args)
+
+	if *certFile == "" || *keyFile == "" {
+		return errors.New("server: -cert and -key are required")
+	}
+	cert, err := ssl.LoadX509KeyPair(*certFile, *keyFile)
+	if err != nil {
+		return err
+	}
+	config := &ssl.Config{Certificates: []ssl.Certificate{cert}, HandshakeTimeout: *timeout}
+	if *ciphers != "" {
+		if config.CipherSuites, err = ssl.ParseCipherSuites(*ciphers); err != nil {
+			return err
+		}
+	}
+	if *cacheSize <= 0 {
+		config.DisableSessionCache = true
+	} else {
+		config.SessionCache = ssl.NewLRUSessionCache(*cacheSize, 0)
+	}
+	ln, err := ssl.Listen("tcp", *listen, config)
+	if err != nil {
+		return err
+	}
+	return serve(ln, log.New(os.Stderr, "", 0))
+}
+
+// serve accepts until SIGINT/SIGTERM; every connection echoes. A failing
+// connection never stops the server.
+func serve(ln net.Listener, logger *log.Logger) error {
+	logger.Printf("listening on %s", ln.Addr())
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	var wg sync.WaitGroup
+	var conns sync.Map
+	go func() {
+		<-stop
+		ln.Close()
+		conns.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				wg.Wait()
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		conns.Store(c, nil)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer conns.Delete(c)
+			defer c.Close()
+			sc := c.(*ssl.Conn)
+			if err := sc.Handshake(); err != nil {
+				logger.Print(failureLine(err))
+				return
+			}
+			logger.Print(handshakeLine(sc.ConnectionState()))
+			if _, err := io.Copy(sc, sc); err != nil && !errors.Is(err, net.ErrClosed) {
+				logger.Printf("connection from %s: %v", c.RemoteAddr(), err)
+			}
+		}()
+	}
+}
+

@@ -1,0 +1,260 @@
+package skipjack
+
+import (
+	"bytes"
+	"crypto/cipher"
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"testing"
+)
+
+func unhex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+type kat struct {
+	name            string
+	key, plain, enc string
+}
+
+// nistVectors are in NIST byte order (fortezza.md §1.5): the official vector
+// from the NIST specification and the Catacomb vectors.
+var nistVectors = []kat{
+	{"official", "00998877665544332211", "33221100ddccbbaa", "2587cae27a12d300"},
+	{"catacomb-1", "e7496e99e4628b7f9ffb", "99ccfe2b90fd550b", "60a73d387b517fca"},
+	{"catacomb-2", "e7496e99e4628b7f9ffb", "60a73d387b517fca", "24c90cb05d668b27"},
+	{"catacomb-3", "e5caf4dcc70e55f1dd90", "b71cb0d009af2765", "64f4877ae68a8a62"},
+	{"catacomb-4", "e5caf4dcc70e55f1dd90", "64f4877ae68a8a62", "fee778a838a601cd"},
+	{"catacomb-5", "cde4bef260d7bcda1635", "47d348b7551195e7", "f17b3070144aebea"},
+}
+
+// fortezzaVectors are in the Fortezza card convention (fortezza.md §1.6):
+// the official vector with every byte string reversed, and the NIST KEA
+// annex values, which only this convention reproduces.
+var fortezzaVectors = []kat{
+	{"official-reversed", "11223344556677889900", "aabbccdd00112233", "00d3127ae2ca8725"},
+	{"kea-annex-1-U", "e7496e99e4628b7f9ffb", "99ccfe2b90fd550b", "2f30214d9d11d556"},
+	{"kea-annex-1-TEK", "e7496e99e4628b7f9ffb", "2f30214d9d11d556", "740839dee833add4"},
+	{"kea-annex-2-U", "e5caf4dcc70e55f1dd90", "b71cb0d009af2765", "8e277d549b08b459"},
+	{"kea-annex-2-TEK", "e5caf4dcc70e55f1dd90", "8e277d549b08b459", "97fd1c6bd86bc439"},
+}
+
+// reversedVectors derives Fortezza-convention vectors from the NIST ones
+// by E_FORTEZZA(rev k, rev b) = rev E_NIST(k, b).
+func reversedVectors(t *testing.T) []kat {
+	var out []kat
+	rev := func(s string) string {
+		b := unhex(t, s)
+		slices.Reverse(b)
+		return hex.EncodeToString(b)
+	}
+	for _, v := range nistVectors {
+		out = append(out, kat{v.name + "-reversed", rev(v.key), rev(v.plain), rev(v.enc)})
+	}
+	return out
+}
+
+func runKATs(t *testing.T, newCipher func([]byte) (cipher.Block, error), vectors []kat) {
+	for _, v := range vectors {
+		t.Run(v.name, func(t *testing.T) {
+			c, err := newCipher(unhex(t, v.key))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pt, ct := unhex(t, v.plain), unhex(t, v.enc)
+			got := make([]byte, BlockSize)
+			c.Encrypt(got, pt)
+			if !bytes.Equal(got, ct) {
+				t.Errorf("Encrypt(%s) = %x, want %s", v.plain, got, v.enc)
+			}
+			c.Decrypt(got, ct)
+			if !bytes.Equal(got, pt) {
+				t.Errorf("Decrypt(%s) = %x, want %s", v.enc, got, v.plain)
+			}
+			// In place.
+			buf := slices.Clone(pt)
+			c.Encrypt(buf, buf)
+			c.Decrypt(buf, buf)
+			if !bytes.Equal(buf, pt) {
+				t.Errorf("in-place round trip = %x, want %s", buf, v.plain)
+			}
+		})
+	}
+}
+
+func TestNISTVectors(t *testing.T) { runKATs(t, NewCipher, nistVectors) }
+
+func TestFortezzaVectors(t *testing.T) {
+	runKATs(t, NewFortezzaCipher, fortezzaVectors)
+	runKATs(t, NewFortezzaCipher, reversedVectors(t))
+}
+
+// The KEA annex values must NOT come out of NIST-order SKIPJACK: that is the
+// whole point of the Fortezza convention (fortezza.md §1.6).
+func TestAnnexNeedsFortezzaConvention(t *testing.T) {
+	c, _ := NewCipher(unhex(t, "e7496e99e4628b7f9ffb"))
+	got := make([]byte, BlockSize)
+	c.Encrypt(got, unhex(t, "99ccfe2b90fd550b"))
+	if hex.EncodeToString(got) == "2f30214d9d11d556" {
+		t.Fatal("NIST-order SKIPJACK reproduced the annex value; conventions mixed up")
+	}
+}
+
+func TestFTable(t *testing.T) {
+	sum := sha256.Sum256(ftable[:])
+	if got, want := hex.EncodeToString(sum[:]), "3587a8b7cde06e199ec29100dfe96c61ae1999de95308b8abc49d38f12565624"; got != want {
+		t.Errorf("SHA-256(F) = %s, want %s", got, want)
+	}
+	var seen [256]bool
+	for _, b := range ftable {
+		if seen[b] {
+			t.Fatalf("F is not a permutation: %#02x repeats", b)
+		}
+		seen[b] = true
+	}
+	if ftable[0x7a] != 0xd6 {
+		t.Errorf("F(0x7a) = %#02x, want 0xd6", ftable[0x7a])
+	}
+}
+
+func TestKeySize(t *testing.T) {
+	for _, n := range []int{0, 1, 8, 9, 11, 12, 16} {
+		if _, err := NewCipher(make([]byte, n)); err == nil {
+			t.Errorf("NewCipher accepted a %d-byte key", n)
+		}
+		if _, err := NewFortezzaCipher(make([]byte, n)); err == nil {
+			t.Errorf("NewFortezzaCipher accepted a %d-byte key", n)
+		}
+	}
+	c, err := NewCipher(make([]byte, KeySize))
+	if err != nil || c.BlockSize() != BlockSize {
+		t.Fatalf("NewCipher: %v, block size %d", err, c.BlockSize())
+	}
+}
+
+// The Fortezza cipher is defined by byte reversal around the NIST cipher;
+// check the definition directly on many keys and blocks.
+func TestFortezzaDefinition(t *testing.T) {
+	key := make([]byte, KeySize)
+	blk := make([]byte, BlockSize)
+	for i := range 200 {
+		for j := range key {
+			key[j] = byte(i*31 + j*7)
+		}
+		for j := range blk {
+			blk[j] = byte(i*17 + j*13)
+		}
+		f, _ := NewFortezzaCipher(key)
+		n, _ := NewCipher(reversed(key))
+		want := make([]byte, BlockSize)
+		n.Encrypt(want, reversed(blk))
+		slices.Reverse(want)
+		got := make([]byte, BlockSize)
+		f.Encrypt(got, blk)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("key %x block %x: E_FORTEZZA = %x, rev(E_NIST(rev,rev)) = %x", key, blk, got, want)
+		}
+	}
+}
+
+func reversed(b []byte) []byte {
+	r := slices.Clone(b)
+	slices.Reverse(r)
+	return r
+}
+
+// CBC64 on a card is plain CBC with the Fortezza-convention cipher and the
+// IV bytes iv[16:24]; check that cipher.NewCBCEncrypter composes with it.
+func TestCBC64(t *testing.T) {
+	key := unhex(t, "11223344556677889900")
+	iv24, err := NewIV(bytes.NewReader(unhex(t, "0102030405060708")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	iv, err := CBCIV(iv24[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := NewFortezzaCipher(key)
+	pt := []byte("forty-eight byte pre-master secret for SSL 3.0!!")
+	ct := make([]byte, len(pt))
+	cipher.NewCBCEncrypter(c, iv).CryptBlocks(ct, pt)
+	// First block by hand.
+	var x [BlockSize]byte
+	subtleXOR(x[:], pt[:8], iv)
+	c.Encrypt(x[:], x[:])
+	if !bytes.Equal(x[:], ct[:8]) {
+		t.Fatalf("CBC first block %x, by hand %x", ct[:8], x)
+	}
+	back := make([]byte, len(ct))
+	cipher.NewCBCDecrypter(c, iv).CryptBlocks(back, ct)
+	if !bytes.Equal(back, pt) {
+		t.Fatalf("CBC round trip = %q", back)
+	}
+}
+
+func subtleXOR(dst, a, b []byte) {
+	for i := range dst {
+		dst[i] = a[i] ^ b[i]
+	}
+}
+
+func TestShortBufferPanics(t *testing.T) {
+	c, _ := NewCipher(make([]byte, KeySize))
+	for _, tc := range []struct{ dst, src int }{{8, 7}, {7, 8}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Encrypt(dst[%d], src[%d]) did not panic", tc.dst, tc.src)
+				}
+			}()
+			c.Encrypt(make([]byte, tc.dst), make([]byte, tc.src))
+		}()
+	}
+}
+
+func TestNoAllocs(t *testing.T) {
+	c, _ := NewFortezzaCipher(make([]byte, KeySize))
+	buf := make([]byte, BlockSize)
+	if n := testing.AllocsPerRun(100, func() { c.Encrypt(buf, buf); c.Decrypt(buf, buf) }); n != 0 {
+		t.Errorf("Fortezza Encrypt+Decrypt allocates %v times per block", n)
+	}
+}
+
+func BenchmarkEncrypt(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		new  func([]byte) (cipher.Block, error)
+	}{{"NIST", NewCipher}, {"Fortezza", NewFortezzaCipher}} {
+		b.Run(bc.name, func(b *testing.B) {
+			c, _ := bc.new(make([]byte, KeySize))
+			buf := make([]byte, BlockSize)
+			b.SetBytes(BlockSize)
+			for b.Loop() {
+				c.Encrypt(buf, buf)
+			}
+		})
+	}
+}
+
+func BenchmarkDecrypt(b *testing.B) {
+	c, _ := NewFortezzaCipher(make([]byte, KeySize))
+	buf := make([]byte, BlockSize)
+	b.SetBytes(BlockSize)
+	for b.Loop() {
+		c.Decrypt(buf, buf)
+	}
+}
+
+func BenchmarkNewFortezzaCipher(b *testing.B) {
+	key := make([]byte, KeySize)
+	for b.Loop() {
+		NewFortezzaCipher(key)
+	}
+}

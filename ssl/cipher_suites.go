@@ -1,0 +1,315 @@
+package ssl
+
+import (
+	"crypto"
+	"crypto/cipher"
+	"crypto/des"
+	"crypto/rc4"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// The cipher-suite table of Appendix C: every code the SSL 3.0 text
+// defines, with its key exchange, bulk cipher and MAC. Names parse and print
+// for all 31 even where an implementation is still missing; a suite is only
+// negotiated once its key exchange and cipher exist (implemented()).
+
+// Cipher suite codes of Appendix A.6.
+const (
+	SSL_NULL_WITH_NULL_NULL                uint16 = 0x0000
+	SSL_RSA_WITH_NULL_MD5                  uint16 = 0x0001
+	SSL_RSA_WITH_NULL_SHA                  uint16 = 0x0002
+	SSL_RSA_EXPORT_WITH_RC4_40_MD5         uint16 = 0x0003
+	SSL_RSA_WITH_RC4_128_MD5               uint16 = 0x0004
+	SSL_RSA_WITH_RC4_128_SHA               uint16 = 0x0005
+	SSL_RSA_EXPORT_WITH_RC2_CBC_40_MD5     uint16 = 0x0006
+	SSL_RSA_WITH_IDEA_CBC_SHA              uint16 = 0x0007
+	SSL_RSA_EXPORT_WITH_DES40_CBC_SHA      uint16 = 0x0008
+	SSL_RSA_WITH_DES_CBC_SHA               uint16 = 0x0009
+	SSL_RSA_WITH_3DES_EDE_CBC_SHA          uint16 = 0x000A
+	SSL_DH_DSS_EXPORT_WITH_DES40_CBC_SHA   uint16 = 0x000B
+	SSL_DH_DSS_WITH_DES_CBC_SHA            uint16 = 0x000C
+	SSL_DH_DSS_WITH_3DES_EDE_CBC_SHA       uint16 = 0x000D
+	SSL_DH_RSA_EXPORT_WITH_DES40_CBC_SHA   uint16 = 0x000E
+	SSL_DH_RSA_WITH_DES_CBC_SHA            uint16 = 0x000F
+	SSL_DH_RSA_WITH_3DES_EDE_CBC_SHA       uint16 = 0x0010
+	SSL_DHE_DSS_EXPORT_WITH_DES40_CBC_SHA  uint16 = 0x0011
+	SSL_DHE_DSS_WITH_DES_CBC_SHA           uint16 = 0x0012
+	SSL_DHE_DSS_WITH_3DES_EDE_CBC_SHA      uint16 = 0x0013
+	SSL_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA  uint16 = 0x0014
+	SSL_DHE_RSA_WITH_DES_CBC_SHA           uint16 = 0x0015
+	SSL_DHE_RSA_WITH_3DES_EDE_CBC_SHA      uint16 = 0x0016
+	SSL_DH_anon_EXPORT_WITH_RC4_40_MD5     uint16 = 0x0017
+	SSL_DH_anon_WITH_RC4_128_MD5           uint16 = 0x0018
+	SSL_DH_anon_EXPORT_WITH_DES40_CBC_SHA  uint16 = 0x0019
+	SSL_DH_anon_WITH_DES_CBC_SHA           uint16 = 0x001A
+	SSL_DH_anon_WITH_3DES_EDE_CBC_SHA      uint16 = 0x001B
+	SSL_FORTEZZA_KEA_WITH_NULL_SHA         uint16 = 0x001C
+	SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA uint16 = 0x001D
+	SSL_FORTEZZA_KEA_WITH_RC4_128_SHA      uint16 = 0x001E
+
+	// Signalling values that are not suites (RFC 5746, RFC 7507).
+	TLS_EMPTY_RENEGOTIATION_INFO_SCSV uint16 = 0x00FF
+	TLS_FALLBACK_SCSV                 uint16 = 0x5600
+)
+
+// kexMethod is how the pre-master secret is established.
+type kexMethod uint8
+
+const (
+	kexNull     kexMethod = iota
+	kexRSA                // client encrypts under the server's RSA key
+	kexDH                 // fixed DH from the server certificate
+	kexDHE                // ephemeral DH signed by the server
+	kexDHAnon             // ephemeral DH, unsigned
+	kexFortezza           // FORTEZZA KEA
+)
+
+// authMethod is what the server certificate's key does.
+type authMethod uint8
+
+const (
+	authNone authMethod = iota
+	authRSA
+	authDSS
+	authFortezza
+)
+
+// bulkCipher is a row of Appendix C's cipher table.
+type bulkCipher struct {
+	name        string
+	keyMaterial int // bytes taken from key_block for each write key
+	expandedKey int // bytes actually fed to the cipher (export expansion)
+	ivSize      int
+	blockSize   int // 0 for stream ciphers
+	exportable  bool
+	// Exactly one of stream/block is set for real ciphers; both nil for NULL
+	// and for ciphers that run on a token (FORTEZZA_CBC).
+	stream func(key []byte) (cipher.Stream, error)
+	block  func(key []byte) (cipher.Block, error)
+	// available is false while the implementation is missing.
+	available bool
+}
+
+func newRC4(key []byte) (cipher.Stream, error) { return rc4.NewCipher(key) }
+
+var (
+	cipherNull      = &bulkCipher{name: "NULL", exportable: true, available: true}
+	cipherRC4_40    = &bulkCipher{name: "RC4_40", keyMaterial: 5, expandedKey: 16, exportable: true, stream: newRC4, available: true}
+	cipherRC4_128   = &bulkCipher{name: "RC4_128", keyMaterial: 16, expandedKey: 16, stream: newRC4, available: true}
+	cipherRC2_40    = &bulkCipher{name: "RC2_CBC_40", keyMaterial: 5, expandedKey: 16, ivSize: 8, blockSize: 8, exportable: true}
+	cipherIDEA      = &bulkCipher{name: "IDEA_CBC", keyMaterial: 16, expandedKey: 16, ivSize: 8, blockSize: 8}
+	cipherDES40     = &bulkCipher{name: "DES40_CBC", keyMaterial: 5, expandedKey: 8, ivSize: 8, blockSize: 8, exportable: true, block: des.NewCipher, available: true}
+	cipherDES       = &bulkCipher{name: "DES_CBC", keyMaterial: 8, expandedKey: 8, ivSize: 8, blockSize: 8, block: des.NewCipher, available: true}
+	cipher3DES      = &bulkCipher{name: "3DES_EDE_CBC", keyMaterial: 24, expandedKey: 24, ivSize: 8, blockSize: 8, block: des.NewTripleDESCipher, available: true}
+	cipherFortezza  = &bulkCipher{name: "FORTEZZA_CBC", blockSize: 8}
+)
+
+// cipherSuite is one row of the table.
+type cipherSuite struct {
+	id         uint16
+	name       string
+	kex        kexMethod
+	auth       authMethod
+	exportable bool // Appendix C '*': export key-size limits apply
+	cipher     *bulkCipher
+	mac        crypto.Hash // crypto.MD5 or crypto.SHA1; 0 for NULL_NULL
+}
+
+// exportCipher reports whether the bulk cipher's keys are derived by the
+// export rules of §8.2.2 (RC4_40, RC2_CBC_40, DES40_CBC).
+func (s *cipherSuite) exportCipher() bool { return s.cipher.exportable && s.cipher != cipherNull }
+
+// exportKex reports whether the key exchange is an _EXPORT variant with the
+// 512-bit limits of Appendix C (RSA_EXPORT, DH*_EXPORT). The NULL suites are
+// exportable but use plain RSA.
+func (s *cipherSuite) exportKex() bool { return strings.Contains(s.name, "_EXPORT_") }
+
+// macSize is the MAC length on the wire.
+func (s *cipherSuite) macSize() int {
+	switch s.mac {
+	case crypto.MD5:
+		return 16
+	case crypto.SHA1:
+		return 20
+	}
+	return 0
+}
+
+// implemented reports whether both the key exchange and the cipher exist.
+func (s *cipherSuite) implemented() bool {
+	return s.id != SSL_NULL_WITH_NULL_NULL && s.cipher.available && keyExchangeAvailable(s)
+}
+
+// anonymous reports an unauthenticated server.
+func (s *cipherSuite) anonymous() bool { return s.kex == kexDHAnon }
+
+var cipherSuiteTable = []*cipherSuite{
+	{SSL_NULL_WITH_NULL_NULL, "SSL_NULL_WITH_NULL_NULL", kexNull, authNone, true, cipherNull, 0},
+	{SSL_RSA_WITH_NULL_MD5, "SSL_RSA_WITH_NULL_MD5", kexRSA, authRSA, true, cipherNull, crypto.MD5},
+	{SSL_RSA_WITH_NULL_SHA, "SSL_RSA_WITH_NULL_SHA", kexRSA, authRSA, true, cipherNull, crypto.SHA1},
+	{SSL_RSA_EXPORT_WITH_RC4_40_MD5, "SSL_RSA_EXPORT_WITH_RC4_40_MD5", kexRSA, authRSA, true, cipherRC4_40, crypto.MD5},
+	{SSL_RSA_WITH_RC4_128_MD5, "SSL_RSA_WITH_RC4_128_MD5", kexRSA, authRSA, false, cipherRC4_128, crypto.MD5},
+	{SSL_RSA_WITH_RC4_128_SHA, "SSL_RSA_WITH_RC4_128_SHA", kexRSA, authRSA, false, cipherRC4_128, crypto.SHA1},
+	{SSL_RSA_EXPORT_WITH_RC2_CBC_40_MD5, "SSL_RSA_EXPORT_WITH_RC2_CBC_40_MD5", kexRSA, authRSA, true, cipherRC2_40, crypto.MD5},
+	{SSL_RSA_WITH_IDEA_CBC_SHA, "SSL_RSA_WITH_IDEA_CBC_SHA", kexRSA, authRSA, false, cipherIDEA, crypto.SHA1},
+	{SSL_RSA_EXPORT_WITH_DES40_CBC_SHA, "SSL_RSA_EXPORT_WITH_DES40_CBC_SHA", kexRSA, authRSA, true, cipherDES40, crypto.SHA1},
+	{SSL_RSA_WITH_DES_CBC_SHA, "SSL_RSA_WITH_DES_CBC_SHA", kexRSA, authRSA, false, cipherDES, crypto.SHA1},
+	{SSL_RSA_WITH_3DES_EDE_CBC_SHA, "SSL_RSA_WITH_3DES_EDE_CBC_SHA", kexRSA, authRSA, false, cipher3DES, crypto.SHA1},
+	{SSL_DH_DSS_EXPORT_WITH_DES40_CBC_SHA, "SSL_DH_DSS_EXPORT_WITH_DES40_CBC_SHA", kexDH, authDSS, true, cipherDES40, crypto.SHA1},
+	{SSL_DH_DSS_WITH_DES_CBC_SHA, "SSL_DH_DSS_WITH_DES_CBC_SHA", kexDH, authDSS, false, cipherDES, crypto.SHA1},
+	{SSL_DH_DSS_WITH_3DES_EDE_CBC_SHA, "SSL_DH_DSS_WITH_3DES_EDE_CBC_SHA", kexDH, authDSS, false, cipher3DES, crypto.SHA1},
+	{SSL_DH_RSA_EXPORT_WITH_DES40_CBC_SHA, "SSL_DH_RSA_EXPORT_WITH_DES40_CBC_SHA", kexDH, authRSA, true, cipherDES40, crypto.SHA1},
+	{SSL_DH_RSA_WITH_DES_CBC_SHA, "SSL_DH_RSA_WITH_DES_CBC_SHA", kexDH, authRSA, false, cipherDES, crypto.SHA1},
+	{SSL_DH_RSA_WITH_3DES_EDE_CBC_SHA, "SSL_DH_RSA_WITH_3DES_EDE_CBC_SHA", kexDH, authRSA, false, cipher3DES, crypto.SHA1},
+	{SSL_DHE_DSS_EXPORT_WITH_DES40_CBC_SHA, "SSL_DHE_DSS_EXPORT_WITH_DES40_CBC_SHA", kexDHE, authDSS, true, cipherDES40, crypto.SHA1},
+	{SSL_DHE_DSS_WITH_DES_CBC_SHA, "SSL_DHE_DSS_WITH_DES_CBC_SHA", kexDHE, authDSS, false, cipherDES, crypto.SHA1},
+	{SSL_DHE_DSS_WITH_3DES_EDE_CBC_SHA, "SSL_DHE_DSS_WITH_3DES_EDE_CBC_SHA", kexDHE, authDSS, false, cipher3DES, crypto.SHA1},
+	{SSL_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA, "SSL_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA", kexDHE, authRSA, true, cipherDES40, crypto.SHA1},
+	{SSL_DHE_RSA_WITH_DES_CBC_SHA, "SSL_DHE_RSA_WITH_DES_CBC_SHA", kexDHE, authRSA, false, cipherDES, crypto.SHA1},
+	{SSL_DHE_RSA_WITH_3DES_EDE_CBC_SHA, "SSL_DHE_RSA_WITH_3DES_EDE_CBC_SHA", kexDHE, authRSA, false, cipher3DES, crypto.SHA1},
+	{SSL_DH_anon_EXPORT_WITH_RC4_40_MD5, "SSL_DH_anon_EXPORT_WITH_RC4_40_MD5", kexDHAnon, authNone, true, cipherRC4_40, crypto.MD5},
+	{SSL_DH_anon_WITH_RC4_128_MD5, "SSL_DH_anon_WITH_RC4_128_MD5", kexDHAnon, authNone, false, cipherRC4_128, crypto.MD5},
+	// Appendix C omits the '*' on this row although the name and the cipher
+	// (DES40) are export grade; we treat it as exportable.
+	{SSL_DH_anon_EXPORT_WITH_DES40_CBC_SHA, "SSL_DH_anon_EXPORT_WITH_DES40_CBC_SHA", kexDHAnon, authNone, true, cipherDES40, crypto.SHA1},
+	{SSL_DH_anon_WITH_DES_CBC_SHA, "SSL_DH_anon_WITH_DES_CBC_SHA", kexDHAnon, authNone, false, cipherDES, crypto.SHA1},
+	{SSL_DH_anon_WITH_3DES_EDE_CBC_SHA, "SSL_DH_anon_WITH_3DES_EDE_CBC_SHA", kexDHAnon, authNone, false, cipher3DES, crypto.SHA1},
+	{SSL_FORTEZZA_KEA_WITH_NULL_SHA, "SSL_FORTEZZA_KEA_WITH_NULL_SHA", kexFortezza, authFortezza, false, cipherNull, crypto.SHA1},
+	{SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA, "SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA", kexFortezza, authFortezza, false, cipherFortezza, crypto.SHA1},
+	{SSL_FORTEZZA_KEA_WITH_RC4_128_SHA, "SSL_FORTEZZA_KEA_WITH_RC4_128_SHA", kexFortezza, authFortezza, false, cipherRC4_128, crypto.SHA1},
+}
+
+var signallingNames = map[uint16]string{
+	TLS_EMPTY_RENEGOTIATION_INFO_SCSV: "TLS_EMPTY_RENEGOTIATION_INFO_SCSV",
+	TLS_FALLBACK_SCSV:                 "TLS_FALLBACK_SCSV",
+}
+
+func suiteByID(id uint16) *cipherSuite {
+	if int(id) < len(cipherSuiteTable) {
+		return cipherSuiteTable[id] // the table is indexed by code
+	}
+	return nil
+}
+
+// CipherSuiteName returns the Appendix C name of id, or its hex code.
+func CipherSuiteName(id uint16) string {
+	if s := suiteByID(id); s != nil {
+		return s.name
+	}
+	if n, ok := signallingNames[id]; ok {
+		return n
+	}
+	return fmt.Sprintf("0x%04X", id)
+}
+
+// CipherSuiteByName parses an Appendix C name (case-insensitive, with or
+// without the SSL_ prefix) or a hex code such as 0x0004.
+func CipherSuiteByName(name string) (uint16, error) {
+	n := strings.TrimSpace(name)
+	if strings.HasPrefix(n, "0x") || strings.HasPrefix(n, "0X") {
+		v, err := strconv.ParseUint(n[2:], 16, 16)
+		if err != nil {
+			return 0, fmt.Errorf("ssl: bad cipher suite code %q", name)
+		}
+		if suiteByID(uint16(v)) == nil {
+			return 0, fmt.Errorf("ssl: %q is not an SSL 3.0 cipher suite", name)
+		}
+		return uint16(v), nil
+	}
+	u := strings.ToUpper(n)
+	if !strings.HasPrefix(u, "SSL_") {
+		u = "SSL_" + u
+	}
+	for _, s := range cipherSuiteTable {
+		if strings.ToUpper(s.name) == u {
+			return s.id, nil
+		}
+	}
+	return 0, fmt.Errorf("ssl: unknown cipher suite %q", name)
+}
+
+// ParseCipherSuites parses a comma-separated list of names or hex codes.
+func ParseCipherSuites(list string) ([]uint16, error) {
+	var out []uint16
+	for _, f := range strings.Split(list, ",") {
+		if strings.TrimSpace(f) == "" {
+			continue
+		}
+		id, err := CipherSuiteByName(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("ssl: empty cipher suite list")
+	}
+	return out, nil
+}
+
+// CipherSuiteInfo describes a table row for listings.
+type CipherSuiteInfo struct {
+	ID          uint16
+	Name        string
+	Exportable  bool
+	Anonymous   bool
+	Null        bool // no encryption
+	Implemented bool
+}
+
+// CipherSuites returns the whole Appendix C table.
+func CipherSuites() []CipherSuiteInfo {
+	out := make([]CipherSuiteInfo, 0, len(cipherSuiteTable))
+	for _, s := range cipherSuiteTable {
+		out = append(out, CipherSuiteInfo{s.id, s.name, s.exportable, s.anonymous(), s.cipher == cipherNull, s.implemented()})
+	}
+	return out
+}
+
+// ImplementedCipherSuites lists every suite this build can negotiate, in
+// table order; NULL, export and anonymous suites included.
+func ImplementedCipherSuites() []uint16 {
+	var out []uint16
+	for _, s := range cipherSuiteTable {
+		if s.implemented() {
+			out = append(out, s.id)
+		}
+	}
+	return out
+}
+
+// defaultPreference orders the strong suites: forward secrecy first, then
+// 3DES, then RC4. Single DES (56 bits), export, anonymous and NULL suites are
+// never on by default.
+var defaultPreference = []uint16{
+	SSL_DHE_RSA_WITH_3DES_EDE_CBC_SHA,
+	SSL_DHE_DSS_WITH_3DES_EDE_CBC_SHA,
+	SSL_RSA_WITH_3DES_EDE_CBC_SHA,
+	SSL_RSA_WITH_IDEA_CBC_SHA,
+	SSL_RSA_WITH_RC4_128_SHA,
+	SSL_RSA_WITH_RC4_128_MD5,
+	SSL_DH_RSA_WITH_3DES_EDE_CBC_SHA,
+	SSL_DH_DSS_WITH_3DES_EDE_CBC_SHA,
+	SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA,
+	SSL_FORTEZZA_KEA_WITH_RC4_128_SHA,
+}
+
+// DefaultCipherSuites returns the implemented suites used when
+// Config.CipherSuites is nil.
+func DefaultCipherSuites() []uint16 {
+	var out []uint16
+	for _, id := range defaultPreference {
+		if suiteByID(id).implemented() {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// resumable reports whether sessions of this suite may be resumed.
+// FORTEZZA_CBC is not (fortezza.md §4.12, option 1 of Appendix D.5.3): its
+// record keys live on the card and are not re-derivable from the master
+// secret.
+func (s *cipherSuite) resumable() bool { return s.cipher != cipherFortezza }

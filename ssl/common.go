@@ -1,0 +1,200 @@
+package ssl
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/tokenssl/tokenssl/token"
+)
+
+// VersionSSL30 is the only protocol version this package speaks.
+const VersionSSL30 = 0x0300
+
+const (
+	recordHeaderLen = 5
+	// maxPlaintext is the SSLPlaintext.length ceiling of §7.2.1.
+	maxPlaintext = 1 << 14
+	// maxCiphertext is the SSLCiphertext.length ceiling of §7.2.3.
+	maxCiphertext = maxPlaintext + 2048
+)
+
+type recordType uint8
+
+const (
+	recordTypeChangeCipherSpec recordType = 20
+	recordTypeAlert            recordType = 21
+	recordTypeHandshake        recordType = 22
+	recordTypeApplicationData  recordType = 23
+)
+
+// Client certificate types of CertificateRequest (§7.6.4).
+const (
+	certTypeRSASign      = 1
+	certTypeDSSSign      = 2
+	certTypeRSAFixedDH   = 3
+	certTypeDSSFixedDH   = 4
+	certTypeRSAEphemeral = 5
+	certTypeDSSEphemeral = 6
+	certTypeFortezzaDMS  = 20
+)
+
+// ClientAuthType is the server's policy for client certificates.
+type ClientAuthType int
+
+const (
+	NoClientCert ClientAuthType = iota // never ask
+	RequestClientCert                  // ask; accept no_certificate
+	RequireAnyClientCert               // ask; refuse no_certificate, do not verify
+	VerifyClientCertIfGiven            // ask; verify if given
+	RequireAndVerifyClientCert         // ask; refuse no_certificate; verify
+)
+
+// Certificate is a certificate chain and its private key. PrivateKey is
+// anything the token package accepts: crypto.Signer, crypto.Decrypter,
+// token.DHAgreer — held in memory or on a token.
+type Certificate struct {
+	Certificate [][]byte // DER, leaf first
+	PrivateKey  token.Key
+	Leaf        *x509.Certificate // parsed Certificate[0]; filled lazily if nil
+}
+
+func (c *Certificate) leaf() (*x509.Certificate, error) {
+	if c.Leaf != nil {
+		return c.Leaf, nil
+	}
+	if len(c.Certificate) == 0 {
+		return nil, errors.New("ssl: certificate chain is empty")
+	}
+	return x509.ParseCertificate(c.Certificate[0])
+}
+
+// ConnectionState describes an established connection.
+type ConnectionState struct {
+	Version           uint16
+	HandshakeComplete bool
+	DidResume         bool
+	CipherSuite       uint16
+	ServerName        string
+	SessionID         []byte
+	PeerCertificates  []*x509.Certificate
+	VerifiedChains    [][]*x509.Certificate
+}
+
+// Config configures a client or server, in the manner of crypto/tls.Config.
+// A Config may be shared by many connections and must not be modified once
+// in use.
+type Config struct {
+	// Rand is the entropy source; crypto/rand.Reader if nil.
+	Rand io.Reader
+	// Time returns the current time; time.Now if nil.
+	Time func() time.Time
+
+	// Certificates holds our chain(s). The server uses the first one whose
+	// key fits the negotiated suite; a client offers the first one that
+	// matches a CertificateRequest.
+	Certificates []Certificate
+
+	// RootCAs verifies server chains; the system pool if nil.
+	RootCAs *x509.CertPool
+	// ServerName is checked against the server certificate by the client.
+	ServerName string
+	// InsecureSkipVerify disables chain and hostname checks on the client.
+	// For tests only.
+	InsecureSkipVerify bool
+
+	// ClientAuth is the server's policy; ClientCAs verifies client chains.
+	ClientAuth ClientAuthType
+	ClientCAs  *x509.CertPool
+
+	// CipherSuites lists enabled suites in preference order; nil means
+	// DefaultCipherSuites(). NULL, export and anonymous suites run only when
+	// listed here explicitly.
+	CipherSuites []uint16
+	// PreferClientCipherSuites makes the server follow the client's order.
+	PreferClientCipherSuites bool
+
+	// SessionCache stores server sessions for resumption; nil uses a
+	// private LRU of DefaultSessionCacheSize entries. Set
+	// SessionTicketsDisabled-like behaviour with DisableSessionCache.
+	SessionCache        SessionCache
+	DisableSessionCache bool
+	// SessionLifetime bounds how long a session may be resumed (default
+	// 24 hours, the ceiling §7.5 recommends).
+	SessionLifetime time.Duration
+	// ClientSessionCache lets a client resume; nil disables resumption.
+	ClientSessionCache ClientSessionCache
+
+	// HandshakeTimeout bounds a handshake's duration on the wire (0: none).
+	HandshakeTimeout time.Duration
+
+	serverCacheOnce sync.Once
+	serverCache     SessionCache
+}
+
+func (c *Config) rand() io.Reader {
+	if c == nil || c.Rand == nil {
+		return rand.Reader
+	}
+	return c.Rand
+}
+
+func (c *Config) time() time.Time {
+	if c == nil || c.Time == nil {
+		return time.Now()
+	}
+	return c.Time()
+}
+
+func (c *Config) sessionLifetime() time.Duration {
+	if c.SessionLifetime > 0 {
+		return c.SessionLifetime
+	}
+	return 24 * time.Hour
+}
+
+func (c *Config) serverSessionCache() SessionCache {
+	if c.DisableSessionCache {
+		return nil
+	}
+	if c.SessionCache != nil {
+		return c.SessionCache
+	}
+	c.serverCacheOnce.Do(func() {
+		c.serverCache = NewLRUSessionCache(DefaultSessionCacheSize, c.sessionLifetime())
+	})
+	return c.serverCache
+}
+
+func (c *Config) cipherSuites() []uint16 {
+	if c.CipherSuites != nil {
+		return c.CipherSuites
+	}
+	return DefaultCipherSuites()
+}
+
+// Clone returns a shallow copy of c safe to modify.
+func (c *Config) Clone() *Config {
+	if c == nil {
+		return nil
+	}
+	return &Config{
+		Rand: c.Rand, Time: c.Time, Certificates: c.Certificates,
+		RootCAs: c.RootCAs, ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify,
+		ClientAuth: c.ClientAuth, ClientCAs: c.ClientCAs,
+		CipherSuites: c.CipherSuites, PreferClientCipherSuites: c.PreferClientCipherSuites,
+		SessionCache: c.SessionCache, DisableSessionCache: c.DisableSessionCache,
+		SessionLifetime: c.SessionLifetime, ClientSessionCache: c.ClientSessionCache,
+		HandshakeTimeout: c.HandshakeTimeout,
+	}
+}
+
+// signerOf returns the crypto.Signer view of a private key.
+func signerOf(k token.Key) (crypto.Signer, bool) {
+	s, ok := k.(crypto.Signer)
+	return s, ok
+}

@@ -1,0 +1,884 @@
+package ssl
+
+import (
+	"bytes"
+	"context"
+	"crypto/cipher"
+	"crypto/subtle"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tokenssl/tokenssl/ssl/internal/ssl3mac"
+)
+
+// Conn is an SSL 3.0 connection over a net.Conn. It implements net.Conn.
+type Conn struct {
+	conn     net.Conn
+	isClient bool
+	config   *Config
+
+	handshakeFn       func(context.Context) error
+	handshakeMutex    sync.Mutex
+	handshakeErr      error
+	handshakeComplete atomic.Bool
+	handshakes        int
+
+	// Negotiated state, written by the handshake, read under handshakeMutex
+	// or after handshakeComplete.
+	cipherSuite      uint16
+	didResume        bool
+	session          *SessionState
+	clientCacheKey   string
+	serverName       string
+	peerCertificates []*x509.Certificate
+	verifiedChains   [][]*x509.Certificate
+	// offeredVersion is the client_version of the ClientHello (roll-back
+	// detection in the RSA pre-master secret).
+	offeredVersion uint16
+	// sawFirstRecord: the first record may carry any 3.x version (TLS
+	// clients often say 3.1 there); later ones must say 3.0.
+	sawFirstRecord bool
+
+	in, out  halfConn
+	rawInput bytes.Buffer // raw bytes read from conn, not yet parsed
+	input    bytes.Reader // application data waiting to be read
+	hand     bytes.Buffer // handshake bytes waiting to be parsed
+	// expectCCS is set by the handshake when a ChangeCipherSpec is the only
+	// acceptable next record.
+	sendBuf   []byte // pending flight when buffering
+	buffering bool
+
+	closeNotifySent  bool
+	closeNotifyErr   error
+	readEOF          bool // close_notify received
+	activeCall       atomic.Int32
+	alertHookForTest func(a alert, sent bool)
+
+	retryCount int // consecutive empty records, bounded
+	// noCertificate records a no_certificate warning from the client.
+	noCertificate bool
+}
+
+// halfConn is the state of one direction: the current and pending cipher
+// spec and the sequence number (§7.1, §7.3).
+type halfConn struct {
+	sync.Mutex
+
+	err    error  // permanent error
+	seq    uint64 // reset to 0 on ChangeCipherSpec
+	cipher any    // nil, cipher.Stream or cbcMode
+	mac    *ssl3mac.MAC
+
+	pending    bool
+	nextCipher any
+	nextMac    *ssl3mac.MAC
+
+	scratch [64]byte // MAC computation space, avoids allocation
+}
+
+// cbcMode is a CBC cipher whose chaining state persists across records
+// (§7.2.3.2: the last ciphertext block of a record is the next IV).
+type cbcMode interface {
+	cipher.BlockMode
+}
+
+func (hc *halfConn) setErrorLocked(err error) error {
+	if hc.err == nil {
+		hc.err = err
+	}
+	return err
+}
+
+// prepareCipherSpec installs the pending state that ChangeCipherSpec will
+// make current.
+func (hc *halfConn) prepareCipherSpec(c any, mac *ssl3mac.MAC) {
+	hc.pending = true
+	hc.nextCipher = c
+	hc.nextMac = mac
+}
+
+// changeCipherSpec makes the pending state current and resets seq (§7.1).
+func (hc *halfConn) changeCipherSpec() error {
+	if !hc.pending {
+		return alertUnexpectedMessage
+	}
+	hc.cipher, hc.mac = hc.nextCipher, hc.nextMac
+	hc.nextCipher, hc.nextMac, hc.pending = nil, nil, false
+	hc.seq = 0
+	return nil
+}
+
+func (hc *halfConn) incSeq() error {
+	if hc.seq == ^uint64(0) {
+		// §7.2.3.1: sequence numbers may not wrap; renegotiate instead.
+		return errors.New("ssl: sequence number exhausted")
+	}
+	hc.seq++
+	return nil
+}
+
+// explicitNonceLen is always zero in SSL 3.0; kept for symmetry of reading.
+
+// decrypt authenticates and decrypts one record in place and returns the
+// plaintext. Every failure — bad length, bad padding, bad MAC — returns the
+// same alertBadRecordMAC after the same work, so that a padding oracle has
+// nothing to observe but the alert it gets anyway.
+func (hc *halfConn) decrypt(typ recordType, payload []byte) ([]byte, error) {
+	if hc.cipher == nil && hc.mac == nil {
+		return payload, nil
+	}
+	macSize := 0
+	if hc.mac != nil {
+		macSize = hc.mac.Size()
+	}
+	good := byte(1)
+	plainEnd := len(payload) // start of MAC + padding
+	switch c := hc.cipher.(type) {
+	case nil:
+	case cipher.Stream:
+		c.XORKeyStream(payload, payload)
+	case cbcMode:
+		bs := c.BlockSize()
+		if len(payload)%bs != 0 || len(payload) < roundUp(macSize+1, bs) {
+			return nil, alertBadRecordMAC
+		}
+		c.CryptBlocks(payload, payload)
+		padLen := int(payload[len(payload)-1])
+		// SSL 3.0 padding (§7.2.3.2): padding_length < block size, padding
+		// bytes unspecified. An invalid length is folded into good and the
+		// MAC is still computed over a plausible span.
+		padOK := subtle.ConstantTimeLessOrEq(padLen+1, bs)
+		padLen = subtle.ConstantTimeSelect(padOK, padLen, 0)
+		fits := subtle.ConstantTimeLessOrEq(macSize+padLen+1, len(payload))
+		padLen = subtle.ConstantTimeSelect(fits, padLen, 0)
+		good &= byte(padOK & fits)
+		plainEnd = len(payload) - padLen - 1
+	default:
+		return nil, errors.New("ssl: internal error: unknown cipher type")
+	}
+	if hc.mac != nil {
+		if plainEnd < macSize {
+			return nil, alertBadRecordMAC
+		}
+		n := plainEnd - macSize
+		local := hc.mac.Sum(hc.scratch[:0], hc.seq, uint8(typ), payload[:n])
+		good &= byte(subtle.ConstantTimeCompare(local, payload[n:plainEnd]))
+		plainEnd = n
+	}
+	if good != 1 {
+		return nil, alertBadRecordMAC
+	}
+	if err := hc.incSeq(); err != nil {
+		return nil, err
+	}
+	return payload[:plainEnd], nil
+}
+
+func roundUp(n, m int) int { return (n + m - 1) / m * m }
+
+// encrypt appends the protected form of data (MAC, padding, encryption) to
+// record, whose first 5 bytes are the header; it fills in the length.
+func (hc *halfConn) encrypt(record []byte, typ recordType, data []byte, rand io.Reader) ([]byte, error) {
+	start := len(record)
+	record = append(record, data...)
+	if hc.mac != nil {
+		record = hc.mac.Sum(record, hc.seq, uint8(typ), data)
+	}
+	switch c := hc.cipher.(type) {
+	case nil:
+	case cipher.Stream:
+		c.XORKeyStream(record[start:], record[start:])
+	case cbcMode:
+		bs := c.BlockSize()
+		padLen := bs - (len(record)-start+1)%bs
+		if padLen == bs {
+			padLen = 0
+		}
+		for i := 0; i <= padLen; i++ {
+			record = append(record, byte(padLen))
+		}
+		c.CryptBlocks(record[start:], record[start:])
+	default:
+		return nil, errors.New("ssl: internal error: unknown cipher type")
+	}
+	n := len(record) - recordHeaderLen
+	record[3], record[4] = byte(n>>8), byte(n)
+	return record, hc.incSeq()
+}
+
+// Access to net.Conn methods.
+
+// LocalAddr returns the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.conn.LocalAddr() }
+
+// RemoteAddr returns the remote network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
+
+// SetDeadline sets the read and write deadlines of the underlying conn.
+func (c *Conn) SetDeadline(t time.Time) error { return c.conn.SetDeadline(t) }
+
+// SetReadDeadline sets the read deadline.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the write deadline. A write that times out leaves
+// the connection unusable.
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
+
+// NetConn returns the underlying connection.
+func (c *Conn) NetConn() net.Conn { return c.conn }
+
+// readRecord reads one record and routes it. expectCCS says whether a
+// ChangeCipherSpec is acceptable now.
+func (c *Conn) readRecordOrCCS(expectCCS bool) error {
+	if c.in.err != nil {
+		return c.in.err
+	}
+	handshakeComplete := c.handshakeComplete.Load()
+
+	if err := c.readFromUntil(c.conn, recordHeaderLen); err != nil {
+		return c.readErr(err)
+	}
+	hdr := c.rawInput.Bytes()[:recordHeaderLen]
+	typ := recordType(hdr[0])
+	vers := uint16(hdr[1])<<8 | uint16(hdr[2])
+	n := int(hdr[3])<<8 | int(hdr[4])
+
+	if !c.sawFirstRecord && !c.isClient && hdr[0]&0x80 != 0 && hdr[2] == typeClientHello {
+		return c.in.setErrorLocked(c.sendAlert(alertHandshakeFailure,
+			errors.New("SSL 2.0 CLIENT-HELLO records are not accepted")))
+	}
+	switch typ {
+	case recordTypeChangeCipherSpec, recordTypeAlert, recordTypeHandshake, recordTypeApplicationData:
+	default:
+		return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("unknown record content type %d", typ)))
+	}
+	if c.sawFirstRecord {
+		if vers != VersionSSL30 {
+			return c.in.setErrorLocked(c.sendAlert(alertIllegalParameter, fmt.Errorf("record version %#04x, want 0x0300", vers)))
+		}
+	} else if hdr[1] != 3 {
+		return c.in.setErrorLocked(c.sendAlert(alertHandshakeFailure, fmt.Errorf("first record has version %#04x, not SSL 3.x", vers)))
+	}
+	// record_overflow does not exist in SSL 3.0. An oversized record is "an
+	// inappropriate message" (§7.4.2), so it gets unexpected_message.
+	limit := maxCiphertext
+	if c.in.cipher == nil && c.in.mac == nil {
+		limit = maxPlaintext
+	}
+	if n > limit {
+		return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("record of %d bytes exceeds the %d-byte limit", n, limit)))
+	}
+	if err := c.readFromUntil(c.conn, recordHeaderLen+n); err != nil {
+		return c.readErr(err)
+	}
+	c.sawFirstRecord = true
+
+	record := c.rawInput.Next(recordHeaderLen + n)
+	data, err := c.in.decrypt(typ, record[recordHeaderLen:])
+	if err != nil {
+		if a, ok := err.(alert); ok {
+			return c.in.setErrorLocked(c.sendAlert(a, errors.New("record authentication failed")))
+		}
+		return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, err))
+	}
+	if len(data) > maxPlaintext {
+		return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("decrypted record of %d bytes exceeds 2^14", len(data))))
+	}
+	// Empty fragments are legal for application data (CBC 1/n-1 style
+	// splitting) but a flood of them is a cheap way to spin us; bound them.
+	if len(data) == 0 && typ != recordTypeApplicationData {
+		return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("empty %s record", typ)))
+	}
+	if len(data) == 0 {
+		c.retryCount++
+		if c.retryCount > maxUselessRecords {
+			return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, errors.New("too many empty records")))
+		}
+	} else {
+		c.retryCount = 0
+	}
+
+	switch typ {
+	case recordTypeAlert:
+		if len(data) != 2 {
+			return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, errors.New("malformed alert record")))
+		}
+		level, desc := data[0], alert(data[1])
+		if level != alertLevelWarning && level != alertLevelFatal {
+			return c.in.setErrorLocked(c.sendAlert(alertIllegalParameter, fmt.Errorf("alert with level %d", level)))
+		}
+		if c.alertHookForTest != nil {
+			c.alertHookForTest(desc, false)
+		}
+		if desc == alertCloseNotify {
+			c.readEOF = true
+			return c.in.setErrorLocked(io.EOF)
+		}
+		if level == alertLevelWarning {
+			if desc == alertNoCertificate && !c.isClient && !handshakeComplete {
+				// Meaningful only to the server's client-auth step; the
+				// handshake code asks for it via noCertificateReceived.
+				c.noCertificate = true
+				return nil
+			}
+			// Other warnings carry no obligation in SSL 3.0; go on.
+			return nil
+		}
+		c.invalidateSession()
+		return c.in.setErrorLocked(&AlertError{Alert: uint8(desc)})
+
+	case recordTypeChangeCipherSpec:
+		if len(data) != 1 || data[0] != 1 {
+			return c.in.setErrorLocked(c.sendAlert(alertIllegalParameter, errors.New("malformed ChangeCipherSpec")))
+		}
+		if !expectCCS || c.hand.Len() > 0 {
+			// CCS must fall between handshake messages, at the one point the
+			// handshake expects it.
+			return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, errors.New("unexpected ChangeCipherSpec")))
+		}
+		if err := c.in.changeCipherSpec(); err != nil {
+			return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, err))
+		}
+		return nil
+
+	case recordTypeApplicationData:
+		if !handshakeComplete || expectCCS {
+			return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, errors.New("application data before the handshake completed")))
+		}
+		c.input.Reset(data)
+		return nil
+
+	case recordTypeHandshake:
+		if expectCCS {
+			return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, errors.New("handshake message where ChangeCipherSpec was expected")))
+		}
+		if c.hand.Len()+len(data) > maxHandshakeSize+4 {
+			return c.in.setErrorLocked(c.sendAlert(alertIllegalParameter, errors.New("handshake message too large")))
+		}
+		c.hand.Write(data)
+		return nil
+	}
+	return nil
+}
+
+// maxUselessRecords bounds consecutive empty application-data records.
+const maxUselessRecords = 16
+
+func (c *Conn) readRecord() error { return c.readRecordOrCCS(false) }
+
+func (c *Conn) readChangeCipherSpec() error { return c.readRecordOrCCS(true) }
+
+// readErr converts an error from the transport into the connection error.
+// EOF at a record boundary without close_notify is a truncation: an error to
+// the reader, and the session becomes unresumable (§7.4.1).
+func (c *Conn) readErr(err error) error {
+	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		c.invalidateSession()
+		return c.in.setErrorLocked(ErrTruncated)
+	}
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		return err // not permanent: the caller may retry after a deadline
+	}
+	return c.in.setErrorLocked(err)
+}
+
+// ErrTruncated reports a connection closed without close_notify.
+var ErrTruncated = errors.New("ssl: connection closed by peer without close_notify (possible truncation attack)")
+
+// readFromUntil reads from r into c.rawInput until it holds at least n bytes.
+func (c *Conn) readFromUntil(r io.Reader, n int) error {
+	if c.rawInput.Len() >= n {
+		return nil
+	}
+	needs := n - c.rawInput.Len()
+	c.rawInput.Grow(needs + bytes.MinRead)
+	_, err := c.rawInput.ReadFrom(&atLeastReader{r, int64(needs)})
+	if err == nil && c.rawInput.Len() < n {
+		return io.ErrUnexpectedEOF
+	}
+	if err == io.EOF && c.rawInput.Len() > 0 && c.rawInput.Len() < n {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// atLeastReader reads from R, stopping with EOF once at least N bytes have
+// been read.
+type atLeastReader struct {
+	R io.Reader
+	N int64
+}
+
+func (r *atLeastReader) Read(p []byte) (int, error) {
+	if r.N <= 0 {
+		return 0, io.EOF
+	}
+	n, err := r.R.Read(p)
+	r.N -= int64(n)
+	if r.N > 0 && err == io.EOF {
+		return n, io.ErrUnexpectedEOF
+	}
+	if r.N <= 0 && err == nil {
+		return n, io.EOF
+	}
+	return n, err
+}
+
+// sendAlert sends a fatal alert (a warning for close_notify and
+// no_certificate) and returns the error to report to the caller.
+func (c *Conn) sendAlert(a alert, cause error) error {
+	c.out.Lock()
+	defer c.out.Unlock()
+	return c.sendAlertLocked(a, cause)
+}
+
+func (c *Conn) sendAlertLocked(a alert, cause error) error {
+	level := byte(alertLevelFatal)
+	if a == alertCloseNotify || a == alertNoCertificate {
+		level = alertLevelWarning
+	}
+	if c.alertHookForTest != nil {
+		c.alertHookForTest(a, true)
+	}
+	_, werr := c.writeRecordLocked(recordTypeAlert, []byte{level, byte(a)})
+	if err := c.flush(); werr == nil {
+		werr = err
+	}
+	if a == alertCloseNotify || a == alertNoCertificate {
+		return werr
+	}
+	c.invalidateSession()
+	err := &AlertError{Alert: uint8(a), Sent: true, Err: cause}
+	return c.out.setErrorLocked(err)
+}
+
+// writeRecordLocked writes data as records of type typ, fragmenting at 2^14
+// (§7.2.1). c.out must be held.
+func (c *Conn) writeRecordLocked(typ recordType, data []byte) (int, error) {
+	if c.out.err != nil {
+		return 0, c.out.err
+	}
+	var n int
+	for len(data) > 0 || (n == 0 && typ == recordTypeApplicationData) {
+		m := len(data)
+		if m > maxPlaintext {
+			m = maxPlaintext
+		}
+		var record []byte
+		record = append(record, byte(typ), byte(VersionSSL30>>8), byte(VersionSSL30&0xff), 0, 0)
+		record, err := c.out.encrypt(record, typ, data[:m], c.config.rand())
+		if err != nil {
+			return n, c.out.setErrorLocked(err)
+		}
+		if err := c.write(record); err != nil {
+			return n, err
+		}
+		n += m
+		data = data[m:]
+		if m == 0 {
+			break
+		}
+	}
+	if typ == recordTypeChangeCipherSpec {
+		if err := c.out.changeCipherSpec(); err != nil {
+			return n, c.out.setErrorLocked(c.sendAlertLocked(alertInternalErrorAsHandshakeFailure, err))
+		}
+	}
+	return n, nil
+}
+
+// SSL 3.0 has no internal_error; handshake_failure is the closest it has.
+const alertInternalErrorAsHandshakeFailure = alertHandshakeFailure
+
+func (c *Conn) write(data []byte) error {
+	if c.buffering {
+		c.sendBuf = append(c.sendBuf, data...)
+		return nil
+	}
+	if _, err := c.conn.Write(data); err != nil {
+		return c.out.setErrorLocked(err)
+	}
+	return nil
+}
+
+func (c *Conn) flush() error {
+	if len(c.sendBuf) == 0 {
+		return nil
+	}
+	_, err := c.conn.Write(c.sendBuf)
+	c.sendBuf = nil
+	c.buffering = false
+	if err != nil {
+		return c.out.setErrorLocked(err)
+	}
+	return nil
+}
+
+// writeHandshakeRecord writes a marshalled handshake message and adds it to
+// the transcript hash when hs is non-nil.
+func (c *Conn) writeHandshake(msg handshakeMessage, transcript *finishedHash) error {
+	data, err := msg.marshal()
+	if err != nil {
+		return err
+	}
+	if transcript != nil {
+		transcript.Write(data)
+	}
+	c.out.Lock()
+	defer c.out.Unlock()
+	_, err = c.writeRecordLocked(recordTypeHandshake, data)
+	return err
+}
+
+func (c *Conn) writeChangeCipherSpec() error {
+	c.out.Lock()
+	defer c.out.Unlock()
+	_, err := c.writeRecordLocked(recordTypeChangeCipherSpec, []byte{1})
+	return err
+}
+
+func (c *Conn) flushLocked() error {
+	c.out.Lock()
+	defer c.out.Unlock()
+	return c.flush()
+}
+
+// readHandshake reads the next handshake message. HelloRequest is dropped
+// on the client while a handshake runs (§7.6.1.1: ignore it then).
+func (c *Conn) readHandshake(transcript *finishedHash) (any, error) {
+	for {
+		for c.hand.Len() < 4 {
+			if err := c.readRecord(); err != nil {
+				return nil, err
+			}
+		}
+		data := c.hand.Bytes()
+		n := int(data[1])<<16 | int(data[2])<<8 | int(data[3])
+		if n > maxHandshakeSize {
+			return nil, c.in.setErrorLocked(c.sendAlert(alertIllegalParameter,
+				fmt.Errorf("handshake message of %d bytes exceeds the %d-byte limit", n, maxHandshakeSize)))
+		}
+		for c.hand.Len() < 4+n {
+			if err := c.readRecord(); err != nil {
+				return nil, err
+			}
+		}
+		data = c.hand.Next(4 + n)
+		typ := data[0]
+		if !knownHandshakeType(typ) {
+			return nil, c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("unknown handshake message type %d", typ)))
+		}
+		if typ == typeHelloRequest && c.isClient {
+			if n != 0 {
+				return nil, c.in.setErrorLocked(c.sendAlert(alertIllegalParameter, errors.New("malformed HelloRequest")))
+			}
+			continue
+		}
+		// Copy: the buffer is reused and messages keep references (raw).
+		data = append([]byte(nil), data...)
+		msg, ok := unmarshalHandshake(typ, data)
+		if !ok {
+			return nil, c.in.setErrorLocked(c.sendAlert(alertIllegalParameter, fmt.Errorf("malformed %s message", handshakeTypeName(typ))))
+		}
+		if transcript != nil {
+			transcript.Write(data)
+		}
+		return msg, nil
+	}
+}
+
+func knownHandshakeType(t uint8) bool {
+	switch t {
+	case typeHelloRequest, typeClientHello, typeServerHello, typeCertificate, typeServerKeyExchange,
+		typeCertificateRequest, typeServerHelloDone, typeCertificateVerify, typeClientKeyExchange, typeFinished:
+		return true
+	}
+	return false
+}
+
+func handshakeTypeName(t uint8) string {
+	switch t {
+	case typeHelloRequest:
+		return "HelloRequest"
+	case typeClientHello:
+		return "ClientHello"
+	case typeServerHello:
+		return "ServerHello"
+	case typeCertificate:
+		return "Certificate"
+	case typeServerKeyExchange:
+		return "ServerKeyExchange"
+	case typeCertificateRequest:
+		return "CertificateRequest"
+	case typeServerHelloDone:
+		return "ServerHelloDone"
+	case typeCertificateVerify:
+		return "CertificateVerify"
+	case typeClientKeyExchange:
+		return "ClientKeyExchange"
+	case typeFinished:
+		return "Finished"
+	}
+	return fmt.Sprintf("handshake(%d)", t)
+}
+
+func (t recordType) String() string {
+	switch t {
+	case recordTypeChangeCipherSpec:
+		return "change_cipher_spec"
+	case recordTypeAlert:
+		return "alert"
+	case recordTypeHandshake:
+		return "handshake"
+	case recordTypeApplicationData:
+		return "application_data"
+	}
+	return fmt.Sprintf("content_type(%d)", uint8(t))
+}
+
+// unexpectedMessage reports msg arriving where another was due.
+func (c *Conn) unexpectedMessage(want string, got any) error {
+	return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("received %T where %s was expected", got, want)))
+}
+
+// Write writes application data, running the handshake first if needed.
+func (c *Conn) Write(b []byte) (int, error) {
+	// Interlock with Close: a Write after Close gets an error.
+	for {
+		x := c.activeCall.Load()
+		if x&1 != 0 {
+			return 0, net.ErrClosed
+		}
+		if c.activeCall.CompareAndSwap(x, x+2) {
+			break
+		}
+	}
+	defer c.activeCall.Add(-2)
+
+	if err := c.Handshake(); err != nil {
+		return 0, err
+	}
+	c.out.Lock()
+	defer c.out.Unlock()
+	if c.out.err != nil {
+		return 0, c.out.err
+	}
+	if !c.handshakeComplete.Load() {
+		return 0, errors.New("ssl: internal error: handshake not complete")
+	}
+	if c.closeNotifySent {
+		return 0, errors.New("ssl: write after CloseWrite")
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	c.buffering = true
+	n, err := c.writeRecordLocked(recordTypeApplicationData, b)
+	if ferr := c.flush(); err == nil {
+		err = ferr
+	}
+	return n, err
+}
+
+// Read reads application data, running the handshake first if needed.
+func (c *Conn) Read(b []byte) (int, error) {
+	if err := c.Handshake(); err != nil {
+		return 0, err
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	c.in.Lock()
+	defer c.in.Unlock()
+	for c.input.Len() == 0 {
+		if err := c.readRecord(); err != nil {
+			if err == io.EOF && c.readEOF {
+				c.answerCloseNotify()
+			}
+			return 0, err
+		}
+		for c.hand.Len() > 0 {
+			if err := c.handlePostHandshakeMessage(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	n, _ := c.input.Read(b)
+	return n, nil
+}
+
+// answerCloseNotify replies to the peer's close_notify with our own, as
+// §7.4.1 requires.
+func (c *Conn) answerCloseNotify() {
+	c.out.Lock()
+	defer c.out.Unlock()
+	if !c.closeNotifySent && c.out.err == nil {
+		c.closeNotifySent = true
+		c.closeNotifyErr = c.sendAlertLocked(alertCloseNotify, nil)
+	}
+}
+
+// handlePostHandshakeMessage deals with handshake messages after the
+// handshake: the client ignores HelloRequest (allowed by §7.6.1.1); a
+// server refuses a new ClientHello since renegotiation is not enabled.
+func (c *Conn) handlePostHandshakeMessage() error {
+	msg, err := c.readHandshake(nil)
+	if err != nil {
+		return err
+	}
+	if c.isClient {
+		return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("unexpected %T after the handshake", msg)))
+	}
+	if _, ok := msg.(*clientHelloMsg); ok {
+		return c.in.setErrorLocked(c.sendAlert(alertHandshakeFailure, errors.New("client tried to renegotiate; renegotiation is disabled")))
+	}
+	return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("unexpected %T after the handshake", msg)))
+}
+
+// Close sends close_notify (if the handshake completed) and closes the
+// underlying connection.
+func (c *Conn) Close() error {
+	for {
+		x := c.activeCall.Load()
+		if x&1 != 0 {
+			return net.ErrClosed
+		}
+		if c.activeCall.CompareAndSwap(x, x|1) {
+			break
+		}
+	}
+	var alertErr error
+	if c.handshakeComplete.Load() {
+		if err := c.closeNotify(); err != nil {
+			alertErr = fmt.Errorf("ssl: failed to send close_notify: %w", err)
+		}
+	}
+	if err := c.conn.Close(); err != nil {
+		return err
+	}
+	return alertErr
+}
+
+// CloseWrite sends close_notify; no more data may be written.
+func (c *Conn) CloseWrite() error {
+	if !c.handshakeComplete.Load() {
+		return errors.New("ssl: CloseWrite before the handshake completed")
+	}
+	return c.closeNotify()
+}
+
+func (c *Conn) closeNotify() error {
+	c.out.Lock()
+	defer c.out.Unlock()
+	if !c.closeNotifySent {
+		// Bound the time a blocked peer can hold Close.
+		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		c.closeNotifyErr = c.sendAlertLocked(alertCloseNotify, nil)
+		c.closeNotifySent = true
+		c.SetWriteDeadline(time.Time{})
+	}
+	return c.closeNotifyErr
+}
+
+// Handshake runs the handshake if it has not yet run.
+func (c *Conn) Handshake() error { return c.HandshakeContext(context.Background()) }
+
+// HandshakeContext runs the handshake, aborting when ctx ends (by closing
+// the connection) or when Config.HandshakeTimeout expires.
+func (c *Conn) HandshakeContext(ctx context.Context) (ret error) {
+	if c.handshakeComplete.Load() {
+		return nil
+	}
+	if c.config.HandshakeTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.config.HandshakeTimeout)
+		defer cancel()
+	}
+	if ctx.Done() != nil {
+		done := make(chan struct{})
+		interrupted := make(chan error, 1)
+		defer func() {
+			close(done)
+			if ctxErr := <-interrupted; ctxErr != nil {
+				ret = fmt.Errorf("ssl: handshake aborted: %w", ctxErr)
+			}
+		}()
+		go func() {
+			select {
+			case <-ctx.Done():
+				c.conn.Close()
+				interrupted <- ctx.Err()
+			case <-done:
+				interrupted <- nil
+			}
+		}()
+	}
+
+	c.handshakeMutex.Lock()
+	defer c.handshakeMutex.Unlock()
+	if err := c.handshakeErr; err != nil {
+		return err
+	}
+	if c.handshakeComplete.Load() {
+		return nil
+	}
+	c.in.Lock()
+	defer c.in.Unlock()
+	c.handshakeErr = c.handshakeFn(ctx)
+	if c.handshakeErr == nil {
+		c.handshakes++
+	} else {
+		// A handshake error must not leave a half-written flight behind.
+		c.flushLocked()
+	}
+	if c.handshakeErr == nil && !c.handshakeComplete.Load() {
+		c.handshakeErr = errors.New("ssl: internal error: handshake should have had a result")
+	}
+	return c.handshakeErr
+}
+
+// ConnectionState returns details about the connection.
+func (c *Conn) ConnectionState() ConnectionState {
+	c.handshakeMutex.Lock()
+	defer c.handshakeMutex.Unlock()
+	st := ConnectionState{HandshakeComplete: c.handshakeComplete.Load()}
+	if !st.HandshakeComplete {
+		return st
+	}
+	st.Version = VersionSSL30
+	st.CipherSuite = c.cipherSuite
+	st.DidResume = c.didResume
+	st.ServerName = c.serverName
+	if c.session != nil {
+		st.SessionID = append([]byte(nil), c.session.SessionID...)
+	}
+	st.PeerCertificates = c.peerCertificates
+	st.VerifiedChains = c.verifiedChains
+	return st
+}
+
+// invalidateSession makes the current session unresumable: after a fatal
+// alert (§7.4.2) or a truncation (§7.4.1).
+func (c *Conn) invalidateSession() {
+	s := c.session
+	if s == nil {
+		return
+	}
+	if c.isClient {
+		if cache := c.config.ClientSessionCache; cache != nil && c.clientCacheKey != "" {
+			if cur, ok := cache.Get(c.clientCacheKey); ok && cur == s {
+				cache.Put(c.clientCacheKey, nil)
+			}
+		}
+		return
+	}
+	if cache := c.config.serverSessionCache(); cache != nil && len(s.SessionID) > 0 {
+		cache.Delete(string(s.SessionID))
+	}
+}

@@ -1,0 +1,368 @@
+package ssl
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/dsa"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
+	"errors"
+	"fmt"
+)
+
+// clientHandshakeState drives one client handshake.
+type clientHandshakeState struct {
+	c            *Conn
+	ctx          context.Context
+	hello        *clientHelloMsg
+	serverHello  *serverHelloMsg
+	suite        *cipherSuite
+	transcript   finishedHash
+	masterSecret []byte
+	session      *SessionState // offered for resumption, or nil
+}
+
+func (c *Conn) clientHandshake(ctx context.Context) error {
+	if c.config == nil {
+		return errors.New("ssl: nil Config")
+	}
+	if c.config.ServerName == "" && !c.config.InsecureSkipVerify {
+		return errors.New("ssl: either ServerName or InsecureSkipVerify must be set in the Config")
+	}
+	hs := clientHandshakeState{c: c, ctx: ctx, transcript: newFinishedHash()}
+	if err := hs.makeClientHello(); err != nil {
+		return err
+	}
+	if err := c.writeHandshake(hs.hello, &hs.transcript); err != nil {
+		return err
+	}
+	msg, err := c.readHandshake(&hs.transcript)
+	if err != nil {
+		return err
+	}
+	sh, ok := msg.(*serverHelloMsg)
+	if !ok {
+		return c.unexpectedMessage("ServerHello", msg)
+	}
+	hs.serverHello = sh
+	resumed, err := hs.processServerHello()
+	if err != nil {
+		return err
+	}
+	if resumed {
+		if err := prepareKeys(c, hs.suite, hs.masterSecret, hs.hello.random, sh.random); err != nil {
+			return c.sendAlert(alertHandshakeFailure, err)
+		}
+		if err := hs.readFinished(); err != nil {
+			return err
+		}
+		if err := hs.sendFinished(); err != nil {
+			return err
+		}
+		c.session = hs.session
+		c.didResume = true
+	} else {
+		if err := hs.doFullHandshake(); err != nil {
+			return err
+		}
+		if err := hs.sendFinished(); err != nil {
+			return err
+		}
+		if err := hs.readFinished(); err != nil {
+			return err
+		}
+		hs.saveSession()
+	}
+	c.cipherSuite = hs.suite.id
+	c.handshakeComplete.Store(true)
+	return nil
+}
+
+func (hs *clientHandshakeState) makeClientHello() error {
+	c := hs.c
+	hello := &clientHelloMsg{
+		vers:               VersionSSL30,
+		random:             make([]byte, 32),
+		compressionMethods: []uint8{0},
+	}
+	if err := fillRandom(c.config, hello.random); err != nil {
+		return err
+	}
+	for _, id := range c.config.cipherSuites() {
+		if s := suiteByID(id); s != nil && s.implemented() {
+			hello.cipherSuites = append(hello.cipherSuites, id)
+		}
+	}
+	if len(hello.cipherSuites) == 0 {
+		return errors.New("ssl: no implemented cipher suite is enabled")
+	}
+	c.serverName = c.config.ServerName
+	if cache := c.config.ClientSessionCache; cache != nil {
+		c.clientCacheKey = clientSessionCacheKey(c)
+		if s, ok := cache.Get(c.clientCacheKey); ok && s != nil && containsSuite(hello.cipherSuites, s.CipherSuite) &&
+			c.config.time().Sub(s.Created) <= c.config.sessionLifetime() && suiteByID(s.CipherSuite).resumable() {
+			hs.session = s
+			hello.sessionID = s.SessionID
+		}
+	}
+	hs.hello = hello
+	return nil
+}
+
+// clientSessionCacheKey keys sessions by server address and name, so that a
+// session verified for one name is never resumed for another.
+func clientSessionCacheKey(c *Conn) string {
+	addr := ""
+	if ra := c.conn.RemoteAddr(); ra != nil {
+		addr = ra.String()
+	}
+	return c.config.ServerName + "|" + addr
+}
+
+// processServerHello checks the ServerHello and reports whether the server
+// resumed our session.
+func (hs *clientHandshakeState) processServerHello() (bool, error) {
+	c, sh := hs.c, hs.serverHello
+	if sh.vers != VersionSSL30 {
+		return false, c.sendAlert(alertHandshakeFailure, fmt.Errorf("server chose version %#04x; only SSL 3.0 is supported", sh.vers))
+	}
+	if sh.compressionMethod != 0 {
+		return false, c.sendAlert(alertIllegalParameter, fmt.Errorf("server chose compression method %d, which was not offered", sh.compressionMethod))
+	}
+	if !containsSuite(hs.hello.cipherSuites, sh.cipherSuite) {
+		return false, c.sendAlert(alertIllegalParameter, fmt.Errorf("server chose cipher suite %s, which was not offered", CipherSuiteName(sh.cipherSuite)))
+	}
+	hs.suite = suiteByID(sh.cipherSuite)
+	if hs.session == nil || len(sh.sessionID) == 0 || !bytes.Equal(sh.sessionID, hs.session.SessionID) {
+		if hs.session != nil && c.config.ClientSessionCache != nil {
+			// The server declined; the old session is of no further use.
+			c.config.ClientSessionCache.Put(c.clientCacheKey, nil)
+		}
+		hs.session = nil
+		return false, nil
+	}
+	if sh.cipherSuite != hs.session.CipherSuite {
+		return false, c.sendAlert(illegalResumptionAlert, errors.New("server resumed a session with a different cipher suite"))
+	}
+	hs.masterSecret = hs.session.MasterSecret
+	c.peerCertificates = hs.session.PeerCertificates
+	c.verifiedChains = hs.session.VerifiedChains
+	return true, nil
+}
+
+const illegalResumptionAlert = alertIllegalParameter
+
+func (hs *clientHandshakeState) doFullHandshake() error {
+	c := hs.c
+	ka := newKeyAgreement(hs.suite)
+	if ka == nil {
+		return c.sendAlert(alertHandshakeFailure, errors.New("internal error: no key agreement for the chosen suite"))
+	}
+	msg, err := c.readHandshake(&hs.transcript)
+	if err != nil {
+		return err
+	}
+	var leaf *x509.Certificate
+	if !hs.suite.anonymous() {
+		certMsg, ok := msg.(*certificateMsg)
+		if !ok {
+			return c.unexpectedMessage("Certificate", msg)
+		}
+		if err := hs.verifyServerCertificate(certMsg.certificates); err != nil {
+			return err
+		}
+		leaf = c.peerCertificates[0]
+		if msg, err = c.readHandshake(&hs.transcript); err != nil {
+			return err
+		}
+	}
+	if skx, ok := msg.(*serverKeyExchangeMsg); ok {
+		if err := ka.processServerKeyExchange(c, hs.hello, hs.serverHello, leaf, skx); err != nil {
+			return err
+		}
+		if msg, err = c.readHandshake(&hs.transcript); err != nil {
+			return err
+		}
+	}
+	var certReq *certificateRequestMsg
+	if cr, ok := msg.(*certificateRequestMsg); ok {
+		if hs.suite.anonymous() {
+			// §7.6.4: a fatal handshake_failure for an anonymous server to
+			// request client identification.
+			return c.sendAlert(alertHandshakeFailure, errors.New("anonymous server requested a client certificate"))
+		}
+		certReq = cr
+		if msg, err = c.readHandshake(&hs.transcript); err != nil {
+			return err
+		}
+	}
+	if _, ok := msg.(*serverHelloDoneMsg); !ok {
+		return c.unexpectedMessage("ServerHelloDone", msg)
+	}
+
+	c.out.Lock()
+	c.buffering = true
+	c.out.Unlock()
+	var clientCert *Certificate
+	if certReq != nil {
+		clientCert = chooseClientCertificate(c.config, certReq)
+		if clientCert == nil {
+			// §7.6.6: a client without a suitable certificate sends the
+			// no_certificate warning instead of a Certificate message.
+			if err := c.sendAlert(alertNoCertificate, nil); err != nil {
+				return err
+			}
+			c.out.Lock()
+			c.buffering = true
+			c.out.Unlock()
+		} else if err := c.writeHandshake(&certificateMsg{certificates: clientCert.Certificate}, &hs.transcript); err != nil {
+			return err
+		}
+	}
+	preMaster, ckx, err := ka.generateClientKeyExchange(c, hs.hello, leaf)
+	if err != nil {
+		var ae *AlertError
+		if errors.As(err, &ae) {
+			return err
+		}
+		return c.sendAlert(alertHandshakeFailure, err)
+	}
+	if err := c.writeHandshake(ckx, &hs.transcript); err != nil {
+		return err
+	}
+	hs.masterSecret = masterFromPreMaster(preMaster, hs.hello.random, hs.serverHello.random)
+	if clientCert != nil {
+		signer, ok := clientCert.PrivateKey.(crypto.Signer)
+		if !ok {
+			return c.sendAlert(alertHandshakeFailure, errors.New("client certificate key cannot sign"))
+		}
+		sum := hs.transcript.clone().certificateVerifySum(hs.masterSecret)
+		sig, err := signHandshake(signer, c.config.rand(), sum)
+		if err != nil {
+			return c.sendAlert(alertHandshakeFailure, fmt.Errorf("signing CertificateVerify: %w", err))
+		}
+		if err := c.writeHandshake(&certificateVerifyMsg{signature: sig}, &hs.transcript); err != nil {
+			return err
+		}
+	}
+	if err := prepareKeys(c, hs.suite, hs.masterSecret, hs.hello.random, hs.serverHello.random); err != nil {
+		return c.sendAlert(alertHandshakeFailure, err)
+	}
+	return nil
+}
+
+// chooseClientCertificate returns the first configured chain whose key type
+// the server asked for and, when the server named CAs, whose chain reaches
+// one of them.
+func chooseClientCertificate(config *Config, req *certificateRequestMsg) *Certificate {
+	for i := range config.Certificates {
+		cert := &config.Certificates[i]
+		leaf, err := cert.leaf()
+		if err != nil {
+			continue
+		}
+		var want byte
+		switch leaf.PublicKey.(type) {
+		case *rsa.PublicKey:
+			want = certTypeRSASign
+		case *dsa.PublicKey:
+			want = certTypeDSSSign
+		case *ecdsa.PublicKey:
+			continue // no SSL 3.0 certificate type carries ECDSA
+		}
+		if bytes.IndexByte(req.certificateTypes, want) < 0 {
+			continue
+		}
+		if len(req.certificateAuthorities) == 0 {
+			return cert
+		}
+		for j, der := range cert.Certificate {
+			var issuer []byte
+			if j == 0 {
+				issuer = leaf.RawIssuer
+			} else if x, err := x509.ParseCertificate(der); err == nil {
+				issuer = x.RawIssuer
+			}
+			for _, ca := range req.certificateAuthorities {
+				if bytes.Equal(ca, issuer) {
+					return cert
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (hs *clientHandshakeState) verifyServerCertificate(raw [][]byte) error {
+	c := hs.c
+	if len(raw) == 0 {
+		return c.sendAlert(alertHandshakeFailure, errors.New("server sent an empty certificate chain"))
+	}
+	certs, err := parseChain(raw)
+	if err != nil {
+		return c.sendAlert(alertBadCertificate, err)
+	}
+	if !c.config.InsecureSkipVerify {
+		chains, err := verifyChain(certs, c.config.RootCAs, c.config.ServerName, c.config.time(), x509.ExtKeyUsageServerAuth)
+		if err != nil {
+			return c.sendAlert(certificateAlert(err), fmt.Errorf("server certificate: %w", err))
+		}
+		c.verifiedChains = chains
+	}
+	c.peerCertificates = certs
+	return nil
+}
+
+func (hs *clientHandshakeState) sendFinished() error {
+	c := hs.c
+	c.out.Lock()
+	c.buffering = true
+	c.out.Unlock()
+	if err := c.writeChangeCipherSpec(); err != nil {
+		return err
+	}
+	fin := &finishedMsg{verifyData: hs.transcript.clone().finishedSum(hs.masterSecret, senderClient)}
+	if err := c.writeHandshake(fin, &hs.transcript); err != nil {
+		return err
+	}
+	return c.flushLocked()
+}
+
+func (hs *clientHandshakeState) readFinished() error {
+	c := hs.c
+	if err := c.readChangeCipherSpec(); err != nil {
+		return err
+	}
+	want := hs.transcript.clone().finishedSum(hs.masterSecret, senderServer)
+	msg, err := c.readHandshake(&hs.transcript)
+	if err != nil {
+		return err
+	}
+	fin, ok := msg.(*finishedMsg)
+	if !ok {
+		return c.unexpectedMessage("Finished", msg)
+	}
+	if !verifyFinished(want, fin) {
+		return c.sendAlert(alertHandshakeFailure, errors.New("server Finished does not verify"))
+	}
+	return nil
+}
+
+// saveSession stores the completed session for resumption.
+func (hs *clientHandshakeState) saveSession() {
+	c := hs.c
+	s := &SessionState{
+		SessionID:        hs.serverHello.sessionID,
+		CipherSuite:      hs.suite.id,
+		MasterSecret:     hs.masterSecret,
+		PeerCertificates: c.peerCertificates,
+		VerifiedChains:   c.verifiedChains,
+		Created:          c.config.time(),
+	}
+	c.session = s
+	if cache := c.config.ClientSessionCache; cache != nil && len(s.SessionID) > 0 && hs.suite.resumable() {
+		cache.Put(c.clientCacheKey, s)
+	}
+}

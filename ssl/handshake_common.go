@@ -1,0 +1,198 @@
+package ssl
+
+import (
+	"crypto"
+	"crypto/cipher"
+	"crypto/dsa"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/tokenssl/tokenssl/ssl/internal/ssl3mac"
+)
+
+// keyMaterial is the partition of the key_block for one cipher spec
+// (§8.2.2), after export expansion.
+type keyMaterial struct {
+	clientMAC, serverMAC []byte
+	clientKey, serverKey []byte
+	clientIV, serverIV   []byte
+}
+
+// deriveKeys partitions the key_block and applies the export rules.
+func deriveKeys(s *cipherSuite, master, clientRandom, serverRandom []byte) keyMaterial {
+	macLen := s.macSize()
+	keyLen := s.cipher.keyMaterial
+	ivLen := s.cipher.ivSize
+	n := 2*macLen + 2*keyLen + 2*ivLen
+	kb := keyBlock(master, clientRandom, serverRandom, n)
+	var km keyMaterial
+	km.clientMAC, kb = kb[:macLen], kb[macLen:]
+	km.serverMAC, kb = kb[:macLen], kb[macLen:]
+	km.clientKey, kb = kb[:keyLen], kb[keyLen:]
+	km.serverKey, kb = kb[:keyLen], kb[keyLen:]
+	km.clientIV, kb = kb[:ivLen], kb[ivLen:]
+	km.serverIV = kb[:ivLen]
+	if s.exportCipher() {
+		exp := s.cipher.expandedKey
+		km.clientKey = exportKey(km.clientKey, clientRandom, serverRandom, exp)
+		km.serverKey = exportKey(km.serverKey, serverRandom, clientRandom, exp)
+		if ivLen > 0 {
+			km.clientIV = exportIV(clientRandom, serverRandom, ivLen)
+			km.serverIV = exportIV(serverRandom, clientRandom, ivLen)
+		}
+	}
+	return km
+}
+
+// newRecordCipher builds one direction's cipher state.
+func newRecordCipher(s *cipherSuite, key, iv []byte, forRead bool) (any, error) {
+	bc := s.cipher
+	switch {
+	case bc.stream != nil:
+		return bc.stream(key)
+	case bc.block != nil:
+		b, err := bc.block(key)
+		if err != nil {
+			return nil, err
+		}
+		if forRead {
+			return cipher.NewCBCDecrypter(b, iv), nil
+		}
+		return cipher.NewCBCEncrypter(b, iv), nil
+	case bc == cipherNull:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("ssl: cipher %s has no software implementation", bc.name)
+}
+
+// prepareKeys installs the pending read and write states of c from the
+// master secret; ChangeCipherSpec activates them.
+func prepareKeys(c *Conn, s *cipherSuite, master, clientRandom, serverRandom []byte) error {
+	km := deriveKeys(s, master, clientRandom, serverRandom)
+	var macHash crypto.Hash = s.mac
+	clientMAC, err := ssl3mac.New(macHash, km.clientMAC)
+	if err != nil {
+		return err
+	}
+	serverMAC, err := ssl3mac.New(macHash, km.serverMAC)
+	if err != nil {
+		return err
+	}
+	clientCipher, err := newRecordCipher(s, km.clientKey, km.clientIV, !c.isClient)
+	if err != nil {
+		return err
+	}
+	serverCipher, err := newRecordCipher(s, km.serverKey, km.serverIV, c.isClient)
+	if err != nil {
+		return err
+	}
+	if c.isClient {
+		c.out.prepareCipherSpec(clientCipher, clientMAC)
+		c.in.prepareCipherSpec(serverCipher, serverMAC)
+	} else {
+		c.out.prepareCipherSpec(serverCipher, serverMAC)
+		c.in.prepareCipherSpec(clientCipher, clientMAC)
+	}
+	return nil
+}
+
+// verifyFinished compares a received Finished in constant time.
+func verifyFinished(want []byte, got *finishedMsg) bool {
+	return len(got.verifyData) == len(want) && subtle.ConstantTimeCompare(want, got.verifyData) == 1
+}
+
+// signHandshake signs the SSL 3.0 way: RSA over the 36-byte MD5‖SHA-1 value
+// with no DigestInfo; DSA over the 20-byte SHA-1 value, DER Dss-Sig-Value.
+func signHandshake(key crypto.Signer, rand interface{ Read([]byte) (int, error) }, md5sha1 []byte) ([]byte, error) {
+	switch key.Public().(type) {
+	case *rsa.PublicKey:
+		return key.Sign(rand, md5sha1, crypto.MD5SHA1)
+	case *dsa.PublicKey, *ecdsa.PublicKey:
+		return key.Sign(rand, md5sha1[16:], crypto.SHA1)
+	}
+	return nil, errors.New("ssl: unsupported signing key type")
+}
+
+// verifyHandshakeSignature checks a signature made by signHandshake. DSA
+// signatures are accepted both as DER (OpenSSL) and as raw 40-byte r‖s
+// (NSS, Fortezza).
+func verifyHandshakeSignature(pub crypto.PublicKey, md5sha1, sig []byte) error {
+	switch pk := pub.(type) {
+	case *rsa.PublicKey:
+		return rsa.VerifyPKCS1v15(pk, crypto.MD5SHA1, md5sha1, sig)
+	case *dsa.PublicKey:
+		r, s, err := parseDSASignature(sig)
+		if err != nil {
+			return err
+		}
+		if !dsa.Verify(pk, md5sha1[16:], r, s) {
+			return errors.New("ssl: DSA signature does not verify")
+		}
+		return nil
+	case *ecdsa.PublicKey:
+		if !ecdsa.VerifyASN1(pk, md5sha1[16:], sig) {
+			return errors.New("ssl: ECDSA signature does not verify")
+		}
+		return nil
+	}
+	return errors.New("ssl: unsupported public key type for signatures")
+}
+
+// parseDSASignature decodes a DER Dss-Sig-Value or a raw 40-byte r‖s.
+func parseDSASignature(sig []byte) (r, s *big.Int, err error) {
+	var v struct{ R, S *big.Int }
+	if rest, derr := asn1.Unmarshal(sig, &v); derr == nil && len(rest) == 0 && v.R != nil && v.S != nil {
+		return v.R, v.S, nil
+	}
+	if len(sig) == 40 {
+		return new(big.Int).SetBytes(sig[:20]), new(big.Int).SetBytes(sig[20:]), nil
+	}
+	return nil, nil, errors.New("ssl: malformed DSA signature")
+}
+
+
+// certificateAlert maps a chain verification failure to the SSL 3.0 alert
+// that names it best.
+func certificateAlert(err error) alert {
+	var inv x509.CertificateInvalidError
+	if errors.As(err, &inv) && inv.Reason == x509.Expired {
+		return alertCertificateExpired
+	}
+	var uk x509.UnknownAuthorityError
+	if errors.As(err, &uk) {
+		return alertCertificateUnknown
+	}
+	return alertBadCertificate
+}
+
+// parseChain parses a received certificate list.
+func parseChain(raw [][]byte) ([]*x509.Certificate, error) {
+	certs := make([]*x509.Certificate, len(raw))
+	for i, der := range raw {
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %d does not parse: %w", i, err)
+		}
+		certs[i] = cert
+	}
+	return certs, nil
+}
+
+// verifyChain verifies certs (leaf first) against roots for the given usage.
+func verifyChain(certs []*x509.Certificate, roots *x509.CertPool, dnsName string, now time.Time, usage x509.ExtKeyUsage) ([][]*x509.Certificate, error) {
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	return certs[0].Verify(x509.VerifyOptions{
+		Roots: roots, Intermediates: inter, DNSName: dnsName, CurrentTime: now,
+		KeyUsages: []x509.ExtKeyUsage{usage},
+	})
+}

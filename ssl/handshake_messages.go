@@ -1,0 +1,566 @@
+package ssl
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// Handshake messages of SSL 3.0 (March 1996 draft §7.6; November 1996
+// appendix A.4/A.5 where the two differ, except as noted on each message).
+//
+// Every message marshals to, and unmarshals from, the complete Handshake
+// structure of §7.6: msg_type (uint8), length (uint24), body. unmarshal
+// rejects anything that is not exactly one well-formed message of its type:
+// a wrong msg_type, a length that disagrees with the data, truncation,
+// trailing bytes (ClientHello alone keeps what follows compression_methods),
+// and vectors outside the bounds of the spec. On success the message keeps
+// data in raw and its fields alias data, so the caller must not reuse the
+// buffer. marshal always encodes from the fields (it neither reads nor sets
+// raw) and returns an error instead of producing something unmarshal would
+// reject. Encodings are canonical, so marshal(unmarshal(x)) == x.
+
+// Handshake message types (§7.6).
+const (
+	typeHelloRequest       uint8 = 0
+	typeClientHello        uint8 = 1
+	typeServerHello        uint8 = 2
+	typeCertificate        uint8 = 11
+	typeServerKeyExchange  uint8 = 12
+	typeCertificateRequest uint8 = 13
+	typeServerHelloDone    uint8 = 14
+	typeCertificateVerify  uint8 = 15
+	typeClientKeyExchange  uint8 = 16
+	typeFinished           uint8 = 20
+)
+
+// maxHandshakeSize caps the body length of a handshake message we accept
+// or produce. The uint24 length field allows 16 MiB, which a peer could use
+// to make us buffer that much before any authentication. 128 KiB is well
+// above anything SSL 3.0 needs except a long Certificate chain: a
+// ClientHello is at most ~66 KiB (its cipher_suites vector is capped at
+// 2^16-1 bytes), a CertificateRequest's CA list ~64 KiB, key exchange
+// messages a few KiB, while a chain of several certificates with large keys
+// and extensions can reach tens of KiB; 2^17 leaves room for that.
+const maxHandshakeSize = 1 << 17
+
+// Sizes and vector bounds of §7.6.
+const (
+	handshakeHeaderLen = 4  // msg_type + uint24 length
+	helloRandomLen     = 32 // Random: gmt_unix_time + random_bytes[28]
+	maxSessionIDLen    = 32 // SessionID<0..32>
+	finishedLen        = 36 // md5_hash[16] + sha_hash[20]
+	maxUint8Vec        = 1<<8 - 1
+	maxUint16Vec       = 1<<16 - 1
+	maxUint24Vec       = 1<<24 - 1
+)
+
+type handshakeMessage interface {
+	marshal() ([]byte, error)
+	unmarshal([]byte) bool
+}
+
+// marshalHandshake builds a complete handshake message of type typ whose
+// body is written by body, and enforces maxHandshakeSize.
+func marshalHandshake(typ uint8, body cryptobyte.BuilderContinuation) ([]byte, error) {
+	var b cryptobyte.Builder
+	b.AddUint8(typ)
+	b.AddUint24LengthPrefixed(body)
+	out, err := b.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("ssl: marshaling handshake message %d: %w", typ, err)
+	}
+	if len(out)-handshakeHeaderLen > maxHandshakeSize {
+		return nil, fmt.Errorf("ssl: handshake message %d of %d bytes exceeds the %d-byte limit", typ, len(out)-handshakeHeaderLen, maxHandshakeSize)
+	}
+	return out, nil
+}
+
+// readHandshakeBody checks that data is exactly one handshake message of
+// type typ within maxHandshakeSize, and returns its body.
+func readHandshakeBody(data []byte, typ uint8) (cryptobyte.String, bool) {
+	s := cryptobyte.String(data)
+	var t uint8
+	var body cryptobyte.String
+	if !s.ReadUint8(&t) || t != typ || !s.ReadUint24LengthPrefixed(&body) || !s.Empty() {
+		return nil, false
+	}
+	if len(body) > maxHandshakeSize {
+		return nil, false
+	}
+	return body, true
+}
+
+// Vector helpers: read or write an opaque vector whose length prefix has
+// 1, 2 or 3 bytes, checking the floor and ceiling of its <floor..ceiling>.
+
+func readVec8(s *cryptobyte.String, out *[]byte, floor, ceiling int) bool {
+	return s.ReadUint8LengthPrefixed((*cryptobyte.String)(out)) && len(*out) >= floor && len(*out) <= ceiling
+}
+
+func readVec16(s *cryptobyte.String, out *[]byte, floor, ceiling int) bool {
+	return s.ReadUint16LengthPrefixed((*cryptobyte.String)(out)) && len(*out) >= floor && len(*out) <= ceiling
+}
+
+func readVec24(s *cryptobyte.String, out *[]byte, floor, ceiling int) bool {
+	return s.ReadUint24LengthPrefixed((*cryptobyte.String)(out)) && len(*out) >= floor && len(*out) <= ceiling
+}
+
+func vecBoundsError(what string, n, floor, ceiling int) error {
+	return fmt.Errorf("%s: length %d outside <%d..%d>", what, n, floor, ceiling)
+}
+
+func addVec8(b *cryptobyte.Builder, what string, v []byte, floor, ceiling int) {
+	if len(v) < floor || len(v) > ceiling {
+		b.SetError(vecBoundsError(what, len(v), floor, ceiling))
+		return
+	}
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(v) })
+}
+
+func addVec16(b *cryptobyte.Builder, what string, v []byte, floor, ceiling int) {
+	if len(v) < floor || len(v) > ceiling {
+		b.SetError(vecBoundsError(what, len(v), floor, ceiling))
+		return
+	}
+	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(v) })
+}
+
+func addVec24(b *cryptobyte.Builder, what string, v []byte, floor, ceiling int) {
+	if len(v) < floor || len(v) > ceiling {
+		b.SetError(vecBoundsError(what, len(v), floor, ceiling))
+		return
+	}
+	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(v) })
+}
+
+func addFixed(b *cryptobyte.Builder, what string, v []byte, n int) {
+	if len(v) != n {
+		b.SetError(fmt.Errorf("%s: length %d, want %d", what, len(v), n))
+		return
+	}
+	b.AddBytes(v)
+}
+
+// helloRequestMsg is HelloRequest (§7.6.1.1): an empty body.
+type helloRequestMsg struct{}
+
+func (m *helloRequestMsg) marshal() ([]byte, error) {
+	return marshalHandshake(typeHelloRequest, func(*cryptobyte.Builder) {})
+}
+
+func (m *helloRequestMsg) unmarshal(data []byte) bool {
+	body, ok := readHandshakeBody(data, typeHelloRequest)
+	return ok && body.Empty()
+}
+
+// clientHelloMsg is ClientHello (§7.6.1.2):
+//
+//	ProtocolVersion client_version;
+//	Random random;
+//	SessionID session_id;                            <0..32>
+//	CipherSuite cipher_suites<2..2^16-1>;            at least one suite
+//	CompressionMethod compression_methods<1..2^8-1>;
+//
+// Bytes after compression_methods are kept unparsed in extensions (nil when
+// there are none): TLS clients that fall back to SSL 3.0 may send TLS
+// extensions there, and SSL 3.0 ignores them.
+type clientHelloMsg struct {
+	raw                []byte
+	vers               uint16
+	random             []byte
+	sessionID          []byte
+	cipherSuites       []uint16
+	compressionMethods []uint8
+	extensions         []byte
+}
+
+func (m *clientHelloMsg) marshal() ([]byte, error) {
+	return marshalHandshake(typeClientHello, func(b *cryptobyte.Builder) {
+		b.AddUint16(m.vers)
+		addFixed(b, "ClientHello.random", m.random, helloRandomLen)
+		addVec8(b, "ClientHello.session_id", m.sessionID, 0, maxSessionIDLen)
+		if n := 2 * len(m.cipherSuites); n < 2 || n > maxUint16Vec {
+			b.SetError(vecBoundsError("ClientHello.cipher_suites", n, 2, maxUint16Vec))
+			return
+		}
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+			for _, s := range m.cipherSuites {
+				b.AddUint16(s)
+			}
+		})
+		addVec8(b, "ClientHello.compression_methods", m.compressionMethods, 1, maxUint8Vec)
+		b.AddBytes(m.extensions)
+	})
+}
+
+func (m *clientHelloMsg) unmarshal(data []byte) bool {
+	*m = clientHelloMsg{}
+	body, ok := readHandshakeBody(data, typeClientHello)
+	if !ok {
+		return false
+	}
+	var suites cryptobyte.String
+	if !body.ReadUint16(&m.vers) ||
+		!body.ReadBytes(&m.random, helloRandomLen) ||
+		!readVec8(&body, &m.sessionID, 0, maxSessionIDLen) ||
+		!body.ReadUint16LengthPrefixed(&suites) ||
+		len(suites) < 2 || len(suites)%2 != 0 ||
+		!readVec8(&body, &m.compressionMethods, 1, maxUint8Vec) {
+		return false
+	}
+	m.cipherSuites = make([]uint16, 0, len(suites)/2)
+	for !suites.Empty() {
+		var s uint16
+		if !suites.ReadUint16(&s) {
+			return false
+		}
+		m.cipherSuites = append(m.cipherSuites, s)
+	}
+	if !body.Empty() {
+		m.extensions = body
+	}
+	m.raw = data
+	return true
+}
+
+// serverHelloMsg is ServerHello (§7.6.1.3). Nothing may follow
+// compression_method.
+type serverHelloMsg struct {
+	raw               []byte
+	vers              uint16
+	random            []byte
+	sessionID         []byte
+	cipherSuite       uint16
+	compressionMethod uint8
+}
+
+func (m *serverHelloMsg) marshal() ([]byte, error) {
+	return marshalHandshake(typeServerHello, func(b *cryptobyte.Builder) {
+		b.AddUint16(m.vers)
+		addFixed(b, "ServerHello.random", m.random, helloRandomLen)
+		addVec8(b, "ServerHello.session_id", m.sessionID, 0, maxSessionIDLen)
+		b.AddUint16(m.cipherSuite)
+		b.AddUint8(m.compressionMethod)
+	})
+}
+
+func (m *serverHelloMsg) unmarshal(data []byte) bool {
+	*m = serverHelloMsg{}
+	body, ok := readHandshakeBody(data, typeServerHello)
+	if !ok {
+		return false
+	}
+	if !body.ReadUint16(&m.vers) ||
+		!body.ReadBytes(&m.random, helloRandomLen) ||
+		!readVec8(&body, &m.sessionID, 0, maxSessionIDLen) ||
+		!body.ReadUint16(&m.cipherSuite) ||
+		!body.ReadUint8(&m.compressionMethod) ||
+		!body.Empty() {
+		return false
+	}
+	m.raw = data
+	return true
+}
+
+// certificateMsg is Certificate (§7.6.2): ASN.1Cert certificate_list
+// <1..2^24-1>, each ASN.1Cert <1..2^24-1>. Unlike the spec, an empty list
+// is accepted (and produced): some clients answer a CertificateRequest with
+// an empty Certificate message instead of the no_certificate alert.
+type certificateMsg struct {
+	raw          []byte
+	certificates [][]byte
+}
+
+func (m *certificateMsg) marshal() ([]byte, error) {
+	return marshalHandshake(typeCertificate, func(b *cryptobyte.Builder) {
+		b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
+			for _, c := range m.certificates {
+				addVec24(b, "ASN.1Cert", c, 1, maxUint24Vec)
+			}
+		})
+	})
+}
+
+func (m *certificateMsg) unmarshal(data []byte) bool {
+	*m = certificateMsg{}
+	body, ok := readHandshakeBody(data, typeCertificate)
+	if !ok {
+		return false
+	}
+	var list cryptobyte.String
+	if !body.ReadUint24LengthPrefixed(&list) || !body.Empty() {
+		return false
+	}
+	for !list.Empty() {
+		var cert []byte
+		if !readVec24(&list, &cert, 1, maxUint24Vec) {
+			return false
+		}
+		m.certificates = append(m.certificates, cert)
+	}
+	m.raw = data
+	return true
+}
+
+// serverKeyExchangeMsg is ServerKeyExchange (§7.6.3). Its body depends on
+// the key exchange algorithm, so it is kept whole in key for the key
+// agreement to parse (see parseServerDHParams, parseServerRSAParams). Every
+// variant is non-empty, so an empty body is rejected.
+type serverKeyExchangeMsg struct {
+	raw []byte
+	key []byte
+}
+
+func (m *serverKeyExchangeMsg) marshal() ([]byte, error) {
+	return marshalHandshake(typeServerKeyExchange, func(b *cryptobyte.Builder) {
+		if len(m.key) == 0 {
+			b.SetError(errors.New("empty ServerKeyExchange"))
+			return
+		}
+		b.AddBytes(m.key)
+	})
+}
+
+func (m *serverKeyExchangeMsg) unmarshal(data []byte) bool {
+	*m = serverKeyExchangeMsg{}
+	body, ok := readHandshakeBody(data, typeServerKeyExchange)
+	if !ok || body.Empty() {
+		return false
+	}
+	m.key = body
+	m.raw = data
+	return true
+}
+
+// certificateRequestMsg is CertificateRequest (§7.6.4):
+//
+//	ClientCertificateType certificate_types<1..2^8-1>;
+//	DistinguishedName certificate_authorities<3..2^16-1>;
+//
+// with DistinguishedName <1..2^16-1>. Unlike the spec, an empty
+// certificate_authorities list is accepted (and produced): servers
+// commonly send one to mean "any CA". A non-empty list must hold whole,
+// non-empty names, which implies the spec's floor of 3.
+type certificateRequestMsg struct {
+	raw                    []byte
+	certificateTypes       []byte
+	certificateAuthorities [][]byte
+}
+
+func (m *certificateRequestMsg) marshal() ([]byte, error) {
+	return marshalHandshake(typeCertificateRequest, func(b *cryptobyte.Builder) {
+		addVec8(b, "CertificateRequest.certificate_types", m.certificateTypes, 1, maxUint8Vec)
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+			for _, dn := range m.certificateAuthorities {
+				addVec16(b, "DistinguishedName", dn, 1, maxUint16Vec)
+			}
+		})
+	})
+}
+
+func (m *certificateRequestMsg) unmarshal(data []byte) bool {
+	*m = certificateRequestMsg{}
+	body, ok := readHandshakeBody(data, typeCertificateRequest)
+	if !ok {
+		return false
+	}
+	var cas cryptobyte.String
+	if !readVec8(&body, &m.certificateTypes, 1, maxUint8Vec) ||
+		!body.ReadUint16LengthPrefixed(&cas) ||
+		!body.Empty() {
+		return false
+	}
+	for !cas.Empty() {
+		var dn []byte
+		if !readVec16(&cas, &dn, 1, maxUint16Vec) {
+			return false
+		}
+		m.certificateAuthorities = append(m.certificateAuthorities, dn)
+	}
+	m.raw = data
+	return true
+}
+
+// serverHelloDoneMsg is ServerHelloDone (§7.6.5): an empty body.
+type serverHelloDoneMsg struct{}
+
+func (m *serverHelloDoneMsg) marshal() ([]byte, error) {
+	return marshalHandshake(typeServerHelloDone, func(*cryptobyte.Builder) {})
+}
+
+func (m *serverHelloDoneMsg) unmarshal(data []byte) bool {
+	body, ok := readHandshakeBody(data, typeServerHelloDone)
+	return ok && body.Empty()
+}
+
+// clientKeyExchangeMsg is ClientKeyExchange (§7.6.7), kept whole in
+// ciphertext for the key agreement: for RSA it is the bare
+// EncryptedPreMasterSecret with NO length prefix (unlike TLS); for
+// Diffie-Hellman an explicit dh_Yc<1..2^16-1> vector, or an empty body
+// when Yc is implicit in the client certificate (so empty is accepted).
+type clientKeyExchangeMsg struct {
+	raw        []byte
+	ciphertext []byte
+}
+
+func (m *clientKeyExchangeMsg) marshal() ([]byte, error) {
+	return marshalHandshake(typeClientKeyExchange, func(b *cryptobyte.Builder) {
+		b.AddBytes(m.ciphertext)
+	})
+}
+
+func (m *clientKeyExchangeMsg) unmarshal(data []byte) bool {
+	*m = clientKeyExchangeMsg{}
+	body, ok := readHandshakeBody(data, typeClientKeyExchange)
+	if !ok {
+		return false
+	}
+	m.ciphertext = body
+	m.raw = data
+	return true
+}
+
+// certificateVerifyMsg is CertificateVerify (§7.6.8): the digitally-signed
+// value as an opaque <0..2^16-1> vector, and nothing after it.
+type certificateVerifyMsg struct {
+	raw       []byte
+	signature []byte
+}
+
+func (m *certificateVerifyMsg) marshal() ([]byte, error) {
+	return marshalHandshake(typeCertificateVerify, func(b *cryptobyte.Builder) {
+		addVec16(b, "CertificateVerify.signature", m.signature, 0, maxUint16Vec)
+	})
+}
+
+func (m *certificateVerifyMsg) unmarshal(data []byte) bool {
+	*m = certificateVerifyMsg{}
+	body, ok := readHandshakeBody(data, typeCertificateVerify)
+	if !ok || !readVec16(&body, &m.signature, 0, maxUint16Vec) || !body.Empty() {
+		return false
+	}
+	m.raw = data
+	return true
+}
+
+// finishedMsg is Finished (§7.6.9): md5_hash[16] followed by sha_hash[20],
+// exactly 36 bytes.
+type finishedMsg struct {
+	raw        []byte
+	verifyData []byte
+}
+
+func (m *finishedMsg) marshal() ([]byte, error) {
+	return marshalHandshake(typeFinished, func(b *cryptobyte.Builder) {
+		addFixed(b, "Finished", m.verifyData, finishedLen)
+	})
+}
+
+func (m *finishedMsg) unmarshal(data []byte) bool {
+	*m = finishedMsg{}
+	body, ok := readHandshakeBody(data, typeFinished)
+	if !ok || !body.ReadBytes(&m.verifyData, finishedLen) || !body.Empty() {
+		return false
+	}
+	m.raw = data
+	return true
+}
+
+// unmarshalHandshake parses data, a complete handshake message whose
+// msg_type is typ, into the matching message type. It returns false for an
+// unknown type, for data whose msg_type is not typ, and for any malformed
+// message.
+func unmarshalHandshake(typ uint8, data []byte) (handshakeMessage, bool) {
+	var m handshakeMessage
+	switch typ {
+	case typeHelloRequest:
+		m = new(helloRequestMsg)
+	case typeClientHello:
+		m = new(clientHelloMsg)
+	case typeServerHello:
+		m = new(serverHelloMsg)
+	case typeCertificate:
+		m = new(certificateMsg)
+	case typeServerKeyExchange:
+		m = new(serverKeyExchangeMsg)
+	case typeCertificateRequest:
+		m = new(certificateRequestMsg)
+	case typeServerHelloDone:
+		m = new(serverHelloDoneMsg)
+	case typeCertificateVerify:
+		m = new(certificateVerifyMsg)
+	case typeClientKeyExchange:
+		m = new(clientKeyExchangeMsg)
+	case typeFinished:
+		m = new(finishedMsg)
+	default:
+		return nil, false
+	}
+	if !m.unmarshal(data) {
+		return nil, false
+	}
+	return m, true
+}
+
+// parseServerDHParams reads ServerDHParams (§7.6.3) from the start of a
+// ServerKeyExchange body:
+//
+//	opaque dh_p<1..2^16-1>;
+//	opaque dh_g<1..2^16-1>;
+//	opaque dh_Ys<1..2^16-1>;
+//
+// rest is what follows (the signature, if any). The signed ServerParams
+// bytes are body[:len(body)-len(rest)]. The results alias body.
+func parseServerDHParams(body []byte) (p, g, ys, rest []byte, ok bool) {
+	s := cryptobyte.String(body)
+	if !readVec16(&s, &p, 1, maxUint16Vec) ||
+		!readVec16(&s, &g, 1, maxUint16Vec) ||
+		!readVec16(&s, &ys, 1, maxUint16Vec) {
+		return nil, nil, nil, nil, false
+	}
+	return p, g, ys, s, true
+}
+
+// marshalServerDHParams encodes ServerDHParams (§7.6.3).
+func marshalServerDHParams(p, g, ys []byte) ([]byte, error) {
+	var b cryptobyte.Builder
+	addVec16(&b, "ServerDHParams.dh_p", p, 1, maxUint16Vec)
+	addVec16(&b, "ServerDHParams.dh_g", g, 1, maxUint16Vec)
+	addVec16(&b, "ServerDHParams.dh_Ys", ys, 1, maxUint16Vec)
+	out, err := b.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("ssl: marshaling ServerDHParams: %w", err)
+	}
+	return out, nil
+}
+
+// parseServerRSAParams reads ServerRSAParams (§7.6.3) from the start of a
+// ServerKeyExchange body:
+//
+//	opaque rsa_modulus<1..2^16-1>;
+//	opaque rsa_exponent<1..2^16-1>;
+//
+// rest is what follows (the signature). The signed ServerParams bytes are
+// body[:len(body)-len(rest)]. The results alias body.
+func parseServerRSAParams(body []byte) (modulus, exponent, rest []byte, ok bool) {
+	s := cryptobyte.String(body)
+	if !readVec16(&s, &modulus, 1, maxUint16Vec) ||
+		!readVec16(&s, &exponent, 1, maxUint16Vec) {
+		return nil, nil, nil, false
+	}
+	return modulus, exponent, s, true
+}
+
+// marshalServerRSAParams encodes ServerRSAParams (§7.6.3).
+func marshalServerRSAParams(modulus, exponent []byte) ([]byte, error) {
+	var b cryptobyte.Builder
+	addVec16(&b, "ServerRSAParams.rsa_modulus", modulus, 1, maxUint16Vec)
+	addVec16(&b, "ServerRSAParams.rsa_exponent", exponent, 1, maxUint16Vec)
+	out, err := b.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("ssl: marshaling ServerRSAParams: %w", err)
+	}
+	return out, nil
+}

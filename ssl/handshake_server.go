@@ -1,0 +1,381 @@
+package ssl
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// serverHandshakeState drives one server handshake (§7.5): full or
+// abbreviated (resumed).
+type serverHandshakeState struct {
+	c            *Conn
+	ctx          context.Context
+	clientHello  *clientHelloMsg
+	hello        *serverHelloMsg
+	suite        *cipherSuite
+	cert         *Certificate
+	ka           keyAgreement
+	transcript   finishedHash
+	masterSecret []byte
+	session      *SessionState // being resumed, or nil
+	requestCert  bool
+}
+
+func (c *Conn) serverHandshake(ctx context.Context) error {
+	hs := serverHandshakeState{c: c, ctx: ctx, transcript: newFinishedHash()}
+	msg, err := c.readHandshake(&hs.transcript)
+	if err != nil {
+		return err
+	}
+	ch, ok := msg.(*clientHelloMsg)
+	if !ok {
+		return c.unexpectedMessage("ClientHello", msg)
+	}
+	hs.clientHello = ch
+	if err := hs.processClientHello(); err != nil {
+		return err
+	}
+	if hs.checkForResumption() {
+		if err := hs.doResumeHandshake(); err != nil {
+			return err
+		}
+		if err := hs.sendFinished(); err != nil {
+			return err
+		}
+		if err := hs.readFinished(); err != nil {
+			return err
+		}
+		c.didResume = true
+	} else {
+		if err := hs.doFullHandshake(); err != nil {
+			return err
+		}
+		if err := hs.readFinished(); err != nil {
+			return err
+		}
+		if err := hs.sendFinished(); err != nil {
+			return err
+		}
+		hs.saveSession()
+	}
+	c.cipherSuite = hs.suite.id
+	c.handshakeComplete.Store(true)
+	return nil
+}
+
+func (hs *serverHandshakeState) processClientHello() error {
+	c, ch := hs.c, hs.clientHello
+	if ch.vers>>8 != 3 {
+		// A client offering less than 3.0 cannot speak to us.
+		return c.sendAlert(alertHandshakeFailure, fmt.Errorf("client offered version %#04x; this server speaks SSL 3.0 only", ch.vers))
+	}
+	c.offeredVersion = ch.vers
+	if bytes.IndexByte(ch.compressionMethods, 0) < 0 {
+		return c.sendAlert(alertHandshakeFailure, errors.New("client offered no null compression method"))
+	}
+	suite, cert, err := hs.chooseSuite()
+	if err != nil {
+		return c.sendAlert(alertHandshakeFailure, err)
+	}
+	hs.suite, hs.cert = suite, cert
+	hs.hello = &serverHelloMsg{vers: VersionSSL30, cipherSuite: suite.id, compressionMethod: 0}
+	hs.hello.random = make([]byte, 32)
+	if err := fillRandom(c.config, hs.hello.random); err != nil {
+		return c.sendAlert(alertHandshakeFailure, err)
+	}
+	return nil
+}
+
+// fillRandom writes a Random structure (§7.6.1.2): gmt_unix_time then 28
+// random bytes.
+func fillRandom(config *Config, b []byte) error {
+	t := uint32(config.time().Unix())
+	b[0], b[1], b[2], b[3] = byte(t>>24), byte(t>>16), byte(t>>8), byte(t)
+	if _, err := io.ReadFull(config.rand(), b[4:]); err != nil {
+		return errors.New("random source failed")
+	}
+	return nil
+}
+
+// chooseSuite picks the first mutually supported suite, by server
+// preference unless PreferClientCipherSuites, that our certificates can
+// serve.
+func (hs *serverHandshakeState) chooseSuite() (*cipherSuite, *Certificate, error) {
+	c := hs.c
+	ours := c.config.cipherSuites()
+	theirs := hs.clientHello.cipherSuites
+	pref, other := ours, theirs
+	if c.config.PreferClientCipherSuites {
+		pref, other = theirs, ours
+	}
+	for _, id := range pref {
+		if !containsSuite(other, id) {
+			continue
+		}
+		s := suiteByID(id)
+		if s == nil || !s.implemented() {
+			continue
+		}
+		if s.anonymous() {
+			return s, nil, nil
+		}
+		for i := range c.config.Certificates {
+			cert := &c.config.Certificates[i]
+			if certificateFits(s, cert) {
+				return s, cert, nil
+			}
+		}
+	}
+	return nil, nil, errors.New("no cipher suite in common with the client (or no certificate for it)")
+}
+
+func containsSuite(list []uint16, id uint16) bool {
+	for _, x := range list {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// checkForResumption looks the offered session ID up (§7.6.1.3): resumable
+// only if cached, unexpired, and its suite is still acceptable and offered.
+func (hs *serverHandshakeState) checkForResumption() bool {
+	c := hs.c
+	cache := c.config.serverSessionCache()
+	if cache == nil || len(hs.clientHello.sessionID) == 0 {
+		return false
+	}
+	s, ok := cache.Get(string(hs.clientHello.sessionID))
+	if !ok || s == nil {
+		return false
+	}
+	if c.config.time().Sub(s.Created) > c.config.sessionLifetime() {
+		cache.Delete(string(s.SessionID))
+		return false
+	}
+	suite := suiteByID(s.CipherSuite)
+	if suite == nil || !suite.implemented() || !containsSuite(hs.clientHello.cipherSuites, s.CipherSuite) ||
+		!containsSuite(c.config.cipherSuites(), s.CipherSuite) {
+		return false
+	}
+	needCert := c.config.ClientAuth == RequireAnyClientCert || c.config.ClientAuth == RequireAndVerifyClientCert
+	if needCert && len(s.PeerCertificates) == 0 {
+		return false
+	}
+	hs.session = s
+	hs.suite = suite
+	hs.hello.cipherSuite = suite.id
+	return true
+}
+
+func (hs *serverHandshakeState) doResumeHandshake() error {
+	c := hs.c
+	hs.hello.sessionID = hs.session.SessionID
+	hs.masterSecret = hs.session.MasterSecret
+	c.session = hs.session
+	c.peerCertificates = hs.session.PeerCertificates
+	c.verifiedChains = hs.session.VerifiedChains
+	c.out.Lock()
+	c.buffering = true
+	c.out.Unlock()
+	if err := c.writeHandshake(hs.hello, &hs.transcript); err != nil {
+		return err
+	}
+	return prepareKeys(c, hs.suite, hs.masterSecret, hs.clientHello.random, hs.hello.random)
+}
+
+func (hs *serverHandshakeState) doFullHandshake() error {
+	c := hs.c
+	if cache := c.config.serverSessionCache(); cache != nil {
+		hs.hello.sessionID = make([]byte, 32)
+		if _, err := io.ReadFull(c.config.rand(), hs.hello.sessionID); err != nil {
+			return c.sendAlert(alertHandshakeFailure, err)
+		}
+	}
+	hs.ka = newKeyAgreement(hs.suite)
+	c.out.Lock()
+	c.buffering = true
+	c.out.Unlock()
+	if err := c.writeHandshake(hs.hello, &hs.transcript); err != nil {
+		return err
+	}
+	if hs.cert != nil {
+		if err := c.writeHandshake(&certificateMsg{certificates: hs.cert.Certificate}, &hs.transcript); err != nil {
+			return err
+		}
+	}
+	skx, err := hs.ka.generateServerKeyExchange(c, hs.cert, hs.clientHello, hs.hello)
+	if err != nil {
+		return c.sendAlert(alertHandshakeFailure, err)
+	}
+	if skx != nil {
+		if err := c.writeHandshake(skx, &hs.transcript); err != nil {
+			return err
+		}
+	}
+	// §7.6.4: an anonymous server must not request a client certificate.
+	hs.requestCert = c.config.ClientAuth != NoClientCert && !hs.suite.anonymous()
+	if hs.requestCert {
+		req := &certificateRequestMsg{certificateTypes: clientCertTypes(hs.suite)}
+		if c.config.ClientCAs != nil {
+			//lint:ignore SA1019 Subjects of a pool built from certificates are the DNs we need.
+			req.certificateAuthorities = c.config.ClientCAs.Subjects() //nolint:staticcheck
+		}
+		if err := c.writeHandshake(req, &hs.transcript); err != nil {
+			return err
+		}
+	}
+	if err := c.writeHandshake(&serverHelloDoneMsg{}, &hs.transcript); err != nil {
+		return err
+	}
+	if err := c.flushLocked(); err != nil {
+		return err
+	}
+
+	var pub crypto.PublicKey
+	msg, err := c.readHandshake(&hs.transcript)
+	if err != nil {
+		return err
+	}
+	if hs.requestCert {
+		if certMsg, ok := msg.(*certificateMsg); ok {
+			if err := hs.processClientCertificate(certMsg.certificates); err != nil {
+				return err
+			}
+			if len(c.peerCertificates) > 0 {
+				pub = c.peerCertificates[0].PublicKey
+			}
+			if msg, err = c.readHandshake(&hs.transcript); err != nil {
+				return err
+			}
+		} else {
+			// No Certificate message: the client must have sent a
+			// no_certificate warning (§7.6.6); readRecord noted it.
+			if err := hs.processClientCertificate(nil); err != nil {
+				return err
+			}
+		}
+	}
+	ckx, ok := msg.(*clientKeyExchangeMsg)
+	if !ok {
+		return c.unexpectedMessage("ClientKeyExchange", msg)
+	}
+	preMaster, err := hs.ka.processClientKeyExchange(c, hs.cert, ckx)
+	if err != nil {
+		var ae *AlertError
+		if errors.As(err, &ae) {
+			return err
+		}
+		return c.sendAlert(alertIllegalParameter, err)
+	}
+	hs.masterSecret = masterFromPreMaster(preMaster, hs.clientHello.random, hs.hello.random)
+
+	if pub != nil {
+		// CertificateVerify covers every message before it (§7.6.8).
+		sum := hs.transcript.clone().certificateVerifySum(hs.masterSecret)
+		msg, err := c.readHandshake(&hs.transcript)
+		if err != nil {
+			return err
+		}
+		cv, ok := msg.(*certificateVerifyMsg)
+		if !ok {
+			return c.unexpectedMessage("CertificateVerify", msg)
+		}
+		if err := verifyHandshakeSignature(pub, sum, cv.signature); err != nil {
+			return c.sendAlert(alertHandshakeFailure, fmt.Errorf("client CertificateVerify: %w", err))
+		}
+	}
+	return prepareKeys(c, hs.suite, hs.masterSecret, hs.clientHello.random, hs.hello.random)
+}
+
+// clientCertTypes lists the certificate types a server asks for.
+func clientCertTypes(s *cipherSuite) []byte {
+	if s.kex == kexFortezza {
+		return []byte{certTypeFortezzaDMS}
+	}
+	return []byte{certTypeRSASign, certTypeDSSSign}
+}
+
+// processClientCertificate applies the client-auth policy to the received
+// chain (nil: the client sent no_certificate or an empty list).
+func (hs *serverHandshakeState) processClientCertificate(raw [][]byte) error {
+	c := hs.c
+	policy := c.config.ClientAuth
+	if len(raw) == 0 {
+		if policy == RequireAnyClientCert || policy == RequireAndVerifyClientCert {
+			return c.sendAlert(alertHandshakeFailure, errors.New("client sent no certificate but one is required"))
+		}
+		return nil
+	}
+	certs, err := parseChain(raw)
+	if err != nil {
+		return c.sendAlert(alertBadCertificate, err)
+	}
+	if policy == VerifyClientCertIfGiven || policy == RequireAndVerifyClientCert {
+		chains, err := verifyChain(certs, c.config.ClientCAs, "", c.config.time(), x509.ExtKeyUsageClientAuth)
+		if err != nil {
+			return c.sendAlert(certificateAlert(err), fmt.Errorf("client certificate: %w", err))
+		}
+		c.verifiedChains = chains
+	}
+	c.peerCertificates = certs
+	return nil
+}
+
+func (hs *serverHandshakeState) readFinished() error {
+	c := hs.c
+	if err := c.readChangeCipherSpec(); err != nil {
+		return err
+	}
+	want := hs.transcript.clone().finishedSum(hs.masterSecret, senderClient)
+	msg, err := c.readHandshake(&hs.transcript)
+	if err != nil {
+		return err
+	}
+	fin, ok := msg.(*finishedMsg)
+	if !ok {
+		return c.unexpectedMessage("Finished", msg)
+	}
+	if !verifyFinished(want, fin) {
+		return c.sendAlert(alertHandshakeFailure, errors.New("client Finished does not verify"))
+	}
+	return nil
+}
+
+func (hs *serverHandshakeState) sendFinished() error {
+	c := hs.c
+	c.out.Lock()
+	c.buffering = true
+	c.out.Unlock()
+	if err := c.writeChangeCipherSpec(); err != nil {
+		return err
+	}
+	fin := &finishedMsg{verifyData: hs.transcript.clone().finishedSum(hs.masterSecret, senderServer)}
+	if err := c.writeHandshake(fin, &hs.transcript); err != nil {
+		return err
+	}
+	return c.flushLocked()
+}
+
+// saveSession makes the session resumable, now that the handshake is done.
+func (hs *serverHandshakeState) saveSession() {
+	c := hs.c
+	s := &SessionState{
+		SessionID:        hs.hello.sessionID,
+		CipherSuite:      hs.suite.id,
+		MasterSecret:     hs.masterSecret,
+		PeerCertificates: c.peerCertificates,
+		VerifiedChains:   c.verifiedChains,
+		Created:          c.config.time(),
+	}
+	c.session = s
+	if cache := c.config.serverSessionCache(); cache != nil && len(s.SessionID) > 0 && hs.suite.resumable() {
+		cache.Put(string(s.SessionID), s)
+	}
+}

@@ -1,0 +1,178 @@
+package ssl
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"math/big"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testPKI is a throw-away CA with a localhost server and a client
+// certificate, generated once per test binary.
+type testPKI struct {
+	roots      *x509.CertPool
+	server     Certificate
+	client     Certificate
+	serverKey  *rsa.PrivateKey
+	caCert     *x509.Certificate
+	caKey      *rsa.PrivateKey
+	expired    Certificate
+	otherRoots *x509.CertPool
+}
+
+var (
+	pkiOnce sync.Once
+	pki     *testPKI
+)
+
+func testCerts(t testing.TB) *testPKI {
+	t.Helper()
+	pkiOnce.Do(func() {
+		p := &testPKI{}
+		now := time.Now()
+		caKey := mustKey(t, 2048)
+		caTmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(48 * time.Hour),
+			IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+		}
+		caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.caCert, _ = x509.ParseCertificate(caDER)
+		p.caKey = caKey
+		p.roots = x509.NewCertPool()
+		p.roots.AddCert(p.caCert)
+		p.serverKey = mustKey(t, 2048)
+		p.server = issue(t, p, p.serverKey, "localhost", x509.ExtKeyUsageServerAuth, now.Add(-time.Hour), now.Add(24*time.Hour))
+		p.client = issue(t, p, mustKey(t, 2048), "client", x509.ExtKeyUsageClientAuth, now.Add(-time.Hour), now.Add(24*time.Hour))
+		p.expired = issue(t, p, mustKey(t, 1024), "localhost", x509.ExtKeyUsageServerAuth, now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+		otherKey := mustKey(t, 1024)
+		otherTmpl := *caTmpl
+		otherTmpl.Subject.CommonName = "other CA"
+		otherDER, _ := x509.CreateCertificate(rand.Reader, &otherTmpl, &otherTmpl, &otherKey.PublicKey, otherKey)
+		other, _ := x509.ParseCertificate(otherDER)
+		p.otherRoots = x509.NewCertPool()
+		p.otherRoots.AddCert(other)
+		pki = p
+	})
+	if pki == nil {
+		t.Fatal("test PKI generation failed")
+	}
+	return pki
+}
+
+func mustKey(t testing.TB, bits int) *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, bits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func issue(t testing.TB, p *testPKI, key *rsa.PrivateKey, cn string, eku x509.ExtKeyUsage, nb, na time.Time) Certificate {
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn},
+		NotBefore: nb, NotAfter: na,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{eku},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.caCert, &key.PublicKey, p.caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	return Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+}
+
+// tcpPair returns two ends of a real loopback TCP connection.
+func tcpPair(t testing.TB) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			accepted <- nil
+			return
+		}
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	deadline := time.Now().Add(30 * time.Second)
+	client.SetDeadline(deadline)
+	server.SetDeadline(deadline)
+	return client, server
+}
+
+func serverConfig(t testing.TB) *Config {
+	p := testCerts(t)
+	return &Config{Certificates: []Certificate{p.server}, CipherSuites: ImplementedCipherSuites()}
+}
+
+func clientConfig(t testing.TB) *Config {
+	p := testCerts(t)
+	return &Config{RootCAs: p.roots, ServerName: "localhost", CipherSuites: ImplementedCipherSuites()}
+}
+
+// handshakePair runs both handshakes concurrently and returns both errors.
+func handshakePair(t testing.TB, cc, sc *Config) (*Conn, *Conn, error, error) {
+	t.Helper()
+	craw, sraw := tcpPair(t)
+	client := Client(craw, cc)
+	server := Server(sraw, sc)
+	errc := make(chan error, 1)
+	go func() {
+		err := server.Handshake()
+		if err != nil {
+			// Unblock a client still waiting for our flight.
+			sraw.Close()
+		}
+		errc <- err
+	}()
+	cerr := client.Handshake()
+	if cerr != nil {
+		craw.Close()
+	}
+	serr := <-errc
+	return client, server, cerr, serr
+}
+
+// echoCheck writes data from one side and reads it on the other, both ways.
+func echoCheck(t testing.TB, a, b *Conn, data []byte) {
+	t.Helper()
+	for _, dir := range [][2]*Conn{{a, b}, {b, a}} {
+		w, r := dir[0], dir[1]
+		errc := make(chan error, 1)
+		go func() { _, err := w.Write(data); errc <- err }()
+		got := make([]byte, len(data))
+		if _, err := io.ReadFull(r, got); err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if err := <-errc; err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		if string(got) != string(data) {
+			t.Fatal("data corrupted in transit")
+		}
+	}
+}

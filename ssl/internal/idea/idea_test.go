@@ -1,0 +1,358 @@
+package idea
+
+import (
+	"bytes"
+	"crypto/cipher"
+	"crypto/des"
+	"encoding/hex"
+	"errors"
+	"math/rand/v2"
+	"testing"
+)
+
+func mustHex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatalf("bad hex %q: %v", s, err)
+	}
+	return b
+}
+
+type vector struct {
+	name, key, plaintext, ciphertext string
+}
+
+// knownAnswers are vectors confirmed by at least two independent published
+// transcriptions. Sources:
+//
+//   - [LM] Lai & Massey's worked example (EUROCRYPT '90 proposal, Lai's
+//     thesis): key 0001 0002 ... 0008, plaintext 0000 0001 0002 0003.
+//   - [NESSIE] the NESSIE verified test vectors,
+//     Idea-128-64.verified.test-vectors (set/vector numbers as in that
+//     file), as transcribed by python-pgp's aidea tests (labelled with set
+//     and vector), the Ruby crypt gem's idea_spec.rb, a C# Cryptography
+//     unit test, Springburg.Cryptography's IdeaTest, CLAASP's IDEA tests and
+//     two C++ test-vector headers; each vector below appears in at least two.
+//
+// Every vector is checked in both directions, so the NESSIE decryption sets
+// (5..8) are the same statement as encryption: D(ciphertext) = plaintext.
+var knownAnswers = []vector{
+	{"LM example", "00010002000300040005000600070008", "0000000100020003", "11fbed2b01986de5"},
+
+	{"NESSIE set 1 vector 0", "80000000000000000000000000000000", "0000000000000000", "b1f5f7f87901370f"},
+	{"NESSIE set 1 vector 1", "40000000000000000000000000000000", "0000000000000000", "b3927dffb6358626"},
+	{"NESSIE set 1 vector 2", "20000000000000000000000000000000", "0000000000000000", "e987e0029fb99785"},
+	{"NESSIE set 1 vector 3", "10000000000000000000000000000000", "0000000000000000", "754a03ce08db7daa"},
+	{"NESSIE set 1 vector 4", "08000000000000000000000000000000", "0000000000000000", "f015f9fb0cfc7e1c"},
+	{"NESSIE set 1 vector 5", "04000000000000000000000000000000", "0000000000000000", "69c9fe6007b8fcdf"},
+	{"NESSIE set 1 vector 6", "02000000000000000000000000000000", "0000000000000000", "8da7bc0e63b40dd0"},
+	{"NESSIE set 1 vector 7", "01000000000000000000000000000000", "0000000000000000", "2c49bf7de28c666b"},
+	{"NESSIE set 1 vector 8", "00800000000000000000000000000000", "0000000000000000", "9a4717e8f935712b"},
+	{"NESSIE set 2 vector 0", "00000000000000000000000000000000", "8000000000000000", "8001000180008000"},
+	{"NESSIE set 2 vector 1", "00000000000000000000000000000000", "4000000000000000", "c00180014000c000"},
+	{"NESSIE set 3 vector 0", "00000000000000000000000000000000", "0000000000000000", "0001000100000000"},
+	{"NESSIE set 3 vector 1", "01010101010101010101010101010101", "0101010101010101", "e3f8aff7a3795615"},
+	{"NESSIE set 4 vector 0", "000102030405060708090a0b0c0d0e0f", "0011223344556677", "f526ab9a62c0d258"},
+	{"NESSIE set 4 vector 1", "2bd6459f82c5b300952c49104881ff48", "ea024714ad5c4d84", "c8fb51d3516627a8"},
+	{"NESSIE set 5 vector 0", "80000000000000000000000000000000", "78071ee87f0130e8", "0000000000000000"},
+	{"NESSIE set 8 vector 0", "000102030405060708090a0b0c0d0e0f", "db2d4a92aa68273f", "0011223344556677"},
+	{"NESSIE set 8 vector 1", "2bd6459f82c5b300952c49104881ff48", "f129a6601ef62a47", "ea024714ad5c4d84"},
+}
+
+// moreVectors are further vectors, believed to come from the NESSIE file,
+// each found in only one transcription (named per vector). They are kept
+// because an implementation that passes knownAnswers and also reproduces
+// these confirms the transcription.
+var moreVectors = []vector{
+	{"NESSIE set 5 vector 1 (python-pgp)", "40000000000000000000000000000000", "98aa167965b52792", "0000000000000000"},
+	{"key bit 16 set (ruby crypt)", "00008000000000000000000000000000", "0000000000000000", "95a96731978c1b9a"},
+	{"key bit 32 set (ruby crypt)", "00000000800000000000000000000000", "0000000000000000", "398bd9a59e9f5ddb"},
+	{"key bit 48 set (ruby crypt)", "00000000000080000000000000000000", "0000000000000000", "ac1d8708af0a37ee"},
+	{"key bit 64 set (ruby crypt)", "00000000000000008000000000000000", "0000000000000000", "fae3fa7b8db08800"},
+	{"key bit 80 set (ruby crypt)", "00000000000000000000800000000000", "0000000000000000", "b5803f82c0633f01"},
+	{"key bit 95 set (ruby crypt)", "00000000000000000000000100000000", "0000000000000000", "fcc40014010d617c"},
+	{"key bit 112 set (ruby crypt)", "00000000000000000000000000008000", "0000000000000000", "be67ac7da294ca7c"},
+	{"zero key, plaintext bit 8 set (ruby crypt)", "00000000000000000000000000000000", "0080000000000000", "9181e3014c80c980"},
+	{"zero key, plaintext bit 30 set (ruby crypt)", "00000000000000000000000000000000", "0000000200000000", "ff49003bff26ffaa"},
+	{"zero key, plaintext bit 31 set (CLAASP)", "00000000000000000000000000000000", "0000000100000000", "0001000000010001"},
+	{"zero key, plaintext bit 63 set (CLAASP)", "00000000000000000000000000000000", "0000000000000001", "0013fff500120009"},
+	{"key = plaintext = 0x02 bytes (CLAASP)", "02020202020202020202020202020202", "0202020202020202", "93d8c66f869189b9"},
+	{"key = plaintext = 0x0f bytes (CLAASP)", "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f", "0f0f0f0f0f0f0f0f", "c0b13df73b24f9b3"},
+	{"key = plaintext = 0x77 bytes (ruby crypt)", "77777777777777777777777777777777", "7777777777777777", "d2e486d93304b9b6"},
+	{"key = plaintext = 0xf6 bytes (C# unit test)", "f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6", "f6f6f6f6f6f6f6f6", "4738c2be9cdd7a95"},
+	{"key = plaintext = 0xf7 bytes (ruby crypt)", "f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7", "f7f7f7f7f7f7f7f7", "8e13c368f53e55af"},
+	{"key = plaintext = 0xff bytes (CLAASP)", "ffffffffffffffffffffffffffffffff", "ffffffffffffffff", "cd1ab2c1211041fb"},
+	{"key = ciphertext = 0x11 bytes (ruby crypt)", "11111111111111111111111111111111", "3a1d3b4db127c8b7", "1111111111111111"},
+	{"key = ciphertext = 0x52 bytes (ruby crypt)", "52525252525252525252525252525252", "b255918917d30db6", "5252525252525252"},
+	{"key = ciphertext = 0x9e bytes (C# unit test)", "9e9e9e9e9e9e9e9e9e9e9e9e9e9e9e9e", "c5cc7e174c80ed46", "9e9e9e9e9e9e9e9e"},
+	{"key = ciphertext = 0xab bytes (ruby crypt)", "abababababababababababababababab", "5a4c4870f25a207f", "abababababababab"},
+	{"key = ciphertext = 0xff bytes (C# unit test)", "ffffffffffffffffffffffffffffffff", "28886d814399e782", "ffffffffffffffff"},
+	{"random key (C# unit test)", "bad123649fff2903645acffe19038134", "f29166203adb7263", "e84cc601bf8b2c8f"},
+}
+
+func checkVector(t *testing.T, v vector) {
+	t.Helper()
+	key, pt, ct := mustHex(t, v.key), mustHex(t, v.plaintext), mustHex(t, v.ciphertext)
+	c, err := NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, BlockSize)
+	c.Encrypt(got, pt)
+	if !bytes.Equal(got, ct) {
+		t.Errorf("Encrypt(%x) = %x, want %x", pt, got, ct)
+	}
+	c.Decrypt(got, ct)
+	if !bytes.Equal(got, pt) {
+		t.Errorf("Decrypt(%x) = %x, want %x", ct, got, pt)
+	}
+	buf := bytes.Clone(pt)
+	c.Encrypt(buf, buf)
+	c.Decrypt(buf, buf)
+	if !bytes.Equal(buf, pt) {
+		t.Errorf("in-place round trip = %x, want %x", buf, pt)
+	}
+}
+
+func TestKnownAnswers(t *testing.T) {
+	for _, v := range knownAnswers {
+		t.Run(v.name, func(t *testing.T) { checkVector(t, v) })
+	}
+}
+
+func TestMoreVectors(t *testing.T) {
+	for _, v := range moreVectors {
+		t.Run(v.name, func(t *testing.T) { checkVector(t, v) })
+	}
+}
+
+// TestLaiSubkeys checks the encryption key schedule for the Lai-Massey
+// example key 0001 0002 ... 0008 (subkeys as tabulated in Lai's thesis; the
+// ninth and tenth follow from the 25-bit rotation: 0x0400, 0x0600).
+func TestLaiSubkeys(t *testing.T) {
+	var ek [numSubkeys]uint16
+	expandKey(mustHex(t, "00010002000300040005000600070008"), &ek)
+	tests := []struct {
+		from int
+		want []uint16
+	}{
+		{0, []uint16{1, 2, 3, 4, 5, 6, 7, 8, 0x0400, 0x0600}},
+		{47, []uint16{0xe001, 0x0080, 0x00c0, 0x0100, 0x0140}},
+	}
+	for _, tc := range tests {
+		got := ek[tc.from : tc.from+len(tc.want)]
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("Z[%d] = %#04x, want %#04x", tc.from+i, got[i], tc.want[i])
+			}
+		}
+	}
+}
+
+// refMul is the textbook definition of IDEA multiplication.
+func refMul(a, b uint16) uint16 {
+	x, y := uint64(a), uint64(b)
+	if x == 0 {
+		x = 1 << 16
+	}
+	if y == 0 {
+		y = 1 << 16
+	}
+	return uint16(x * y % 0x10001) // 0x10000 truncates to 0
+}
+
+func TestMul(t *testing.T) {
+	edge := []uint16{0, 1, 2, 0x7fff, 0x8000, 0x8001, 0xfffe, 0xffff, 0x100, 0x101}
+	tests := []struct {
+		a, b, want uint16
+	}{
+		{0, 0, 1},           // 2^16 * 2^16 = (-1)(-1) = 1
+		{0, 1, 0},           // 2^16 * 1 = 2^16 -> 0
+		{1, 0, 0},           //
+		{0, 2, 0xffff},      // -2 = 65535
+		{0xffff, 0xffff, 4}, // (-2)(-2) = 4
+		{0x100, 0x100, 0},   // 2^16 -> 0
+		{2, 0x8001, 1},      // 2*32769 = 65538 = 1
+	}
+	for _, tc := range tests {
+		if got := mul(tc.a, tc.b); got != tc.want {
+			t.Errorf("mul(%#x, %#x) = %#x, want %#x", tc.a, tc.b, got, tc.want)
+		}
+	}
+	// Every a against edge values, both orders.
+	for a := 0; a < 1<<16; a++ {
+		for _, b := range edge {
+			if got, want := mul(uint16(a), b), refMul(uint16(a), b); got != want {
+				t.Fatalf("mul(%#x, %#x) = %#x, want %#x", a, b, got, want)
+			}
+			if got, want := mul(b, uint16(a)), refMul(b, uint16(a)); got != want {
+				t.Fatalf("mul(%#x, %#x) = %#x, want %#x", b, a, got, want)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 1<<20; i++ {
+		a, b := uint16(rng.Uint32()), uint16(rng.Uint32())
+		if got, want := mul(a, b), refMul(a, b); got != want {
+			t.Fatalf("mul(%#x, %#x) = %#x, want %#x", a, b, got, want)
+		}
+	}
+}
+
+func TestMulInv(t *testing.T) {
+	for x := 0; x < 1<<16; x++ {
+		inv := mulInv(uint16(x))
+		if got := mul(uint16(x), inv); got != 1 {
+			t.Fatalf("mul(%#x, mulInv(%#x) = %#x) = %#x, want 1", x, x, inv, got)
+		}
+	}
+	if mulInv(0) != 0 || mulInv(1) != 1 {
+		t.Errorf("mulInv(0) = %#x, mulInv(1) = %#x; want 0, 1", mulInv(0), mulInv(1))
+	}
+}
+
+func TestNewCipherKeySize(t *testing.T) {
+	for _, n := range []int{0, 1, 8, 15, 17, 24, 32} {
+		c, err := NewCipher(make([]byte, n))
+		var kse KeySizeError
+		if c != nil || !errors.As(err, &kse) || int(kse) != n {
+			t.Errorf("NewCipher(len %d) = %v, %v; want KeySizeError(%d)", n, c, err, n)
+		}
+	}
+	c, err := NewCipher(make([]byte, KeySize))
+	if err != nil || c.BlockSize() != BlockSize {
+		t.Fatalf("NewCipher(16 bytes) = %v, %v", c, err)
+	}
+}
+
+func TestShortBuffersPanic(t *testing.T) {
+	c, err := NewCipher(make([]byte, KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, full := make([]byte, BlockSize-1), make([]byte, BlockSize)
+	for _, tc := range []struct {
+		name     string
+		f        func(dst, src []byte)
+		dst, src []byte
+	}{
+		{"Encrypt short src", c.Encrypt, full, short},
+		{"Encrypt short dst", c.Encrypt, short, full},
+		{"Decrypt short src", c.Decrypt, full, short},
+		{"Decrypt short dst", c.Decrypt, short, full},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Error("no panic")
+				}
+			}()
+			tc.f(tc.dst, tc.src)
+		})
+	}
+}
+
+// TestRoundTripRandom is the property Decrypt(Encrypt(x)) == x over random
+// keys and messages (deterministic seed), through CBC as SSL uses it.
+func TestRoundTripRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1990, 7))
+	fill := func(b []byte) {
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+	}
+	for i := 0; i < 2000; i++ {
+		key := make([]byte, KeySize)
+		fill(key)
+		c, err := NewCipher(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pt := make([]byte, BlockSize*(1+rng.IntN(4)))
+		iv := make([]byte, BlockSize)
+		fill(pt)
+		fill(iv)
+		ct := make([]byte, len(pt))
+		cipher.NewCBCEncrypter(c, iv).CryptBlocks(ct, pt)
+		back := make([]byte, len(ct))
+		cipher.NewCBCDecrypter(c, iv).CryptBlocks(back, ct)
+		if !bytes.Equal(back, pt) {
+			t.Fatalf("round trip failed: key %x pt %x got %x", key, pt, back)
+		}
+	}
+}
+
+// FuzzRoundTrip checks Decrypt(Encrypt(x)) == x, and that NewCipher accepts
+// exactly 16-byte keys and never panics.
+func FuzzRoundTrip(f *testing.F) {
+	for _, v := range knownAnswers {
+		f.Add(mustHex(f, v.key), mustHex(f, v.plaintext))
+	}
+	f.Add([]byte{}, []byte{})
+	f.Add(make([]byte, 17), make([]byte, 8))
+	f.Fuzz(func(t *testing.T, key, block []byte) {
+		c, err := NewCipher(key)
+		if (err == nil) != (len(key) == KeySize) {
+			t.Fatalf("NewCipher(len %d): err = %v", len(key), err)
+		}
+		if err != nil {
+			return
+		}
+		var pt, ct, back [BlockSize]byte
+		copy(pt[:], block)
+		c.Encrypt(ct[:], pt[:])
+		c.Decrypt(back[:], ct[:])
+		if back != pt {
+			t.Fatalf("key %x: Decrypt(Encrypt(%x)) = %x", key, pt, back)
+		}
+	})
+}
+
+func benchBlock(b *testing.B, c cipher.Block, decrypt bool) {
+	buf := make([]byte, c.BlockSize())
+	b.SetBytes(int64(len(buf)))
+	b.ResetTimer()
+	if decrypt {
+		for i := 0; i < b.N; i++ {
+			c.Decrypt(buf, buf)
+		}
+		return
+	}
+	for i := 0; i < b.N; i++ {
+		c.Encrypt(buf, buf)
+	}
+}
+
+// BenchmarkBlock compares IDEA with crypto/des (single DES and 3DES) in the
+// same run.
+func BenchmarkBlock(b *testing.B) {
+	ideac, err := NewCipher(mustHex(b, "000102030405060708090a0b0c0d0e0f"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	desc, err := des.NewCipher(mustHex(b, "0123456789abcdef"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tdesc, err := des.NewTripleDESCipher(mustHex(b, "0123456789abcdef23456789abcdef01456789abcdef0123"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		c    cipher.Block
+	}{{"IDEA", ideac}, {"DES", desc}, {"3DES", tdesc}} {
+		b.Run(bc.name+"/Encrypt", func(b *testing.B) { benchBlock(b, bc.c, false) })
+		b.Run(bc.name+"/Decrypt", func(b *testing.B) { benchBlock(b, bc.c, true) })
+	}
+}
+
+func BenchmarkNewCipher(b *testing.B) {
+	key := mustHex(b, "000102030405060708090a0b0c0d0e0f")
+	for i := 0; i < b.N; i++ {
+		if _, err := NewCipher(key); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
