@@ -51,8 +51,9 @@
 //     second connection offers the first session). -r N is renegotiation,
 //     not resumption. NSS 3.87's tstclnt crashes (double free) when -c is
 //     combined with -L > 1, so for resumption restrict the suite on the
-//     server; tstclnt's default offer has RC4, 3DES and AES but no DES or
-//     NULL suites, so NULL/DES sessions cannot be resumed by tstclnt.
+//     server; tstclnt's default offer has the RC4, 3DES and AES suites (RSA
+//     and DHE_RSA) but no DES or NULL ones, so NULL/DES sessions cannot be
+//     resumed by tstclnt.
 //   - tstclnt -v prints "tstclnt: SSL version 3.0 using ..." and then its
 //     cumulative client cache statistics; ParseNSSClient reads them.
 //
@@ -75,12 +76,12 @@
 //
 // peers_test.go runs, at SSL 3.0 and with data checked end to end:
 //
-//	client          server       suites                  resumption
-//	zcryptopeer     selfserv     0x0004 0x0005 0x000A    yes (client -resume; both sides report it)
-//	tstclnt         zcryptopeer  0x0004 0x0005 0x000A    no: zcrypto server cannot (tstclnt -L 2 gets two full handshakes)
-//	tstclnt         selfserv     0x0001 0x0002 0x0009    no: tstclnt cannot offer these with -L
-//	tstclnt         selfserv     0x0004 0x0005 0x000A    yes (tstclnt -L 2)
-//	zcryptopeer     zcryptopeer  default (0x0005)        no (server), echo of 32 KiB
+//	client       server       suites                                 resumed 2nd handshake
+//	zcryptopeer  selfserv     0004 0005 000A 002F 0035 0015 0016      yes (client -resume; both
+//	                          0033 0039                               sides report it)
+//	tstclnt      zcryptopeer  same nine                               no: zcrypto's server cannot
+//	tstclnt      selfserv     0001 0002 0009 0004 0005 000A           0004 0005 000A (tstclnt -L 2)
+//	zcryptopeer  zcryptopeer  RC4-SHA (server order), 32 KiB echo     no (server)
 //
 // plus certificate verification on both client tools (zcryptopeer -ca,
 // tstclnt with a trust database).
@@ -90,15 +91,21 @@
 //	ns := interop.NewNamespace(t)
 //	cert := interop.NewTestCert(t)
 //	bin := interop.BuildTokenssl(t)
-//	srv := ns.Start(t, interop.ProcOptions{}, bin, "server", "-listen", "127.0.0.1:4433",
-//		"-cert", cert.CertFile, "-key", cert.KeyFile)
-//	ns.WaitListening(4433, 10*time.Second)
-//	r := interop.RunNSSClient(t, ns, interop.NSSClientConfig{Addr: "127.0.0.1:4433",
+//	port := ns.FreePort(t)
+//	addr := fmt.Sprintf("127.0.0.1:%d", port)
+//	srv := ns.Start(t, interop.ProcOptions{}, bin, "server", "-listen", addr,
+//		"-cert", cert.CertFile, "-key", cert.KeyFile, "-ciphers", interop.SuiteNames(0x000A))
+//	srv.WaitOutput("listening on", 10*time.Second) // or ns.WaitListening(port, ...)
+//	r := interop.RunNSSClient(t, ns, interop.NSSClientConfig{Addr: addr,
 //		Suites: []uint16{0x000A}, Payload: []byte("ping\n"), StopWhenStdoutHas: "ping\n"})
-//	hs, _ := srv.WaitHandshakes(1, 5*time.Second) // tokenssl's own "handshake ok" lines
+//	hs, err := srv.WaitHandshakes(1, 5*time.Second) // tokenssl's "handshake ok" lines
 //
-// and the other way round StartNSSServer + ns.Run(t, 20*time.Second,
-// interop.ProcOptions{Stdin: interop.SelfservRequest("ping")}, bin, "client",
-// "-connect", srv.Addr, "-insecure", "-resume"), checking the answer with
-// SelfservEcho and the resumption with srv.WaitHandshakes(2, ...).
+// The other way round: StartNSSServer, then
+// ns.Run(t, 20*time.Second, interop.ProcOptions{Stdin: interop.SelfservRequest("ping")},
+// bin, "client", "-connect", srv.Addr, "-insecure", "-resume"), checking the
+// answer with SelfservEcho and resumption in the client's Result.Handshakes.
+// selfserv reports a connection only after application data arrived on it,
+// so a second connection that sends nothing shows up on the client side
+// only. RunZcryptoClient with Resume resends its payload on the second
+// connection, so tokenssl's server logs and echoes both.
 package interop

@@ -37,9 +37,10 @@ type Namespace struct {
 	reqs chan func()
 	done chan struct{}
 
-	mu     sync.Mutex
-	closed bool
-	procs  []*Proc
+	mu      sync.Mutex
+	closing bool // Close has started
+	closed  bool // reqs is closed
+	procs   []*Proc
 }
 
 // NewNamespace creates a private network namespace for the test and tears it
@@ -106,16 +107,13 @@ func loopbackUp() error {
 func (ns *Namespace) Do(fn func() error) error {
 	errc := make(chan error, 1)
 	ns.mu.Lock()
-	closed := ns.closed
-	ns.mu.Unlock()
-	if closed {
+	if ns.closed {
+		ns.mu.Unlock()
 		return errors.New("interop: namespace closed")
 	}
-	select {
-	case ns.reqs <- func() { errc <- fn() }:
-	case <-ns.done:
-		return errors.New("interop: namespace thread ended")
-	}
+	// Sent under mu: Close closes reqs only under mu, after setting closed.
+	ns.reqs <- func() { errc <- fn() }
+	ns.mu.Unlock()
 	return <-errc
 }
 
@@ -123,20 +121,21 @@ func (ns *Namespace) Do(fn func() error) error {
 // It is registered with t.Cleanup by NewNamespace.
 func (ns *Namespace) Close() {
 	ns.mu.Lock()
-	if ns.closed {
+	if ns.closing {
 		ns.mu.Unlock()
 		return
 	}
-	procs := ns.procs
+	ns.closing = true
+	procs := append([]*Proc(nil), ns.procs...)
 	ns.mu.Unlock()
 	for _, p := range procs {
 		p.Kill()
 	}
 	ns.mu.Lock()
 	ns.closed = true
-	ns.mu.Unlock()
 	close(ns.reqs)
-	<-ns.done
+	ns.mu.Unlock()
+	<-ns.done // the thread ends; stragglers get their Pdeathsig
 }
 
 // literalAddr refuses host names other than localhost: resolving a name can

@@ -35,6 +35,10 @@
 // card (CI_Y), which NSS copies verbatim into the card's KEA derive; shorter
 // encodings with the leading zero bytes stripped are accepted on input.
 //
+// Code that already holds a *x509.Certificate (crypto/x509 parses KEA
+// certificates, leaving the key undecoded) gets the KEA key with
+// ParseKEAPublicKey(cert.RawSubjectPublicKeyInfo).
+//
 // Older MISSI forms (.10 KEA, .20 KEA+DSS, the v1 Fortezza key blob) are not
 // supported.
 package keacert

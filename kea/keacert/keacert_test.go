@@ -292,6 +292,12 @@ func TestCryptoX509Interop(t *testing.T) {
 			!bytes.Equal(c.SubjectKeyId, ours.SubjectKeyID) || !bytes.Equal(c.AuthorityKeyId, ours.AuthorityKeyID) {
 			t.Errorf("%s: crypto/x509 and keacert disagree", tc.name)
 		}
+		if tc.alg == x509.UnknownPublicKeyAlgorithm {
+			k, err := ParseKEAPublicKey(c.RawSubjectPublicKeyInfo)
+			if err != nil || k.Y.Cmp(p.keaKey.Y) != 0 {
+				t.Errorf("%s: KEA key from crypto/x509's RawSubjectPublicKeyInfo: %v", tc.name, err)
+			}
+		}
 		if tc.alg == x509.DSA {
 			if pub, ok := c.PublicKey.(*dsa.PublicKey); !ok || pub.Y.Cmp(ours.PublicKey.(*dsa.PublicKey).Y) != 0 {
 				t.Errorf("%s: DSA key differs", tc.name)

@@ -62,24 +62,25 @@ var ftable = [256]byte{
 	0x5e, 0x6c, 0xa9, 0x13, 0x57, 0x25, 0xb5, 0xe3, 0xbd, 0xa8, 0x3a, 0x01, 0x05, 0x59, 0x2a, 0x46,
 }
 
-// schedule holds the key bytes for every step: step k uses
-// schedule[4k:4k+4] = cv[4k mod 10], ..., cv[(4k+3) mod 10]. Unrolling the
-// cyclic key once at construction keeps the round function free of modulo
-// arithmetic.
-type schedule [4 * rounds]byte
+// schedule holds the key bytes of every step: step k uses
+// cv[4k mod 10], ..., cv[(4k+3) mod 10]. Unrolling the cyclic key once at
+// construction keeps the round function free of modulo arithmetic.
+type schedule [rounds][4]byte
 
 // newSchedule expands a 10-byte key given in NIST byte order.
-func newSchedule(cv *[KeySize]byte) *schedule {
-	s := new(schedule)
-	for i := range s {
-		s[i] = cv[i%KeySize]
+func newSchedule(cv *[KeySize]byte) schedule {
+	var s schedule
+	for k := range s {
+		for i := range s[k] {
+			s[k][i] = cv[(4*k+i)%KeySize]
+		}
 	}
 	return s
 }
 
-// g is the G permutation of step k (fortezza.md §1.3).
-func (s *schedule) g(k int, w uint16) uint16 {
-	cv := (*[4]byte)(s[4*k:])
+// g is the G permutation with step key cv (fortezza.md §1.3). It is small
+// enough for the compiler to inline into the round loops.
+func g(cv *[4]byte, w uint16) uint16 {
 	g1, g2 := byte(w>>8), byte(w)
 	g3 := ftable[g2^cv[0]] ^ g1
 	g4 := ftable[g3^cv[1]] ^ g2
@@ -88,9 +89,8 @@ func (s *schedule) g(k int, w uint16) uint16 {
 	return uint16(g5)<<8 | uint16(g6)
 }
 
-// gInv is the inverse of g for step k.
-func (s *schedule) gInv(k int, w uint16) uint16 {
-	cv := (*[4]byte)(s[4*k:])
+// gInv is the inverse of g.
+func gInv(cv *[4]byte, w uint16) uint16 {
 	g5, g6 := byte(w>>8), byte(w)
 	g4 := ftable[g5^cv[3]] ^ g6
 	g3 := ftable[g4^cv[2]] ^ g5
@@ -104,11 +104,11 @@ func (s *schedule) gInv(k int, w uint16) uint16 {
 func (s *schedule) encrypt(w1, w2, w3, w4 uint16) (uint16, uint16, uint16, uint16) {
 	for k := 0; k < rounds; k += 16 {
 		for i := k; i < k+8; i++ { // rule A
-			gw := s.g(i, w1)
+			gw := g(&s[i], w1)
 			w1, w2, w3, w4 = gw^w4^uint16(i+1), gw, w2, w3
 		}
 		for i := k + 8; i < k+16; i++ { // rule B
-			gw := s.g(i, w1)
+			gw := g(&s[i], w1)
 			w1, w2, w3, w4 = w4, gw, w1^w2^uint16(i+1), w3
 		}
 	}
@@ -119,11 +119,11 @@ func (s *schedule) encrypt(w1, w2, w3, w4 uint16) (uint16, uint16, uint16, uint1
 func (s *schedule) decrypt(w1, w2, w3, w4 uint16) (uint16, uint16, uint16, uint16) {
 	for k := rounds - 16; k >= 0; k -= 16 {
 		for i := k + 15; i >= k+8; i-- { // rule B⁻¹
-			gi := s.gInv(i, w2)
+			gi := gInv(&s[i], w2)
 			w1, w2, w3, w4 = gi, gi^w3^uint16(i+1), w4, w1
 		}
 		for i := k + 7; i >= k; i-- { // rule A⁻¹
-			gi := s.gInv(i, w2)
+			gi := gInv(&s[i], w2)
 			w1, w2, w3, w4 = gi, w3, w4, w1^w2^uint16(i+1)
 		}
 	}
@@ -152,7 +152,7 @@ func NewCipher(key []byte) (cipher.Block, error) {
 	if len(key) != KeySize {
 		return nil, KeySizeError(len(key))
 	}
-	return &nistCipher{s: *newSchedule((*[KeySize]byte)(key))}, nil
+	return &nistCipher{s: newSchedule((*[KeySize]byte)(key))}, nil
 }
 
 func (c *nistCipher) BlockSize() int { return BlockSize }
@@ -203,7 +203,7 @@ func newFortezza(key []byte) *fortezzaCipher {
 	for i := range rev {
 		rev[i] = key[KeySize-1-i]
 	}
-	return &fortezzaCipher{s: *newSchedule(&rev)}
+	return &fortezzaCipher{s: newSchedule(&rev)}
 }
 
 func (c *fortezzaCipher) BlockSize() int { return BlockSize }

@@ -25,8 +25,18 @@
 //
 // LIST is comma separated; each entry is a suite name (SSL_RSA_WITH_RC4_128_MD5,
 // TLS_RSA_WITH_RC4_128_MD5, OpenSSL's RC4-MD5, ...) or a hex code (0x0004,
-// 0004). Without -ciphers both sides use DefaultSuites, the SSL 3.0 suites
-// zcrypto completes with an RSA certificate.
+// 0004). Without -ciphers both sides use DefaultSuites.
+//
+// `zcryptopeer suites` probes every suite it can name at SSL 3.0, zcrypto
+// against itself with an RSA-2048 certificate. With this zcrypto these work:
+// RC4_128_MD5 0x0004, RC4_128_SHA 0x0005, 3DES_EDE_CBC_SHA 0x000A,
+// AES_128_CBC_SHA 0x002F, AES_256_CBC_SHA 0x0035, DHE_RSA_WITH_DES_CBC_SHA
+// 0x0015, DHE_RSA_WITH_3DES_EDE_CBC_SHA 0x0016, DHE_RSA_WITH_AES_128_CBC_SHA
+// 0x0033, DHE_RSA_WITH_AES_256_CBC_SHA 0x0039, the export suites 0x0003,
+// 0x0006, 0x0008, 0x0014, and ECDHE_RSA 0xC011-0xC014 (non-standard at
+// SSL 3.0: it needs hello extensions). zcrypto has no NULL suites and no
+// RSA_WITH_DES_CBC_SHA 0x0009. DefaultSuites are the non-export, non-ECDHE
+// ones. Against NSS all DefaultSuites interoperate (integration/interop).
 //
 // Server: accepts connections, handshakes, echoes every byte back until the
 // client closes (or until -close-after bytes were echoed, then it closes the

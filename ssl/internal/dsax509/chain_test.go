@@ -296,14 +296,47 @@ func TestStdlibRejectsDSA(t *testing.T) {
 	roots, inters := x509.NewCertPool(), x509.NewCertPool()
 	roots.AddCert(p.root)
 	inters.AddCert(p.inter)
-	if _, err := p.leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inters, CurrentTime: testNow}); err == nil {
+	_, err := p.leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inters, CurrentTime: testNow})
+	if err == nil {
 		t.Fatal("crypto/x509 verified a DSA chain; dsax509 may no longer be needed")
 	}
-	if err := p.leaf.CheckSignatureFrom(p.inter); err == nil {
-		t.Fatal("crypto/x509 CheckSignatureFrom accepted DSA")
+	t.Logf("x509.Verify: %v", err)
+	for _, c := range []struct {
+		child, parent *x509.Certificate
+	}{{p.leaf, p.inter}, {p.inter, p.root}} {
+		err := c.child.CheckSignatureFrom(c.parent)
+		if err == nil {
+			t.Fatalf("crypto/x509 CheckSignatureFrom accepted %v", c.child.SignatureAlgorithm)
+		}
+		t.Logf("x509 CheckSignatureFrom, %v: %T %v", c.child.SignatureAlgorithm, err, err)
+	}
+	if !HasDSASignature(append([]*x509.Certificate{p.leaf}, p.inter)...) {
+		t.Fatal("HasDSASignature = false")
 	}
 	if _, err := VerifyChain(p.leaf, []*x509.Certificate{p.inter}, []*x509.Certificate{p.root}, testNow); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestHasDSASignature(t *testing.T) {
+	p := newPKI(t)
+	key := testRSAKey(t)
+	rsaRoot := issue(t, caOpts("RSA Root", x509.SHA256WithRSA), &key.PublicKey, nil, key)
+	rsaLeaf := issue(t, certOpts{cn: "rsa leaf", sigAlg: x509.SHA256WithRSA}, &key.PublicKey, rsaRoot, key)
+	for _, tc := range []struct {
+		name  string
+		certs []*x509.Certificate
+		want  bool
+	}{
+		{"none", nil, false},
+		{"nil", []*x509.Certificate{nil}, false},
+		{"RSA only", []*x509.Certificate{rsaLeaf, rsaRoot}, false},
+		{"DSA-SHA1 leaf", []*x509.Certificate{p.leaf}, true},
+		{"DSA-SHA256 intermediate", []*x509.Certificate{rsaLeaf, p.inter}, true},
+	} {
+		if got := HasDSASignature(tc.certs...); got != tc.want {
+			t.Errorf("%s: HasDSASignature = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
 

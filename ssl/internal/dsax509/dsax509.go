@@ -8,10 +8,13 @@
 // every other algorithm to (*x509.Certificate).CheckSignatureFrom.
 //
 // VerifyChain is a small chain builder meant to be used only after
-// (*x509.Certificate).Verify has failed because of DSA: crypto/x509 reports
+// (*x509.Certificate).Verify has failed because of DSA. crypto/x509 reports
 // a DSA-with-SHA1 signature as an x509.InsecureAlgorithmError and a
-// DSA-with-SHA256 one as x509.ErrUnsupportedAlgorithm (wrapped in an
-// x509.UnknownAuthorityError when it happens during path building).
+// DSA-with-SHA256 one as x509.ErrUnsupportedAlgorithm, but during path
+// building Verify turns either into an x509.UnknownAuthorityError whose
+// cause cannot be unwrapped; so decide with HasDSASignature(leaf,
+// intermediates...) instead: fall back to VerifyChain only if Verify failed
+// and the presented certificates include a DSA signature.
 //
 // # What VerifyChain checks
 //
@@ -192,6 +195,22 @@ func dsaHash(alg x509.SignatureAlgorithm) (func() hash.Hash, bool) {
 		return sha256.New, true
 	}
 	return nil, false
+}
+
+// HasDSASignature reports whether any of certs is signed with DSA-with-SHA1
+// or DSA-with-SHA256, that is, whether crypto/x509 would fail to verify it.
+// (A root's own self-signature is never checked, so only the leaf and the
+// intermediates matter.)
+func HasDSASignature(certs ...*x509.Certificate) bool {
+	for _, c := range certs {
+		if c == nil {
+			continue
+		}
+		if _, ok := dsaHash(c.SignatureAlgorithm); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // CheckSignatureFrom verifies that parent signed child. For DSA-with-SHA1

@@ -28,6 +28,10 @@ type vector struct {
 //
 //   - [LM] Lai & Massey's worked example (EUROCRYPT '90 proposal, Lai's
 //     thesis): key 0001 0002 ... 0008, plaintext 0000 0001 0002 0003.
+//   - [ideaval] the classic, widely reused eleven-vector set that starts
+//     with the LM example (Crypto++ ships it as TestData/ideaval.dat), as
+//     transcribed identically by Perl Crypt::IDEA's tests, Cryptix's
+//     TestIDEA and at least three other independent test suites.
 //   - [NESSIE] the NESSIE verified test vectors,
 //     Idea-128-64.verified.test-vectors (set/vector numbers as in that
 //     file), as transcribed by python-pgp's aidea tests (labelled with set
@@ -39,6 +43,17 @@ type vector struct {
 // (5..8) are the same statement as encryption: D(ciphertext) = plaintext.
 var knownAnswers = []vector{
 	{"LM example", "00010002000300040005000600070008", "0000000100020003", "11fbed2b01986de5"},
+
+	{"ideaval 2", "00010002000300040005000600070008", "0102030405060708", "540e5fea18c2f8b1"},
+	{"ideaval 3", "00010002000300040005000600070008", "0019324b647d96af", "9f0a0ab6e10ced78"},
+	{"ideaval 4", "00010002000300040005000600070008", "f5202d5b9c671b08", "cf18fd7355e2c5c5"},
+	{"ideaval 5", "00010002000300040005000600070008", "fae6d2beaa96826e", "85df52005608193d"},
+	{"ideaval 6", "00010002000300040005000600070008", "0a141e28323c4650", "2f7de750212fb734"},
+	{"ideaval 7", "00010002000300040005000600070008", "050a0f14191e2328", "7b7314925de59c09"},
+	{"ideaval 8", "0005000a000f00140019001e00230028", "0102030405060708", "3ec04780beff6e20"},
+	{"ideaval 9", "3a984e2000195db32ee501c8c47cea60", "0102030405060708", "97bcd8200780da86"},
+	{"ideaval 10", "006400c8012c019001f4025802bc0320", "05320a6414c819fa", "65be87e7a2538aed"},
+	{"ideaval 11", "9d4075c103bc322afb03e7be6ab30006", "0808080808080808", "f5db1ac45e5ef9f9"},
 
 	{"NESSIE set 1 vector 0", "80000000000000000000000000000000", "0000000000000000", "b1f5f7f87901370f"},
 	{"NESSIE set 1 vector 1", "40000000000000000000000000000000", "0000000000000000", "b3927dffb6358626"},
