@@ -1,0 +1,556 @@
+package pkcs11
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	p11 "github.com/miekg/pkcs11"
+
+	"github.com/tokenssl/tokenssl/token"
+)
+
+// URI is a parsed RFC 7512 PKCS#11 URI, e.g.
+//
+//	pkcs11:token=web;object=server;id=%01%02;type=private?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/tokenssl/pin
+//
+// Values are percent-decoded. Empty fields were absent.
+type URI struct {
+	// Path attributes (what to select).
+	Token, Manufacturer, Serial, Model                      string
+	LibraryManufacturer, LibraryDescription, LibraryVersion string
+	SlotDescription, SlotManufacturer                       string
+	SlotID                                                  *uint
+	Object                                                  string // CKA_LABEL
+	Type                                                    string // public, private, cert, secret-key, data
+	ID                                                      []byte // CKA_ID
+
+	// Query attributes (how to get there).
+	ModulePath, ModuleName string
+	PINSource              string // e.g. file:/path, env:NAME, prompt
+	PINValue               string // the PIN itself; never printed by String
+
+	// Vendor attributes ("x-" prefix), kept for the caller.
+	VendorPath  map[string]string
+	VendorQuery map[string][]string
+}
+
+// IsURI reports whether s looks like a PKCS#11 URI rather than a file name.
+func IsURI(s string) bool {
+	return len(s) >= 7 && strings.EqualFold(s[:7], "pkcs11:")
+}
+
+var uriTypes = map[string]bool{"public": true, "private": true, "cert": true, "secret-key": true, "data": true}
+
+// ParseURI parses an RFC 7512 PKCS#11 URI. It is strict: unknown
+// attributes (other than "x-" vendor ones), repeated attributes, malformed
+// percent-escapes and characters the grammar does not allow unescaped are
+// errors, because a URI that silently matches something else selects the
+// wrong key. Errors never quote a pin-value.
+func ParseURI(s string) (*URI, error) {
+	if !IsURI(s) {
+		return nil, errors.New(`pkcs11 URI: must start with "pkcs11:"`)
+	}
+	rest := s[7:]
+	path, query, _ := strings.Cut(rest, "?")
+	u := &URI{}
+	seen := map[string]bool{}
+	if path != "" {
+		for _, attr := range strings.Split(path, ";") {
+			name, raw, ok := strings.Cut(attr, "=")
+			if !ok || name == "" {
+				return nil, fmt.Errorf("pkcs11 URI: path attribute %q is not name=value", clip(attr))
+			}
+			if err := checkName(name); err != nil {
+				return nil, err
+			}
+			val, err := unescape(raw, false)
+			if err != nil {
+				return nil, fmt.Errorf("pkcs11 URI: %s: %v", name, err)
+			}
+			if seen[name] {
+				return nil, fmt.Errorf("pkcs11 URI: path attribute %q repeated", name)
+			}
+			seen[name] = true
+			if err := u.setPath(name, val); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if query != "" {
+		qseen := map[string]bool{}
+		for _, attr := range strings.Split(query, "&") {
+			name, raw, ok := strings.Cut(attr, "=")
+			if !ok || name == "" {
+				if strings.HasPrefix(attr, "pin-value") {
+					return nil, errors.New("pkcs11 URI: malformed pin-value attribute")
+				}
+				return nil, fmt.Errorf("pkcs11 URI: query attribute %q is not name=value", clip(attr))
+			}
+			if err := checkName(name); err != nil {
+				return nil, err
+			}
+			val, err := unescape(raw, true)
+			if err != nil {
+				if name == "pin-value" {
+					return nil, errors.New("pkcs11 URI: pin-value: malformed escape")
+				}
+				return nil, fmt.Errorf("pkcs11 URI: %s: %v", name, err)
+			}
+			if strings.HasPrefix(name, "x-") {
+				if u.VendorQuery == nil {
+					u.VendorQuery = map[string][]string{}
+				}
+				u.VendorQuery[name] = append(u.VendorQuery[name], val)
+				continue
+			}
+			if qseen[name] {
+				return nil, fmt.Errorf("pkcs11 URI: query attribute %q repeated", name)
+			}
+			qseen[name] = true
+			switch name {
+			case "module-path":
+				u.ModulePath = val
+			case "module-name":
+				u.ModuleName = val
+			case "pin-source":
+				u.PINSource = val
+			case "pin-value":
+				u.PINValue = val
+			default:
+				return nil, fmt.Errorf("pkcs11 URI: unknown query attribute %q", name)
+			}
+		}
+		if u.PINSource != "" && u.PINValue != "" {
+			return nil, errors.New("pkcs11 URI: give pin-source or pin-value, not both")
+		}
+	}
+	return u, nil
+}
+
+func (u *URI) setPath(name, val string) error {
+	switch name {
+	case "token":
+		u.Token = val
+	case "manufacturer":
+		u.Manufacturer = val
+	case "serial":
+		u.Serial = val
+	case "model":
+		u.Model = val
+	case "library-manufacturer":
+		u.LibraryManufacturer = val
+	case "library-description":
+		u.LibraryDescription = val
+	case "library-version":
+		if _, _, err := parseVersion(val); err != nil {
+			return fmt.Errorf("pkcs11 URI: library-version %q: want M or M.N", clip(val))
+		}
+		u.LibraryVersion = val
+	case "slot-description":
+		u.SlotDescription = val
+	case "slot-manufacturer":
+		u.SlotManufacturer = val
+	case "slot-id":
+		n, err := strconv.ParseUint(val, 10, 0)
+		if err != nil || val == "" || val[0] == '+' {
+			return fmt.Errorf("pkcs11 URI: slot-id %q is not a decimal number", clip(val))
+		}
+		id := uint(n)
+		u.SlotID = &id
+	case "object":
+		u.Object = val
+	case "type":
+		if !uriTypes[val] {
+			return fmt.Errorf("pkcs11 URI: type %q: want public, private, cert, secret-key or data", clip(val))
+		}
+		u.Type = val
+	case "id":
+		u.ID = []byte(val)
+	default:
+		if !strings.HasPrefix(name, "x-") {
+			return fmt.Errorf("pkcs11 URI: unknown path attribute %q", name)
+		}
+		if u.VendorPath == nil {
+			u.VendorPath = map[string]string{}
+		}
+		u.VendorPath[name] = val
+	}
+	return nil
+}
+
+func parseVersion(v string) (major, minor uint64, err error) {
+	maj, min, hasMinor := strings.Cut(v, ".")
+	if major, err = strconv.ParseUint(maj, 10, 8); err != nil || maj == "" || maj[0] == '+' {
+		return 0, 0, errors.New("bad version")
+	}
+	if hasMinor {
+		if minor, err = strconv.ParseUint(min, 10, 8); err != nil || min == "" || min[0] == '+' {
+			return 0, 0, errors.New("bad version")
+		}
+	}
+	return major, minor, nil
+}
+
+func checkName(name string) error {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return fmt.Errorf("pkcs11 URI: bad attribute name %q", clip(name))
+		}
+	}
+	return nil
+}
+
+// clip bounds how much of a hostile input goes into an error message.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+const hexDigits = "0123456789ABCDEF"
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// allowed reports whether c may appear unescaped: RFC 7512's pk11-pchar
+// (unreserved and ":[]@!$'()*+,=&") in the path, pk11-qchar (unreserved
+// and ":[]@!$'()*+,=/?|;") in the query.
+func allowed(c byte, query bool) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '.', '_', '~', ':', '[', ']', '@', '!', '$', '\'', '(', ')', '*', '+', ',', '=':
+		return true
+	case '&':
+		return !query
+	case '/', '?', '|', ';':
+		return query
+	}
+	return false
+}
+
+func unescape(s string, query bool) (string, error) {
+	var out []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' {
+			if i+2 >= len(s)+0 && i+2 > len(s)-1 {
+				if i+2 > len(s)-1 && !(i+2 == len(s)-1+1 && i+2 <= len(s)) {
+					return "", errors.New("truncated percent-escape")
+				}
+			}
+			if i+2 >= len(s)+1 {
+				return "", errors.New("truncated percent-escape")
+			}
+			hi, ok1 := unhex(s[i+1])
+			lo, ok2 := unhex(s[i+2])
+			if !ok1 || !ok2 {
+				return "", errors.New("bad percent-escape")
+			}
+			out = append(out, hi<<4|lo)
+			i += 2
+			continue
+		}
+		if !allowed(c, query) {
+			if c == '/' {
+				return "", errors.New(`"/" must be written %2F in the path`)
+			}
+			return "", fmt.Errorf("character %q must be percent-encoded", c)
+		}
+		out = append(out, c)
+	}
+	return string(out), nil
+}
+
+func escape(s string, query, all bool) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		// '=' and '&' / ';' are legal but escaping them keeps the result
+		// readable by less careful parsers.
+		if !all && allowed(c, query) && c != '=' && c != '&' && c != ';' && c != '?' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&15])
+	}
+	return b.String()
+}
+
+// String formats u as a URI. A pin-value is replaced by "REDACTED": the
+// result is for logs and messages.
+func (u *URI) String() string { return u.encode(false) }
+
+func (u *URI) encode(withPIN bool) string {
+	var path []string
+	add := func(name, val string) {
+		if val != "" {
+			path = append(path, name+"="+escape(val, false, false))
+		}
+	}
+	add("token", u.Token)
+	add("manufacturer", u.Manufacturer)
+	add("serial", u.Serial)
+	add("model", u.Model)
+	add("library-manufacturer", u.LibraryManufacturer)
+	add("library-description", u.LibraryDescription)
+	add("library-version", u.LibraryVersion)
+	add("slot-description", u.SlotDescription)
+	add("slot-manufacturer", u.SlotManufacturer)
+	if u.SlotID != nil {
+		path = append(path, "slot-id="+strconv.FormatUint(uint64(*u.SlotID), 10))
+	}
+	add("object", u.Object)
+	add("type", u.Type)
+	if len(u.ID) > 0 {
+		path = append(path, "id="+escape(string(u.ID), false, true))
+	}
+	for _, k := range sortedKeys(u.VendorPath) {
+		add(k, u.VendorPath[k])
+	}
+	var query []string
+	addq := func(name, val string) {
+		if val != "" {
+			query = append(query, name+"="+escape(val, true, false))
+		}
+	}
+	addq("module-name", u.ModuleName)
+	addq("module-path", u.ModulePath)
+	addq("pin-source", u.PINSource)
+	if u.PINValue != "" {
+		if withPIN {
+			addq("pin-value", u.PINValue)
+		} else {
+			query = append(query, "pin-value=REDACTED")
+		}
+	}
+	for _, k := range sortedKeys(u.VendorQuery) {
+		for _, v := range u.VendorQuery[k] {
+			query = append(query, k+"="+escape(v, true, false))
+		}
+	}
+	s := "pkcs11:" + strings.Join(path, ";")
+	if len(query) > 0 {
+		s += "?" + strings.Join(query, "&")
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// KeySpec returns the object selection (object= and id=).
+func (u *URI) KeySpec() KeySpec { return KeySpec{Label: u.Object, ID: u.ID} }
+
+// moduleDirs are searched for a module-name, in order.
+var moduleDirs = []string{
+	"/usr/lib/x86_64-linux-gnu/pkcs11", "/usr/lib/aarch64-linux-gnu/pkcs11", "/usr/lib/pkcs11",
+	"/usr/lib64/pkcs11", "/usr/local/lib/pkcs11", "/usr/lib/softhsm", "/usr/local/lib/softhsm",
+	"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib",
+}
+
+func resolveModuleName(name string) (string, error) {
+	if strings.ContainsRune(name, '/') {
+		return "", fmt.Errorf("pkcs11 URI: module-name %q must not contain '/'; use module-path", name)
+	}
+	for _, dir := range moduleDirs {
+		for _, f := range []string{name + ".so", "lib" + name + ".so", name} {
+			p := filepath.Join(dir, f)
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				return p, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("pkcs11 URI: module-name %q not found in %s", name, strings.Join(moduleDirs, ", "))
+}
+
+// Config returns the token selection and PIN source of u on top of def:
+// module, token selectors and PIN from the URI replace those of def when
+// the URI has them.
+func (u *URI) Config(def Config) (Config, error) {
+	cfg := def
+	switch {
+	case u.ModulePath != "":
+		cfg.ModulePath = u.ModulePath
+	case u.ModuleName != "":
+		p, err := resolveModuleName(u.ModuleName)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.ModulePath = p
+	}
+	if u.Token != "" || u.Serial != "" || u.SlotID != nil || u.Manufacturer != "" || u.Model != "" ||
+		u.SlotDescription != "" || u.SlotManufacturer != "" {
+		cfg.TokenLabel, cfg.TokenSerial, cfg.SlotID = u.Token, u.Serial, u.SlotID
+	}
+	switch {
+	case u.PINValue != "":
+		cfg.PIN = PINString(u.PINValue)
+	case u.PINSource != "":
+		src, err := ParsePINSource(u.PINSource)
+		if err != nil {
+			return cfg, fmt.Errorf("pkcs11 URI: pin-source: %v", err)
+		}
+		cfg.PIN = src
+	}
+	if cfg.ModulePath == "" {
+		return cfg, errors.New("pkcs11 URI: no module-path or module-name, and no default module")
+	}
+	return cfg, nil
+}
+
+// matches checks the URI's token, slot and library attributes that Config
+// cannot express against what the module reports.
+func (u *URI) matches(b *Backend) error {
+	if u.Manufacturer == "" && u.Model == "" && u.SlotDescription == "" && u.SlotManufacturer == "" &&
+		u.LibraryManufacturer == "" && u.LibraryDescription == "" && u.LibraryVersion == "" {
+		return nil
+	}
+	return b.m.Do(func(c *p11.Ctx) error {
+		b.mu.Lock()
+		slot := b.slot
+		b.mu.Unlock()
+		mismatch := func(what, want, have string) error {
+			return &Error{Op: "match URI", Token: b.label, Kind: ErrTokenNotFound,
+				Detail: fmt.Sprintf("%s is %q, URI wants %q", what, have, want)}
+		}
+		if u.Manufacturer != "" || u.Model != "" {
+			ti, err := c.GetTokenInfo(slot)
+			if err != nil {
+				return unavailable("C_GetTokenInfo", b.label, rv(err), "")
+			}
+			if u.Manufacturer != "" && ti.ManufacturerID != u.Manufacturer {
+				return mismatch("token manufacturer", u.Manufacturer, ti.ManufacturerID)
+			}
+			if u.Model != "" && ti.Model != u.Model {
+				return mismatch("token model", u.Model, ti.Model)
+			}
+		}
+		if u.SlotDescription != "" || u.SlotManufacturer != "" {
+			si, err := c.GetSlotInfo(slot)
+			if err != nil {
+				return unavailable("C_GetSlotInfo", b.label, rv(err), "")
+			}
+			if u.SlotDescription != "" && si.SlotDescription != u.SlotDescription {
+				return mismatch("slot description", u.SlotDescription, si.SlotDescription)
+			}
+			if u.SlotManufacturer != "" && si.ManufacturerID != u.SlotManufacturer {
+				return mismatch("slot manufacturer", u.SlotManufacturer, si.ManufacturerID)
+			}
+		}
+		if u.LibraryManufacturer != "" || u.LibraryDescription != "" || u.LibraryVersion != "" {
+			info, err := c.GetInfo()
+			if err != nil {
+				return &Error{Op: "C_GetInfo", Code: rv(err)}
+			}
+			if u.LibraryManufacturer != "" && info.ManufacturerID != u.LibraryManufacturer {
+				return mismatch("library manufacturer", u.LibraryManufacturer, info.ManufacturerID)
+			}
+			if u.LibraryDescription != "" && info.LibraryDescription != u.LibraryDescription {
+				return mismatch("library description", u.LibraryDescription, info.LibraryDescription)
+			}
+			if u.LibraryVersion != "" {
+				maj, min, _ := parseVersion(u.LibraryVersion)
+				v := info.LibraryVersion
+				if uint64(v.Major) != maj || (strings.Contains(u.LibraryVersion, ".") && uint64(v.Minor) != min) {
+					return mismatch("library version", u.LibraryVersion, fmt.Sprintf("%d.%d", v.Major, v.Minor))
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// OpenURI opens the token a PKCS#11 URI names and finds its private key:
+// what a "-key" flag does with a URI instead of a file. def supplies what
+// the URI leaves out (module, PIN source, pool size). The caller closes the
+// Backend when done with the key.
+func OpenURI(uri string, def Config) (*Backend, token.Key, error) {
+	u, err := ParseURI(uri)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u.Type != "" && u.Type != "private" {
+		return nil, nil, fmt.Errorf("pkcs11 URI: type=%s does not name a private key", u.Type)
+	}
+	if u.Object == "" && len(u.ID) == 0 {
+		return nil, nil, errors.New("pkcs11 URI: names no key (give object= or id=)")
+	}
+	cfg, err := u.Config(def)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := Open(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := u.matches(b); err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	k, err := b.FindKey(u.KeySpec())
+	if err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	return b, k, nil
+}
+
+// equalURI compares two parsed URIs, pin-value included (tests, fuzzing).
+func equalURI(a, b *URI) bool {
+	if (a.SlotID == nil) != (b.SlotID == nil) || (a.SlotID != nil && *a.SlotID != *b.SlotID) {
+		return false
+	}
+	if len(a.VendorPath) != len(b.VendorPath) || len(a.VendorQuery) != len(b.VendorQuery) {
+		return false
+	}
+	for k, v := range a.VendorPath {
+		if b.VendorPath[k] != v {
+			return false
+		}
+	}
+	for k, v := range a.VendorQuery {
+		w := b.VendorQuery[k]
+		if len(v) != len(w) {
+			return false
+		}
+		for i := range v {
+			if v[i] != w[i] {
+				return false
+			}
+		}
+	}
+	return a.Token == b.Token && a.Manufacturer == b.Manufacturer && a.Serial == b.Serial && a.Model == b.Model &&
+		a.LibraryManufacturer == b.LibraryManufacturer && a.LibraryDescription == b.LibraryDescription &&
+		a.LibraryVersion == b.LibraryVersion && a.SlotDescription == b.SlotDescription &&
+		a.SlotManufacturer == b.SlotManufacturer && a.Object == b.Object && a.Type == b.Type &&
+		bytes.Equal(a.ID, b.ID) && a.ModulePath == b.ModulePath && a.ModuleName == b.ModuleName &&
+		a.PINSource == b.PINSource && a.PINValue == b.PINValue
+}
