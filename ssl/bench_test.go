@@ -215,4 +215,3 @@ func BenchmarkHandshake(b *testing.B) {
 		})
 	}
 }
-

@@ -47,11 +47,11 @@ const (
 type ClientAuthType int
 
 const (
-	NoClientCert ClientAuthType = iota // never ask
-	RequestClientCert                  // ask; accept no_certificate
-	RequireAnyClientCert               // ask; refuse no_certificate, do not verify
-	VerifyClientCertIfGiven            // ask; verify if given
-	RequireAndVerifyClientCert         // ask; refuse no_certificate; verify
+	NoClientCert               ClientAuthType = iota // never ask
+	RequestClientCert                                // ask; accept no_certificate
+	RequireAnyClientCert                             // ask; refuse no_certificate, do not verify
+	VerifyClientCertIfGiven                          // ask; verify if given
+	RequireAndVerifyClientCert                       // ask; refuse no_certificate; verify
 )
 
 // Certificate is a certificate chain and its private key. PrivateKey is

@@ -79,6 +79,12 @@ type halfConn struct {
 	nextCipher any
 	nextMac    *ssl3mac.MAC
 
+	// FORTEZZA_CBC (Appendix D.5.1): a card cannot encrypt from an IV it
+	// was given, so the server's first record under a new write key starts
+	// with 8 random bytes that the client decrypts and drops.
+	prefixFirst, nextPrefixFirst   bool // write side: prepend the block
+	discardFirst, nextDiscardFirst bool // read side: drop the block
+
 	scratch [64]byte // MAC computation space, avoids allocation
 }
 
@@ -86,6 +92,41 @@ type halfConn struct {
 // (§7.2.3.2: the last ciphertext block of a record is the next IV).
 type cbcMode interface {
 	cipher.BlockMode
+}
+
+// FallibleBlockMode is a CBC cipher whose work happens elsewhere — on a
+// token that keeps the key (FORTEZZA_CBC on a card) — and so can fail.
+// Chaining state persists across calls, like cipher.BlockMode.
+type FallibleBlockMode interface {
+	BlockSize() int
+	CryptBlocks(dst, src []byte) error
+}
+
+// errCipherFailed reports a token-side cipher failure on a record.
+var errCipherFailed = errors.New("ssl: record cipher on the token failed")
+
+func cryptBlocks(c any, dst, src []byte) error {
+	switch m := c.(type) {
+	case cbcMode:
+		m.CryptBlocks(dst, src)
+		return nil
+	case FallibleBlockMode:
+		if err := m.CryptBlocks(dst, src); err != nil {
+			return fmt.Errorf("%w: %v", errCipherFailed, err)
+		}
+		return nil
+	}
+	return errors.New("ssl: internal error: not a block cipher")
+}
+
+func blockSize(c any) (int, bool) {
+	switch m := c.(type) {
+	case cbcMode:
+		return m.BlockSize(), true
+	case FallibleBlockMode:
+		return m.BlockSize(), true
+	}
+	return 0, false
 }
 
 func (hc *halfConn) setErrorLocked(err error) error {
@@ -103,13 +144,25 @@ func (hc *halfConn) prepareCipherSpec(c any, mac *ssl3mac.MAC) {
 	hc.nextMac = mac
 }
 
+// prepareFortezzaPrefix marks the pending write state to prefix its first
+// record (server) or the pending read state to drop it (client).
+func (hc *halfConn) prepareFortezzaPrefix(write bool) {
+	if write {
+		hc.nextPrefixFirst = true
+	} else {
+		hc.nextDiscardFirst = true
+	}
+}
+
 // changeCipherSpec makes the pending state current and resets seq (§7.1).
 func (hc *halfConn) changeCipherSpec() error {
 	if !hc.pending {
 		return alertUnexpectedMessage
 	}
 	hc.cipher, hc.mac = hc.nextCipher, hc.nextMac
+	hc.prefixFirst, hc.discardFirst = hc.nextPrefixFirst, hc.nextDiscardFirst
 	hc.nextCipher, hc.nextMac, hc.pending = nil, nil, false
+	hc.nextPrefixFirst, hc.nextDiscardFirst = false, false
 	hc.seq = 0
 	return nil
 }
@@ -143,12 +196,22 @@ func (hc *halfConn) decrypt(typ recordType, payload []byte) ([]byte, error) {
 	case nil:
 	case cipher.Stream:
 		c.XORKeyStream(payload, payload)
-	case cbcMode:
-		bs := c.BlockSize()
-		if len(payload)%bs != 0 || len(payload) < roundUp(macSize+1, bs) {
+	case cbcMode, FallibleBlockMode:
+		bs, _ := blockSize(c)
+		skip := 0
+		if hc.discardFirst {
+			skip = bs
+		}
+		if len(payload)%bs != 0 || len(payload) < skip+roundUp(macSize+1, bs) {
 			return nil, alertBadRecordMAC
 		}
-		c.CryptBlocks(payload, payload)
+		if err := cryptBlocks(c, payload, payload); err != nil {
+			return nil, err
+		}
+		if skip > 0 {
+			payload = payload[skip:]
+			hc.discardFirst = false
+		}
 		padLen := int(payload[len(payload)-1])
 		// SSL 3.0 padding (§7.2.3.2): padding_length < block size, padding
 		// bytes unspecified. An invalid length is folded into good and the
@@ -194,8 +257,8 @@ func (hc *halfConn) encrypt(record []byte, typ recordType, data []byte, rand io.
 	case nil:
 	case cipher.Stream:
 		c.XORKeyStream(record[start:], record[start:])
-	case cbcMode:
-		bs := c.BlockSize()
+	case cbcMode, FallibleBlockMode:
+		bs, _ := blockSize(c)
 		padLen := bs - (len(record)-start+1)%bs
 		if padLen == bs {
 			padLen = 0
@@ -203,7 +266,19 @@ func (hc *halfConn) encrypt(record []byte, typ recordType, data []byte, rand io.
 		for i := 0; i <= padLen; i++ {
 			record = append(record, byte(padLen))
 		}
-		c.CryptBlocks(record[start:], record[start:])
+		if hc.prefixFirst {
+			// The MAC and padding above exclude the prefix; the cipher
+			// sees prefix ‖ content as one chained run.
+			prefix := make([]byte, bs)
+			if _, err := io.ReadFull(rand, prefix); err != nil {
+				return nil, err
+			}
+			record = append(record[:start], append(prefix, record[start:]...)...)
+			hc.prefixFirst = false
+		}
+		if err := cryptBlocks(c, record[start:], record[start:]); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, errors.New("ssl: internal error: unknown cipher type")
 	}
@@ -284,6 +359,10 @@ func (c *Conn) readRecordOrCCS(expectCCS bool) error {
 	if err != nil {
 		if a, ok := err.(alert); ok {
 			return c.in.setErrorLocked(c.sendAlert(a, errors.New("record authentication failed")))
+		}
+		if errors.Is(err, errCipherFailed) {
+			// Our token failed, not the peer: SSL 3.0's nearest alert.
+			return c.in.setErrorLocked(c.sendAlert(alertHandshakeFailure, err))
 		}
 		return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, err))
 	}

@@ -2,11 +2,17 @@ package ssl
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/cipher"
+	"crypto/des"
 	"crypto/rand"
+	"errors"
 	"io"
 	"net"
 	"testing"
 	"time"
+
+	"github.com/tokenssl/tokenssl/ssl/internal/ssl3mac"
 )
 
 // rawRecord frames payload as one SSL 3.0 record.
@@ -237,4 +243,61 @@ func TestApplicationDataAfterHandshakeWithBadMAC(t *testing.T) {
 	craw.Write(rec)
 	_, err := server.Read(make([]byte, 10))
 	assertAlert(t, err, alertBadRecordMAC, true)
+}
+
+// fallibleDES is a FallibleBlockMode standing in for a token-held cipher.
+type fallibleDES struct {
+	m    cipher.BlockMode
+	fail bool
+}
+
+func (f *fallibleDES) BlockSize() int { return f.m.BlockSize() }
+func (f *fallibleDES) CryptBlocks(dst, src []byte) error {
+	if f.fail {
+		return errors.New("token gone")
+	}
+	f.m.CryptBlocks(dst, src)
+	return nil
+}
+
+// The D.5.1 prefix: the writer's first record under a new key carries 8
+// extra bytes the reader drops; later records carry none.
+func TestFortezzaFirstRecordPrefix(t *testing.T) {
+	key, iv := make([]byte, 8), make([]byte, 8)
+	rand.Read(key)
+	rand.Read(iv)
+	blk, _ := des.NewCipher(key)
+	macKey := make([]byte, 20)
+	wm, _ := ssl3mac.New(crypto.SHA1, macKey)
+	rm, _ := ssl3mac.New(crypto.SHA1, macKey)
+	var w, r halfConn
+	w.prepareCipherSpec(&fallibleDES{m: cipher.NewCBCEncrypter(blk, iv)}, wm)
+	w.prepareFortezzaPrefix(true)
+	w.changeCipherSpec()
+	r.prepareCipherSpec(cipher.NewCBCDecrypter(blk, iv), rm)
+	r.prepareFortezzaPrefix(false)
+	r.changeCipherSpec()
+	msgs := []string{"first record", "second record", "third"}
+	var sizes []int
+	for _, m := range msgs {
+		rec, err := w.encrypt([]byte{23, 3, 0, 0, 0}, recordTypeApplicationData, []byte(m), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(rec)-recordHeaderLen)
+		got, err := r.decrypt(recordTypeApplicationData, rec[recordHeaderLen:])
+		if err != nil || string(got) != m {
+			t.Fatalf("record %q: got %q, %v", m, got, err)
+		}
+	}
+	// "first record" and "second record" pad to the same length without the
+	// prefix (12+20+1 → 40, 13+20+1 → 40); the first carries 8 more bytes.
+	if sizes[0] != sizes[1]+8 {
+		t.Fatalf("record sizes %v: first record should be 8 bytes longer", sizes)
+	}
+	// A failing token cipher is an error, not a panic.
+	w.cipher.(*fallibleDES).fail = true
+	if _, err := w.encrypt([]byte{23, 3, 0, 0, 0}, recordTypeApplicationData, []byte("x"), rand.Reader); !errors.Is(err, errCipherFailed) {
+		t.Fatalf("token failure: %v", err)
+	}
 }

@@ -157,7 +157,6 @@ func parseDSASignature(sig []byte) (r, s *big.Int, err error) {
 	return nil, nil, errors.New("ssl: malformed DSA signature")
 }
 
-
 // certificateAlert maps a chain verification failure to the SSL 3.0 alert
 // that names it best.
 func certificateAlert(err error) alert {

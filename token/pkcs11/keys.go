@@ -1,7 +1,6 @@
 package pkcs11
 
 import (
-	"context"
 	"crypto"
 	"crypto/dsa"
 	"crypto/rsa"
@@ -425,5 +424,4 @@ var (
 	_ crypto.Signer    = (*RSAKey)(nil)
 	_ crypto.Decrypter = (*RSAKey)(nil)
 	_ crypto.Signer    = (*DSAKey)(nil)
-	_                  = context.Background
 )

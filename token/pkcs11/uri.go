@@ -253,12 +253,7 @@ func unescape(s string, query bool) (string, error) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c == '%' {
-			if i+2 >= len(s)+0 && i+2 > len(s)-1 {
-				if i+2 > len(s)-1 && !(i+2 == len(s)-1+1 && i+2 <= len(s)) {
-					return "", errors.New("truncated percent-escape")
-				}
-			}
-			if i+2 >= len(s)+1 {
+			if i+2 >= len(s) {
 				return "", errors.New("truncated percent-escape")
 			}
 			hi, ok1 := unhex(s[i+1])
