@@ -225,8 +225,9 @@ func (m *clientHelloMsg) unmarshal(data []byte) bool {
 	return true
 }
 
-// serverHelloMsg is ServerHello (§7.6.1.3). Nothing may follow
-// compression_method.
+// serverHelloMsg is ServerHello (§7.6.1.3). After compression_method only
+// a well-formed extensions block may follow (RFC 5746 renegotiation_info is
+// the one extension an SSL 3.0 server sends); it is kept raw in extensions.
 type serverHelloMsg struct {
 	raw               []byte
 	vers              uint16
@@ -234,6 +235,7 @@ type serverHelloMsg struct {
 	sessionID         []byte
 	cipherSuite       uint16
 	compressionMethod uint8
+	extensions        []byte
 }
 
 func (m *serverHelloMsg) marshal() ([]byte, error) {
@@ -243,6 +245,11 @@ func (m *serverHelloMsg) marshal() ([]byte, error) {
 		addVec8(b, "ServerHello.session_id", m.sessionID, 0, maxSessionIDLen)
 		b.AddUint16(m.cipherSuite)
 		b.AddUint8(m.compressionMethod)
+		if _, ok := parseExtensions(m.extensions); !ok {
+			b.SetError(errors.New("ssl: malformed ServerHello extensions"))
+			return
+		}
+		b.AddBytes(m.extensions)
 	})
 }
 
@@ -256,9 +263,14 @@ func (m *serverHelloMsg) unmarshal(data []byte) bool {
 		!body.ReadBytes(&m.random, helloRandomLen) ||
 		!readVec8(&body, &m.sessionID, 0, maxSessionIDLen) ||
 		!body.ReadUint16(&m.cipherSuite) ||
-		!body.ReadUint8(&m.compressionMethod) ||
-		!body.Empty() {
+		!body.ReadUint8(&m.compressionMethod) {
 		return false
+	}
+	if !body.Empty() {
+		if _, ok := parseExtensions(body); !ok {
+			return false
+		}
+		m.extensions = body
 	}
 	m.raw = data
 	return true

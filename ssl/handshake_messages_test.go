@@ -371,7 +371,12 @@ func TestHandshakeUnmarshalBounds(t *testing.T) {
 		{"ServerHello session id 32", typeServerHello, hmFrame(typeServerHello, hmSH(hmFill(32, 2), nil)), true},
 		{"ServerHello session id 33", typeServerHello, hmFrame(typeServerHello, hmSH(hmFill(33, 2), nil)), false},
 		{"ServerHello trailing byte", typeServerHello, hmFrame(typeServerHello, hmSH(nil, []byte{0})), false},
-		{"ServerHello trailing extensions", typeServerHello, hmFrame(typeServerHello, hmSH(nil, []byte{0, 0})), false},
+		// RFC 5746: a well-formed extensions block may follow (renegotiation_info).
+		{"ServerHello empty extensions block", typeServerHello, hmFrame(typeServerHello, hmSH(nil, []byte{0, 0})), true},
+		{"ServerHello renegotiation_info", typeServerHello, hmFrame(typeServerHello, hmSH(nil, []byte{0, 5, 0xff, 0x01, 0, 1, 0})), true},
+		{"ServerHello extensions block short", typeServerHello, hmFrame(typeServerHello, hmSH(nil, []byte{0, 5, 0xff, 0x01})), false},
+		{"ServerHello extension data overruns", typeServerHello, hmFrame(typeServerHello, hmSH(nil, []byte{0, 4, 0xff, 0x01, 0, 9})), false},
+		{"ServerHello duplicate extension", typeServerHello, hmFrame(typeServerHello, hmSH(nil, []byte{0, 8, 0xff, 0x01, 0, 0, 0xff, 0x01, 0, 0})), false},
 
 		// Certificate.
 		{"Certificate empty list", typeCertificate, hmFrame(typeCertificate, hmU24(nil)), true},

@@ -1,0 +1,275 @@
+package softhsm
+
+import (
+	"context"
+	"crypto"
+	"crypto/dsa"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/x509"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"math/big"
+
+	p11 "github.com/miekg/pkcs11"
+
+	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/token/pkcs11"
+)
+
+// KeyRef names a key pair created on a token.
+type KeyRef struct {
+	Label  string
+	ID     []byte
+	Public crypto.PublicKey // *rsa.PublicKey, *dsa.PublicKey or *token.DHPublicKey
+}
+
+// Spec returns the selection that finds the key with token/pkcs11.
+func (k KeyRef) Spec() pkcs11.KeySpec { return pkcs11.KeySpec{Label: k.Label, ID: k.ID} }
+
+// keyID is CKA_ID when the caller gives none: SHA-1 of the public value,
+// the convention of OpenSC and GnuTLS tools.
+func keyID(id []byte, public *big.Int) []byte {
+	if len(id) > 0 {
+		return id
+	}
+	h := sha1.Sum(public.Bytes())
+	return h[:]
+}
+
+// privateAttrs are what every private key gets: a token object that needs
+// login, never leaves the token in clear (CKA_SENSITIVE) and cannot be
+// wrapped out (CKA_EXTRACTABLE false).
+func privateAttrs(keyType uint, label string, id []byte) []*p11.Attribute {
+	return []*p11.Attribute{
+		p11.NewAttribute(p11.CKA_CLASS, p11.CKO_PRIVATE_KEY),
+		p11.NewAttribute(p11.CKA_KEY_TYPE, keyType),
+		p11.NewAttribute(p11.CKA_TOKEN, true),
+		p11.NewAttribute(p11.CKA_PRIVATE, true),
+		p11.NewAttribute(p11.CKA_SENSITIVE, true),
+		p11.NewAttribute(p11.CKA_EXTRACTABLE, false),
+		p11.NewAttribute(p11.CKA_LABEL, label),
+		p11.NewAttribute(p11.CKA_ID, id),
+	}
+}
+
+func publicAttrs(keyType uint, label string, id []byte) []*p11.Attribute {
+	return []*p11.Attribute{
+		p11.NewAttribute(p11.CKA_CLASS, p11.CKO_PUBLIC_KEY),
+		p11.NewAttribute(p11.CKA_KEY_TYPE, keyType),
+		p11.NewAttribute(p11.CKA_TOKEN, true),
+		p11.NewAttribute(p11.CKA_PRIVATE, false),
+		p11.NewAttribute(p11.CKA_LABEL, label),
+		p11.NewAttribute(p11.CKA_ID, id),
+	}
+}
+
+func attr(t uint, v any) *p11.Attribute { return p11.NewAttribute(t, v) }
+
+// withSession opens a Backend (one login), runs fn on a session, closes.
+func (t *Token) withSession(fn func(c *p11.Ctx, sh p11.SessionHandle) error) error {
+	b, err := t.Open()
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return b.WithSession(context.Background(), fn)
+}
+
+func (t *Token) create(templates ...[]*p11.Attribute) error {
+	return t.withSession(func(c *p11.Ctx, sh p11.SessionHandle) error {
+		var made []p11.ObjectHandle
+		for _, tmpl := range templates {
+			h, err := c.CreateObject(sh, tmpl)
+			if err != nil {
+				for _, h := range made {
+					c.DestroyObject(sh, h)
+				}
+				return fmt.Errorf("softhsm: C_CreateObject: %w", err)
+			}
+			made = append(made, h)
+		}
+		return nil
+	})
+}
+
+// ImportRSA stores k (private and public object) under label and id
+// (id nil: SHA-1 of the modulus).
+func (t *Token) ImportRSA(label string, id []byte, k *rsa.PrivateKey) (KeyRef, error) {
+	if len(k.Primes) != 2 {
+		return KeyRef{}, errors.New("softhsm: only two-prime RSA keys can be imported")
+	}
+	k.Precompute()
+	id = keyID(id, k.N)
+	e := big.NewInt(int64(k.E)).Bytes()
+	priv := append(privateAttrs(p11.CKK_RSA, label, id),
+		attr(p11.CKA_SIGN, true), attr(p11.CKA_DECRYPT, true),
+		attr(p11.CKA_MODULUS, k.N.Bytes()), attr(p11.CKA_PUBLIC_EXPONENT, e),
+		attr(p11.CKA_PRIVATE_EXPONENT, k.D.Bytes()),
+		attr(p11.CKA_PRIME_1, k.Primes[0].Bytes()), attr(p11.CKA_PRIME_2, k.Primes[1].Bytes()),
+		attr(p11.CKA_EXPONENT_1, k.Precomputed.Dp.Bytes()), attr(p11.CKA_EXPONENT_2, k.Precomputed.Dq.Bytes()),
+		attr(p11.CKA_COEFFICIENT, k.Precomputed.Qinv.Bytes()))
+	pub := append(publicAttrs(p11.CKK_RSA, label, id),
+		attr(p11.CKA_VERIFY, true), attr(p11.CKA_ENCRYPT, true),
+		attr(p11.CKA_MODULUS, k.N.Bytes()), attr(p11.CKA_PUBLIC_EXPONENT, e))
+	if err := t.create(priv, pub); err != nil {
+		return KeyRef{}, err
+	}
+	return KeyRef{Label: label, ID: id, Public: &k.PublicKey}, nil
+}
+
+// GenerateRSA generates a key pair on the token (e = 65537).
+func (t *Token) GenerateRSA(label string, id []byte, bits int) (KeyRef, error) {
+	ref := KeyRef{Label: label}
+	err := t.withSession(func(c *p11.Ctx, sh p11.SessionHandle) error {
+		tmpID := id
+		if len(tmpID) == 0 {
+			tmpID = []byte("pending")
+		}
+		pubT := append(publicAttrs(p11.CKK_RSA, label, tmpID),
+			attr(p11.CKA_VERIFY, true), attr(p11.CKA_ENCRYPT, true),
+			attr(p11.CKA_MODULUS_BITS, bits), attr(p11.CKA_PUBLIC_EXPONENT, []byte{1, 0, 1}))
+		privT := append(privateAttrs(p11.CKK_RSA, label, tmpID), attr(p11.CKA_SIGN, true), attr(p11.CKA_DECRYPT, true))
+		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_RSA_PKCS_KEY_PAIR_GEN, nil)}, pubT, privT)
+		if err != nil {
+			return fmt.Errorf("softhsm: RSA key generation: %w", err)
+		}
+		a, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{attr(p11.CKA_MODULUS, nil), attr(p11.CKA_PUBLIC_EXPONENT, nil)})
+		if err != nil {
+			return err
+		}
+		n, e := new(big.Int).SetBytes(a[0].Value), new(big.Int).SetBytes(a[1].Value)
+		ref.Public = &rsa.PublicKey{N: n, E: int(e.Int64())}
+		ref.ID, err = setID(c, sh, id, n, pubH, privH)
+		return err
+	})
+	return ref, err
+}
+
+// setID gives generated objects their final CKA_ID (SHA-1 of the public
+// value) when the caller chose none.
+func setID(c *p11.Ctx, sh p11.SessionHandle, id []byte, public *big.Int, hs ...p11.ObjectHandle) ([]byte, error) {
+	if len(id) > 0 {
+		return id, nil
+	}
+	id = keyID(nil, public)
+	for _, h := range hs {
+		if err := c.SetAttributeValue(sh, h, []*p11.Attribute{attr(p11.CKA_ID, id)}); err != nil {
+			return nil, fmt.Errorf("softhsm: set CKA_ID: %w", err)
+		}
+	}
+	return id, nil
+}
+
+// ImportDSA stores k under label and id (id nil: SHA-1 of y). SoftHSM
+// accepts DSA keys of 512 to 1024 bits.
+func (t *Token) ImportDSA(label string, id []byte, k *dsa.PrivateKey) (KeyRef, error) {
+	id = keyID(id, k.Y)
+	pqg := func(a []*p11.Attribute) []*p11.Attribute {
+		return append(a, attr(p11.CKA_PRIME, k.P.Bytes()), attr(p11.CKA_SUBPRIME, k.Q.Bytes()), attr(p11.CKA_BASE, k.G.Bytes()))
+	}
+	priv := append(pqg(privateAttrs(p11.CKK_DSA, label, id)), attr(p11.CKA_SIGN, true), attr(p11.CKA_VALUE, k.X.Bytes()))
+	pub := append(pqg(publicAttrs(p11.CKK_DSA, label, id)), attr(p11.CKA_VERIFY, true), attr(p11.CKA_VALUE, k.Y.Bytes()))
+	if err := t.create(priv, pub); err != nil {
+		return KeyRef{}, err
+	}
+	return KeyRef{Label: label, ID: id, Public: &k.PublicKey}, nil
+}
+
+// GenerateDSA generates a DSA key pair on the token with the given
+// domain parameters.
+func (t *Token) GenerateDSA(label string, id []byte, params dsa.Parameters) (KeyRef, error) {
+	ref := KeyRef{Label: label}
+	err := t.withSession(func(c *p11.Ctx, sh p11.SessionHandle) error {
+		tmpID := id
+		if len(tmpID) == 0 {
+			tmpID = []byte("pending")
+		}
+		pubT := append(publicAttrs(p11.CKK_DSA, label, tmpID), attr(p11.CKA_VERIFY, true),
+			attr(p11.CKA_PRIME, params.P.Bytes()), attr(p11.CKA_SUBPRIME, params.Q.Bytes()), attr(p11.CKA_BASE, params.G.Bytes()))
+		privT := append(privateAttrs(p11.CKK_DSA, label, tmpID), attr(p11.CKA_SIGN, true))
+		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DSA_KEY_PAIR_GEN, nil)}, pubT, privT)
+		if err != nil {
+			return fmt.Errorf("softhsm: DSA key generation: %w", err)
+		}
+		y, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{attr(p11.CKA_VALUE, nil)})
+		if err != nil {
+			return err
+		}
+		Y := new(big.Int).SetBytes(y[0].Value)
+		ref.Public = &dsa.PublicKey{Parameters: params, Y: Y}
+		ref.ID, err = setID(c, sh, id, Y, pubH, privH)
+		return err
+	})
+	return ref, err
+}
+
+// ImportDH stores a Diffie-Hellman key (CKK_DH) with the chosen private
+// value under label and id (id nil: SHA-1 of y). Q is not representable on
+// a CKK_DH object and is dropped.
+func (t *Token) ImportDH(label string, id []byte, k *token.DHKey) (KeyRef, error) {
+	id = keyID(id, k.Pub.Y)
+	pg := func(a []*p11.Attribute) []*p11.Attribute {
+		return append(a, attr(p11.CKA_PRIME, k.Pub.P.Bytes()), attr(p11.CKA_BASE, k.Pub.G.Bytes()))
+	}
+	priv := append(pg(privateAttrs(p11.CKK_DH, label, id)), attr(p11.CKA_DERIVE, true), attr(p11.CKA_VALUE, k.X.Bytes()))
+	pub := append(pg(publicAttrs(p11.CKK_DH, label, id)), attr(p11.CKA_VALUE, k.Pub.Y.Bytes()))
+	if err := t.create(priv, pub); err != nil {
+		return KeyRef{}, err
+	}
+	pubKey := k.Pub
+	return KeyRef{Label: label, ID: id, Public: &pubKey}, nil
+}
+
+// GenerateDH generates a Diffie-Hellman key pair on the token in the given
+// group.
+func (t *Token) GenerateDH(label string, id []byte, params token.DHParams) (KeyRef, error) {
+	ref := KeyRef{Label: label}
+	err := t.withSession(func(c *p11.Ctx, sh p11.SessionHandle) error {
+		tmpID := id
+		if len(tmpID) == 0 {
+			tmpID = []byte("pending")
+		}
+		pubT := append(publicAttrs(p11.CKK_DH, label, tmpID), attr(p11.CKA_PRIME, params.P.Bytes()), attr(p11.CKA_BASE, params.G.Bytes()))
+		privT := append(privateAttrs(p11.CKK_DH, label, tmpID), attr(p11.CKA_DERIVE, true))
+		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DH_PKCS_KEY_PAIR_GEN, nil)}, pubT, privT)
+		if err != nil {
+			return fmt.Errorf("softhsm: DH key generation: %w", err)
+		}
+		y, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{attr(p11.CKA_VALUE, nil)})
+		if err != nil {
+			return err
+		}
+		Y := new(big.Int).SetBytes(y[0].Value)
+		ref.Public = &token.DHPublicKey{DHParams: params, Y: Y}
+		ref.ID, err = setID(c, sh, id, Y, pubH, privH)
+		return err
+	})
+	return ref, err
+}
+
+// ImportCertificate stores an X.509 certificate (DER) as a public
+// CKO_CERTIFICATE with the label and id of the key it belongs to.
+func (t *Token) ImportCertificate(label string, id []byte, der []byte) error {
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return fmt.Errorf("softhsm: certificate: %w", err)
+	}
+	serial, err := asn1.Marshal(cert.SerialNumber)
+	if err != nil {
+		return err
+	}
+	return t.create([]*p11.Attribute{
+		attr(p11.CKA_CLASS, p11.CKO_CERTIFICATE),
+		attr(p11.CKA_CERTIFICATE_TYPE, p11.CKC_X_509),
+		attr(p11.CKA_TOKEN, true),
+		attr(p11.CKA_PRIVATE, false),
+		attr(p11.CKA_LABEL, label),
+		attr(p11.CKA_ID, id),
+		attr(p11.CKA_SUBJECT, cert.RawSubject),
+		attr(p11.CKA_ISSUER, cert.RawIssuer),
+		attr(p11.CKA_SERIAL_NUMBER, serial),
+		attr(p11.CKA_VALUE, der),
+	})
+}
