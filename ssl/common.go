@@ -54,6 +54,23 @@ const (
 	RequireAndVerifyClientCert                       // ask; refuse no_certificate; verify
 )
 
+// RenegotiationSupport is the policy for renegotiation.
+type RenegotiationSupport int
+
+const (
+	// RenegotiateNever refuses renegotiation: a server answers a new
+	// ClientHello with a fatal handshake_failure (SSL 3.0 has no
+	// no_renegotiation alert); a client ignores HelloRequest.
+	RenegotiateNever RenegotiationSupport = iota
+	// RenegotiateSecure allows renegotiation only when the peer signalled
+	// RFC 5746 support in the first handshake, binding each handshake to
+	// the Finished messages of the one before.
+	RenegotiateSecure
+	// RenegotiateInsecure also allows renegotiation with peers that do not
+	// support RFC 5746 — open to the 2009 splicing attack; legacy use only.
+	RenegotiateInsecure
+)
+
 // Certificate is a certificate chain and its private key. PrivateKey is
 // anything the token package accepts: crypto.Signer, crypto.Decrypter,
 // token.DHAgreer — held in memory or on a token.
@@ -132,6 +149,26 @@ type Config struct {
 	// HandshakeTimeout bounds a handshake's duration on the wire (0: none).
 	HandshakeTimeout time.Duration
 
+	// Renegotiation says whether a new handshake may run on an established
+	// connection (§7.6.1.1): never (the default), only when both sides bind
+	// it to the previous one with RFC 5746, or even without that binding.
+	Renegotiation RenegotiationSupport
+
+	// SendSSL2Hello makes the client open with an SSL 2.0-compatible
+	// CLIENT-HELLO (Appendix E) offering SSL 3.0, for servers that expect
+	// one. A resumption offer always uses an SSL 3.0 ClientHello (E.1).
+	SendSSL2Hello bool
+
+	// SendFallbackSCSV adds TLS_FALLBACK_SCSV (RFC 7507) to the client's
+	// suites: set it when this SSL 3.0 attempt is a fallback from a failed
+	// TLS attempt, so a server that speaks TLS can refuse the downgrade.
+	SendFallbackSCSV bool
+
+	// DisableRecordSplitting turns off the 1/n-1 split of application data
+	// on CBC suites (a BEAST countermeasure: the first record carries one
+	// byte so the IV of the next is unpredictable to an attacker).
+	DisableRecordSplitting bool
+
 	serverCacheOnce sync.Once
 	serverCache     SessionCache
 }
@@ -189,7 +226,9 @@ func (c *Config) Clone() *Config {
 		CipherSuites: c.CipherSuites, PreferClientCipherSuites: c.PreferClientCipherSuites,
 		SessionCache: c.SessionCache, DisableSessionCache: c.DisableSessionCache,
 		SessionLifetime: c.SessionLifetime, ClientSessionCache: c.ClientSessionCache,
-		HandshakeTimeout: c.HandshakeTimeout,
+		HandshakeTimeout: c.HandshakeTimeout, Renegotiation: c.Renegotiation,
+		SendSSL2Hello: c.SendSSL2Hello, SendFallbackSCSV: c.SendFallbackSCSV,
+		DisableRecordSplitting: c.DisableRecordSplitting,
 	}
 }
 

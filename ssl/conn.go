@@ -63,6 +63,20 @@ type Conn struct {
 	retryCount int // consecutive empty records, bounded
 	// noCertificate records a no_certificate warning from the client.
 	noCertificate bool
+
+	// v2Hello holds the body of an SSL 2.0-compatible CLIENT-HELLO read as
+	// the first record (Appendix E) until the handshake takes it.
+	v2Hello []byte
+
+	// Renegotiation state (§7.6.1.1, RFC 5746): whether the peer signalled
+	// secure renegotiation, the verify_data of the last handshake's two
+	// Finished messages, and application data that arrived while a new
+	// handshake was running.
+	secureRenegotiation bool
+	clientFinished      []byte
+	serverFinished      []byte
+	renegotiating       bool
+	pendingApp          []byte
 }
 
 // halfConn is the state of one direction: the current and pending cipher
@@ -324,9 +338,8 @@ func (c *Conn) readRecordOrCCS(expectCCS bool) error {
 	vers := uint16(hdr[1])<<8 | uint16(hdr[2])
 	n := int(hdr[3])<<8 | int(hdr[4])
 
-	if !c.sawFirstRecord && !c.isClient && hdr[0]&0x80 != 0 && hdr[2] == typeClientHello {
-		return c.in.setErrorLocked(c.sendAlert(alertHandshakeFailure,
-			errors.New("SSL 2.0 CLIENT-HELLO records are not accepted")))
+	if !c.sawFirstRecord && !c.isClient && hdr[0]&0x80 != 0 {
+		return c.readSSL2Hello()
 	}
 	switch typ {
 	case recordTypeChangeCipherSpec, recordTypeAlert, recordTypeHandshake, recordTypeApplicationData:
@@ -427,6 +440,16 @@ func (c *Conn) readRecordOrCCS(expectCCS bool) error {
 		return nil
 
 	case recordTypeApplicationData:
+		if c.renegotiating && handshakeComplete {
+			// Data keeps flowing under the current keys while a new
+			// handshake runs; Read returns it afterwards. Bounded, so a
+			// peer cannot make us buffer without limit.
+			if len(c.pendingApp)+len(data) > maxPendingAppData {
+				return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, errors.New("too much application data during renegotiation")))
+			}
+			c.pendingApp = append(c.pendingApp, data...)
+			return nil
+		}
 		if !handshakeComplete || expectCCS {
 			return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, errors.New("application data before the handshake completed")))
 		}
@@ -449,6 +472,53 @@ func (c *Conn) readRecordOrCCS(expectCCS bool) error {
 // maxUselessRecords bounds consecutive empty application-data records.
 const maxUselessRecords = 16
 
+// maxPendingAppData bounds application data buffered during renegotiation.
+const maxPendingAppData = 1 << 18
+
+// readSSL2Hello reads an SSL 2.0 record (2-byte header, high bit set) that
+// opens the connection and keeps its body for the server handshake.
+func (c *Conn) readSSL2Hello() error {
+	hdr := c.rawInput.Bytes()
+	n := int(hdr[0]&0x7f)<<8 | int(hdr[1])
+	if n < 9 || n > ssl2MaxRecord {
+		c.writeRaw(ssl2ErrorNoCipher)
+		return c.in.setErrorLocked(fmt.Errorf("ssl: malformed SSL 2.0 record of %d bytes", n))
+	}
+	if err := c.readFromUntil(c.conn, 2+n); err != nil {
+		return c.readErr(err)
+	}
+	rec := c.rawInput.Next(2 + n)
+	c.v2Hello = append([]byte(nil), rec[2:]...)
+	c.sawFirstRecord = true
+	return nil
+}
+
+// takeSSL2Hello turns the buffered SSL 2.0 hello into a ClientHello and
+// hashes its body (msg_type through challenge), as Appendix E does.
+func (c *Conn) takeSSL2Hello(transcript *finishedHash) (any, error) {
+	body := c.v2Hello
+	c.v2Hello = nil
+	msg, err := parseSSL2ClientHello(body)
+	if err == errSSL2Only {
+		// The only refusal an SSL 2.0 client understands is its own ERROR.
+		c.writeRaw(ssl2ErrorNoCipher)
+		return nil, c.in.setErrorLocked(fmt.Errorf("ssl: %w", err))
+	}
+	if err != nil {
+		return nil, c.in.setErrorLocked(c.sendAlert(alertIllegalParameter, err))
+	}
+	if transcript != nil {
+		transcript.Write(body)
+	}
+	return msg, nil
+}
+
+// writeRaw writes bytes outside the record layer (SSL 2.0 framing).
+func (c *Conn) writeRaw(b []byte) error {
+	c.out.Lock()
+	defer c.out.Unlock()
+	return c.write(b)
+}
 func (c *Conn) readRecord() error { return c.readRecordOrCCS(false) }
 
 func (c *Conn) readChangeCipherSpec() error { return c.readRecordOrCCS(true) }
@@ -615,11 +685,25 @@ func (c *Conn) writeHandshake(msg handshakeMessage, transcript *finishedHash) er
 	return err
 }
 
-func (c *Conn) writeChangeCipherSpec() error {
+// writeChangeCipherSpecAndFinished sends ChangeCipherSpec and Finished
+// under one hold of the write lock, so that no application data written
+// concurrently (during a renegotiation) falls between them, and flushes.
+func (c *Conn) writeChangeCipherSpecAndFinished(fin *finishedMsg, transcript *finishedHash) error {
+	data, err := fin.marshal()
+	if err != nil {
+		return err
+	}
 	c.out.Lock()
 	defer c.out.Unlock()
-	_, err := c.writeRecordLocked(recordTypeChangeCipherSpec, []byte{1})
-	return err
+	c.buffering = true
+	if _, err := c.writeRecordLocked(recordTypeChangeCipherSpec, []byte{1}); err != nil {
+		return err
+	}
+	transcript.Write(data)
+	if _, err := c.writeRecordLocked(recordTypeHandshake, data); err != nil {
+		return err
+	}
+	return c.flush()
 }
 
 func (c *Conn) flushLocked() error {
@@ -635,6 +719,9 @@ func (c *Conn) readHandshake(transcript *finishedHash) (any, error) {
 		for c.hand.Len() < 4 {
 			if err := c.readRecord(); err != nil {
 				return nil, err
+			}
+			if c.v2Hello != nil {
+				return c.takeSSL2Hello(transcript)
 			}
 		}
 		data := c.hand.Bytes()
@@ -758,7 +845,19 @@ func (c *Conn) Write(b []byte) (int, error) {
 		return 0, nil
 	}
 	c.buffering = true
-	n, err := c.writeRecordLocked(recordTypeApplicationData, b)
+	var n int
+	var err error
+	if _, isCBC := blockSize(c.out.cipher); isCBC && !c.config.DisableRecordSplitting && len(b) > 1 {
+		// 1/n-1 split: the first record's single byte makes the IV of the
+		// rest unpredictable to a chosen-plaintext attacker (BEAST).
+		n, err = c.writeRecordLocked(recordTypeApplicationData, b[:1])
+		b = b[1:]
+	}
+	if err == nil {
+		var m int
+		m, err = c.writeRecordLocked(recordTypeApplicationData, b)
+		n += m
+	}
 	if ferr := c.flush(); err == nil {
 		err = ferr
 	}
@@ -776,6 +875,11 @@ func (c *Conn) Read(b []byte) (int, error) {
 	c.in.Lock()
 	defer c.in.Unlock()
 	for c.input.Len() == 0 {
+		if len(c.pendingApp) > 0 {
+			c.input.Reset(c.pendingApp)
+			c.pendingApp = nil
+			break
+		}
 		if err := c.readRecord(); err != nil {
 			if err == io.EOF && c.readEOF {
 				c.answerCloseNotify()
@@ -803,21 +907,103 @@ func (c *Conn) answerCloseNotify() {
 	}
 }
 
-// handlePostHandshakeMessage deals with handshake messages after the
-// handshake: the client ignores HelloRequest (allowed by §7.6.1.1); a
-// server refuses a new ClientHello since renegotiation is not enabled.
+// handlePostHandshakeMessage deals with a handshake message after the
+// handshake (§7.6.1.1): HelloRequest to a client, ClientHello to a server.
+// Each starts a renegotiation when Config.Renegotiation allows it; a
+// client otherwise ignores HelloRequest (the spec allows it), a server
+// refuses with handshake_failure. c.in is held.
 func (c *Conn) handlePostHandshakeMessage() error {
+	for c.hand.Len() < 4 {
+		if err := c.readRecord(); err != nil {
+			return err
+		}
+	}
+	typ := c.hand.Bytes()[0]
+	switch {
+	case c.isClient && typ == typeHelloRequest:
+		data := c.hand.Bytes()
+		if data[1]|data[2]|data[3] != 0 {
+			return c.in.setErrorLocked(c.sendAlert(alertIllegalParameter, errors.New("malformed HelloRequest")))
+		}
+		c.hand.Next(4)
+		if !c.renegotiationAllowed() {
+			return nil
+		}
+		return c.renegotiateLocked()
+	case !c.isClient && typ == typeClientHello:
+		if !c.renegotiationAllowed() {
+			why := "renegotiation is disabled"
+			if c.config.Renegotiation == RenegotiateSecure {
+				why = "the client does not support secure renegotiation (RFC 5746)"
+			}
+			return c.in.setErrorLocked(c.sendAlert(alertHandshakeFailure, errors.New("client tried to renegotiate; "+why)))
+		}
+		return c.renegotiateLocked()
+	}
 	msg, err := c.readHandshake(nil)
 	if err != nil {
 		return err
 	}
-	if c.isClient {
-		return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("unexpected %T after the handshake", msg)))
-	}
-	if _, ok := msg.(*clientHelloMsg); ok {
-		return c.in.setErrorLocked(c.sendAlert(alertHandshakeFailure, errors.New("client tried to renegotiate; renegotiation is disabled")))
-	}
 	return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("unexpected %T after the handshake", msg)))
+}
+
+func (c *Conn) renegotiationAllowed() bool {
+	switch c.config.Renegotiation {
+	case RenegotiateSecure:
+		return c.secureRenegotiation
+	case RenegotiateInsecure:
+		return true
+	}
+	return false
+}
+
+// renegotiateLocked runs a new handshake on the established connection;
+// application data that arrives meanwhile is kept for Read. The new keys
+// take effect at each side's ChangeCipherSpec. c.in is held.
+func (c *Conn) renegotiateLocked() error {
+	c.handshakeMutex.Lock()
+	defer c.handshakeMutex.Unlock()
+	c.renegotiating = true
+	defer func() { c.renegotiating = false }()
+	ctx := context.Background()
+	if c.config.HandshakeTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.config.HandshakeTimeout)
+		defer cancel()
+		c.conn.SetDeadline(time.Now().Add(c.config.HandshakeTimeout))
+		defer c.conn.SetDeadline(time.Time{})
+	}
+	if err := c.handshakeFn(ctx); err != nil {
+		c.flushLocked()
+		return err
+	}
+	c.handshakes++
+	return nil
+}
+
+// Renegotiate starts a new handshake on an established connection
+// (§7.6.1.1). A client runs it to completion now: call it while no Read is
+// in progress. A server sends HelloRequest and returns; the handshake runs
+// inside Read when the client answers. Both depend on Config.Renegotiation.
+func (c *Conn) Renegotiate() error {
+	if err := c.Handshake(); err != nil {
+		return err
+	}
+	if !c.renegotiationAllowed() {
+		return errors.New("ssl: renegotiation not allowed by Config.Renegotiation (or the peer lacks RFC 5746 support)")
+	}
+	if !c.isClient {
+		if err := c.writeHandshake(&helloRequestMsg{}, nil); err != nil {
+			return err
+		}
+		return c.flushLocked()
+	}
+	c.in.Lock()
+	defer c.in.Unlock()
+	if c.in.err != nil {
+		return c.in.err
+	}
+	return c.renegotiateLocked()
 }
 
 // Close sends close_notify (if the handshake completed) and closes the

@@ -35,7 +35,7 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 	if err := hs.makeClientHello(); err != nil {
 		return err
 	}
-	if err := c.writeHandshake(hs.hello, &hs.transcript); err != nil {
+	if err := hs.sendClientHello(); err != nil {
 		return err
 	}
 	msg, err := c.readHandshake(&hs.transcript)
@@ -98,6 +98,21 @@ func (hs *clientHandshakeState) makeClientHello() error {
 	if len(hello.cipherSuites) == 0 {
 		return errors.New("ssl: no implemented cipher suite is enabled")
 	}
+	// RFC 5746: signal secure renegotiation in the first handshake with the
+	// SCSV (extensions being optional in SSL 3.0) and bind every later one
+	// to the previous client Finished.
+	if c.handshakes == 0 {
+		hello.cipherSuites = append(hello.cipherSuites, TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
+	} else if c.secureRenegotiation {
+		ext, err := marshalExtensions([]extension{renegotiationInfoExtension(c.clientFinished)})
+		if err != nil {
+			return err
+		}
+		hello.extensions = ext
+	}
+	if c.config.SendFallbackSCSV {
+		hello.cipherSuites = append(hello.cipherSuites, TLS_FALLBACK_SCSV)
+	}
 	c.serverName = c.config.ServerName
 	if cache := c.config.ClientSessionCache; cache != nil {
 		c.clientCacheKey = clientSessionCacheKey(c)
@@ -109,6 +124,21 @@ func (hs *clientHandshakeState) makeClientHello() error {
 	}
 	hs.hello = hello
 	return nil
+}
+
+// sendClientHello writes the hello, in SSL 2.0-compatible form when so
+// configured for a first handshake that offers no session (E.1).
+func (hs *clientHandshakeState) sendClientHello() error {
+	c := hs.c
+	if c.config.SendSSL2Hello && c.handshakes == 0 && len(hs.hello.sessionID) == 0 {
+		record, body, err := marshalSSL2ClientHello(hs.hello)
+		if err != nil {
+			return err
+		}
+		hs.transcript.Write(body)
+		return c.writeRaw(record)
+	}
+	return c.writeHandshake(hs.hello, &hs.transcript)
 }
 
 // clientSessionCacheKey keys sessions by server address and name, so that a
@@ -131,10 +161,13 @@ func (hs *clientHandshakeState) processServerHello() (bool, error) {
 	if sh.compressionMethod != 0 {
 		return false, c.sendAlert(alertIllegalParameter, fmt.Errorf("server chose compression method %d, which was not offered", sh.compressionMethod))
 	}
-	if !containsSuite(hs.hello.cipherSuites, sh.cipherSuite) {
+	hs.suite = suiteByID(sh.cipherSuite)
+	if !containsSuite(hs.hello.cipherSuites, sh.cipherSuite) || hs.suite == nil || !hs.suite.implemented() {
 		return false, c.sendAlert(alertIllegalParameter, fmt.Errorf("server chose cipher suite %s, which was not offered", CipherSuiteName(sh.cipherSuite)))
 	}
-	hs.suite = suiteByID(sh.cipherSuite)
+	if err := hs.checkRenegotiationInfo(); err != nil {
+		return false, err
+	}
 	if hs.session == nil || len(sh.sessionID) == 0 || !bytes.Equal(sh.sessionID, hs.session.SessionID) {
 		if hs.session != nil && c.config.ClientSessionCache != nil {
 			// The server declined; the old session is of no further use.
@@ -153,6 +186,45 @@ func (hs *clientHandshakeState) processServerHello() (bool, error) {
 }
 
 const illegalResumptionAlert = alertIllegalParameter
+
+// checkRenegotiationInfo applies RFC 5746 to the ServerHello: only
+// renegotiation_info may come back, empty in the first handshake (the
+// server supports the binding) and equal to both previous verify_data in a
+// renegotiation.
+func (hs *clientHandshakeState) checkRenegotiationInfo() error {
+	c := hs.c
+	exts, ok := parseExtensions(hs.serverHello.extensions)
+	if !ok {
+		return c.sendAlert(alertIllegalParameter, errors.New("malformed ServerHello extensions"))
+	}
+	for typ := range exts {
+		if typ != extensionRenegotiationInfo {
+			return c.sendAlert(alertHandshakeFailure, fmt.Errorf("server sent extension %#04x that was not offered", typ))
+		}
+	}
+	ri, present, ok := renegotiationInfo(exts)
+	if !ok {
+		return c.sendAlert(alertHandshakeFailure, errors.New("malformed renegotiation_info extension"))
+	}
+	if c.handshakes == 0 {
+		if present && len(ri) != 0 {
+			return c.sendAlert(alertHandshakeFailure, errors.New("initial handshake with non-empty renegotiation_info"))
+		}
+		c.secureRenegotiation = present
+		return nil
+	}
+	if !c.secureRenegotiation {
+		if present {
+			return c.sendAlert(alertHandshakeFailure, errors.New("renegotiation_info in an insecure renegotiation"))
+		}
+		return nil
+	}
+	want := append(append([]byte(nil), c.clientFinished...), c.serverFinished...)
+	if !present || !bytes.Equal(ri, want) {
+		return c.sendAlert(alertHandshakeFailure, errors.New("renegotiation_info does not match the previous handshake"))
+	}
+	return nil
+}
 
 func (hs *clientHandshakeState) doFullHandshake() error {
 	c := hs.c
@@ -304,6 +376,11 @@ func (hs *clientHandshakeState) verifyServerCertificate(raw [][]byte) error {
 	if err != nil {
 		return c.sendAlert(alertBadCertificate, err)
 	}
+	// A renegotiation must not swap the server's identity under the
+	// application (the triple-handshake attack relies on that).
+	if c.handshakes > 0 && len(c.peerCertificates) > 0 && !bytes.Equal(c.peerCertificates[0].Raw, certs[0].Raw) {
+		return c.sendAlert(alertBadCertificate, errors.New("server certificate changed during renegotiation"))
+	}
 	if !c.config.InsecureSkipVerify {
 		chains, err := verifyChain(certs, c.config.RootCAs, c.config.ServerName, c.config.time(), x509.ExtKeyUsageServerAuth)
 		if err != nil {
@@ -317,17 +394,9 @@ func (hs *clientHandshakeState) verifyServerCertificate(raw [][]byte) error {
 
 func (hs *clientHandshakeState) sendFinished() error {
 	c := hs.c
-	c.out.Lock()
-	c.buffering = true
-	c.out.Unlock()
-	if err := c.writeChangeCipherSpec(); err != nil {
-		return err
-	}
 	fin := &finishedMsg{verifyData: hs.transcript.clone().finishedSum(hs.masterSecret, senderClient)}
-	if err := c.writeHandshake(fin, &hs.transcript); err != nil {
-		return err
-	}
-	return c.flushLocked()
+	c.clientFinished = fin.verifyData
+	return c.writeChangeCipherSpecAndFinished(fin, &hs.transcript)
 }
 
 func (hs *clientHandshakeState) readFinished() error {
@@ -347,6 +416,7 @@ func (hs *clientHandshakeState) readFinished() error {
 	if !verifyFinished(want, fin) {
 		return c.sendAlert(alertHandshakeFailure, errors.New("server Finished does not verify"))
 	}
+	c.serverFinished = fin.verifyData
 	return nil
 }
 

@@ -75,6 +75,13 @@ func (hs *serverHandshakeState) processClientHello() error {
 		return c.sendAlert(alertHandshakeFailure, fmt.Errorf("client offered version %#04x; this server speaks SSL 3.0 only", ch.vers))
 	}
 	c.offeredVersion = ch.vers
+	if err := hs.checkRenegotiationInfo(); err != nil {
+		return err
+	}
+	// RFC 7507: TLS_FALLBACK_SCSV asks the server to refuse if it supports
+	// a higher version than the client offers. SSL 3.0 is the highest this
+	// server speaks, so a fallback to it is never a downgrade here: the
+	// signal is accepted and ignored.
 	if bytes.IndexByte(ch.compressionMethods, 0) < 0 {
 		return c.sendAlert(alertHandshakeFailure, errors.New("client offered no null compression method"))
 	}
@@ -84,9 +91,52 @@ func (hs *serverHandshakeState) processClientHello() error {
 	}
 	hs.suite, hs.cert = suite, cert
 	hs.hello = &serverHelloMsg{vers: VersionSSL30, cipherSuite: suite.id, compressionMethod: 0}
+	if c.secureRenegotiation {
+		ext, err := marshalExtensions([]extension{renegotiationInfoExtension(append(append([]byte(nil), c.clientFinished...), c.serverFinished...))})
+		if err != nil {
+			return c.sendAlert(alertHandshakeFailure, err)
+		}
+		hs.hello.extensions = ext
+	}
 	hs.hello.random = make([]byte, 32)
 	if err := fillRandom(c.config, hs.hello.random); err != nil {
 		return c.sendAlert(alertHandshakeFailure, err)
+	}
+	return nil
+}
+
+// checkRenegotiationInfo applies RFC 5746 on the server: learn in the first
+// handshake whether the client binds renegotiations (the SCSV or an empty
+// renegotiation_info), and in a renegotiation insist on the binding to the
+// previous client Finished.
+func (hs *serverHandshakeState) checkRenegotiationInfo() error {
+	c, ch := hs.c, hs.clientHello
+	scsv := containsSuite(ch.cipherSuites, TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
+	// Trailing bytes that are not an extensions block are ignored, as SSL
+	// 3.0's forward-compatibility rule says.
+	exts, _ := parseExtensions(ch.extensions)
+	ri, present, ok := renegotiationInfo(exts)
+	if !ok {
+		return c.sendAlert(alertHandshakeFailure, errors.New("malformed renegotiation_info extension"))
+	}
+	if c.handshakes == 0 {
+		if present && len(ri) != 0 {
+			return c.sendAlert(alertHandshakeFailure, errors.New("initial handshake with non-empty renegotiation_info"))
+		}
+		c.secureRenegotiation = scsv || present
+		return nil
+	}
+	if !c.secureRenegotiation {
+		if present {
+			return c.sendAlert(alertHandshakeFailure, errors.New("renegotiation_info in an insecure renegotiation"))
+		}
+		return nil
+	}
+	if scsv {
+		return c.sendAlert(alertHandshakeFailure, errors.New("SCSV in a secure renegotiation"))
+	}
+	if !present || !bytes.Equal(ri, c.clientFinished) {
+		return c.sendAlert(alertHandshakeFailure, errors.New("renegotiation_info does not match the previous handshake"))
 	}
 	return nil
 }
@@ -345,22 +395,15 @@ func (hs *serverHandshakeState) readFinished() error {
 	if !verifyFinished(want, fin) {
 		return c.sendAlert(alertHandshakeFailure, errors.New("client Finished does not verify"))
 	}
+	c.clientFinished = fin.verifyData
 	return nil
 }
 
 func (hs *serverHandshakeState) sendFinished() error {
 	c := hs.c
-	c.out.Lock()
-	c.buffering = true
-	c.out.Unlock()
-	if err := c.writeChangeCipherSpec(); err != nil {
-		return err
-	}
 	fin := &finishedMsg{verifyData: hs.transcript.clone().finishedSum(hs.masterSecret, senderServer)}
-	if err := c.writeHandshake(fin, &hs.transcript); err != nil {
-		return err
-	}
-	return c.flushLocked()
+	c.serverFinished = fin.verifyData
+	return c.writeChangeCipherSpecAndFinished(fin, &hs.transcript)
 }
 
 // saveSession makes the session resumable, now that the handshake is done.

@@ -279,6 +279,26 @@ type needReinit struct {
 
 func (e *needReinit) Error() string { return e.cause.Error() }
 
+// causeDetail renders why a reconnect failed without repeating the token
+// label and kind that the outer error states.
+func causeDetail(err error) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return trimPrefix(err.Error())
+	}
+	var parts []string
+	if e.Op != "" {
+		parts = append(parts, e.Op)
+	}
+	if e.Kind != nil && e.Kind != ErrTokenUnavailable {
+		parts = append(parts, trimPrefix(e.Kind.Error()))
+	}
+	if e.Detail != "" {
+		parts = append(parts, e.Detail)
+	}
+	return strings.Join(parts, ": ")
+}
+
 // opFlags tune failure classification per operation.
 type opFlags int
 
@@ -312,7 +332,7 @@ func (b *Backend) do(ctx context.Context, op string, flags opFlags, fn func(c *p
 						continue
 					}
 				}
-				return unavailable(op, b.label, rv(nr.cause), trimPrefix(nr.cause.Error()))
+				return unavailable(op, b.label, rv(nr.cause), causeDetail(nr.cause))
 			}
 			return err
 		}
@@ -336,7 +356,7 @@ func (b *Backend) take() (session, error) {
 		return session{}, b.fatal
 	}
 	if !m.initialized {
-		return session{}, &needReinit{gen: m.gen, cause: unavailable("", b.label, rv(m.initErr), "module not initialised")}
+		return session{}, &needReinit{gen: m.gen, cause: &Error{Code: rv(m.initErr), Detail: "module not initialised"}}
 	}
 	if b.gen != m.gen || b.broken != nil {
 		if err := b.resyncLocked(); err != nil {

@@ -322,7 +322,8 @@ func (u *URI) encode(withPIN bool) string {
 		path = append(path, "id="+escape(string(u.ID), false, true))
 	}
 	for _, k := range sortedKeys(u.VendorPath) {
-		add(k, u.VendorPath[k])
+		// Vendor attributes keep empty values: their meaning is the vendor's.
+		path = append(path, k+"="+escape(u.VendorPath[k], false, false))
 	}
 	var query []string
 	addq := func(name, val string) {
