@@ -31,6 +31,7 @@ type ourServer struct {
 	Addr   string
 	States chan ssl.ConnectionState // one per completed handshake
 	Errs   chan error               // one per failed handshake
+	Final  chan ssl.ConnectionState // one per connection served, at its end
 }
 
 func startOurServer(t *testing.T, ns *interop.Namespace, config *ssl.Config, mode serverMode) *ourServer {
@@ -40,7 +41,7 @@ func startOurServer(t *testing.T, ns *interop.Namespace, config *ssl.Config, mod
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	s := &ourServer{Addr: ln.Addr().String(), States: make(chan ssl.ConnectionState, 64), Errs: make(chan error, 64)}
+	s := &ourServer{Addr: ln.Addr().String(), States: make(chan ssl.ConnectionState, 64), Errs: make(chan error, 64), Final: make(chan ssl.ConnectionState, 64)}
 	go func() {
 		for {
 			raw, err := ln.Accept()
@@ -56,6 +57,7 @@ func startOurServer(t *testing.T, ns *interop.Namespace, config *ssl.Config, mod
 					return
 				}
 				s.States <- c.ConnectionState()
+				defer func() { s.Final <- c.ConnectionState() }()
 				switch mode {
 				case echoUntilEOF:
 					io.Copy(c, c)

@@ -100,6 +100,8 @@ type ConnectionState struct {
 	SessionID         []byte
 	PeerCertificates  []*x509.Certificate
 	VerifiedChains    [][]*x509.Certificate
+	// Renegotiations counts the handshakes completed after the first.
+	Renegotiations int
 }
 
 // Config configures a client or server, in the manner of crypto/tls.Config.

@@ -1125,6 +1125,7 @@ func (c *Conn) ConnectionState() ConnectionState {
 	}
 	st.PeerCertificates = c.peerCertificates
 	st.VerifiedChains = c.verifiedChains
+	st.Renegotiations = c.handshakes - 1
 	return st
 }
 
