@@ -301,3 +301,24 @@ func TestFortezzaFirstRecordPrefix(t *testing.T) {
 		t.Fatalf("token failure: %v", err)
 	}
 }
+
+// A ChangeCipherSpec that is properly protected but arrives when none is
+// expected (after the handshake) is unexpected_message, not a MAC failure.
+func TestAuthenticatedChangeCipherSpecAfterHandshake(t *testing.T) {
+	craw, sraw := tcpPair(t)
+	client := Client(craw, clientConfig(t))
+	server := Server(sraw, serverConfig(t))
+	go server.Handshake()
+	if err := client.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	client.out.Lock()
+	rec, err := client.out.encrypt([]byte{byte(recordTypeChangeCipherSpec), 3, 0, 0, 0}, recordTypeChangeCipherSpec, []byte{1}, rand.Reader)
+	client.out.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	craw.Write(rec)
+	_, err = server.Read(make([]byte, 1))
+	assertAlert(t, err, alertUnexpectedMessage, true)
+}

@@ -1,0 +1,401 @@
+package ssl
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// A man in the middle between our client and our server rewrites one
+// handshake message (or record) per test row and reads from the wire the
+// alert the receiving side sends back. Rows use SSL_RSA_WITH_NULL_SHA so
+// that records after ChangeCipherSpec stay readable to the proxy (alert
+// bytes in the clear, followed by the MAC).
+
+const (
+	toServer = 0
+	toClient = 1
+)
+
+// Targets that are not handshake message types.
+const (
+	targetCCS     = 0x100 + iota // the ChangeCipherSpec record
+	targetAppData                // inject before the first handshake message
+)
+
+// closeChunk, as a chunk's type, makes the proxy close the connection.
+const closeChunk recordType = 0
+
+type chunk struct {
+	typ  recordType
+	data []byte
+}
+
+type hostileRow struct {
+	name   string
+	dir    int
+	target int // handshake type, or targetCCS
+	act    func(msg []byte) []chunk
+	config func(cc, sc *Config)
+	// Exactly one expectation: the fatal alert the receiving side sends on
+	// the wire, the alert the receiving side reports as received, or success.
+	wantWire     alert
+	wantReceived alert
+	wantEOF      bool
+	wantOK       bool
+}
+
+type seenAlert struct {
+	dir         int
+	level, desc byte
+}
+
+type mitm struct {
+	mu     sync.Mutex
+	alerts []seenAlert
+}
+
+func (m *mitm) pump(dir int, src, dst net.Conn, row *hostileRow) {
+	defer dst.Close()
+	var hs []byte
+	ccsSeen := false
+	done := false
+	send := func(ch chunk) bool {
+		if ch.typ == closeChunk {
+			dst.Close()
+			return false
+		}
+		rec := rawRecord(ch.typ, VersionSSL30, ch.data)
+		_, err := dst.Write(rec)
+		return err == nil
+	}
+	apply := func(target int, data []byte, typ recordType) bool {
+		if !done && row.dir == dir && row.target == target {
+			done = true
+			for _, ch := range row.act(data) {
+				if !send(ch) {
+					return false
+				}
+			}
+			return true
+		}
+		return send(chunk{typ, data})
+	}
+	for {
+		typ, body, err := readRawRecord(nopTB{}, src)
+		if err != nil {
+			return
+		}
+		switch {
+		case typ == recordTypeAlert && len(body) >= 2:
+			m.mu.Lock()
+			m.alerts = append(m.alerts, seenAlert{dir, body[0], body[1]})
+			m.mu.Unlock()
+			if !send(chunk{typ, body}) {
+				return
+			}
+		case typ == recordTypeChangeCipherSpec:
+			ccsSeen = true
+			if !apply(targetCCS, body, typ) {
+				return
+			}
+		case typ == recordTypeHandshake && ccsSeen:
+			// Finished, MAC'd: the row may tamper with the whole record.
+			if !apply(int(typeFinished), body, typ) {
+				return
+			}
+		case typ == recordTypeHandshake:
+			hs = append(hs, body...)
+			for len(hs) >= 4 {
+				n := int(hs[1])<<16 | int(hs[2])<<8 | int(hs[3])
+				if len(hs) < 4+n {
+					break
+				}
+				msg := append([]byte(nil), hs[:4+n]...)
+				hs = hs[4+n:]
+				if !done && row.dir == dir && row.target == targetAppData {
+					done = true
+					send(chunk{recordTypeApplicationData, []byte("early data")})
+				}
+				if !apply(int(msg[0]), msg, typ) {
+					return
+				}
+			}
+		default:
+			if !send(chunk{typ, body}) {
+				return
+			}
+		}
+	}
+}
+
+// nopTB lets readRawRecord run in a goroutine without a test.
+type nopTB struct{ testing.TB }
+
+func (nopTB) Helper() {}
+
+func runHostile(t *testing.T, row *hostileRow) (m *mitm, cerr, serr error) {
+	cc, sc := clientConfig(t), serverConfig(t)
+	cc.CipherSuites = []uint16{SSL_RSA_WITH_NULL_SHA}
+	sc.CipherSuites = cc.CipherSuites
+	if row.config != nil {
+		row.config(cc, sc)
+	}
+	c1, p1 := tcpPair(t)
+	p2, s2 := tcpPair(t)
+	m = &mitm{}
+	go m.pump(toServer, p1, p2, row)
+	go m.pump(toClient, p2, p1, row)
+	client, server := Client(c1, cc), Server(s2, sc)
+	deadline := time.Now().Add(10 * time.Second)
+	c1.SetDeadline(deadline)
+	s2.SetDeadline(deadline)
+	errc := make(chan error, 1)
+	go func() {
+		err := server.Handshake()
+		if err == nil {
+			// Finish the exchange so a late failure surfaces.
+			_, err = server.Read(make([]byte, 1))
+			if err == io.EOF {
+				err = nil
+			}
+		}
+		s2.Close()
+		errc <- err
+	}()
+	cerr = client.Handshake()
+	if cerr == nil {
+		cerr = client.Close()
+	} else {
+		c1.Close()
+	}
+	serr = <-errc
+	return m, cerr, serr
+}
+
+func truncateMsg(msg []byte) []chunk {
+	n := len(msg) - 4 - 1
+	out := append([]byte{msg[0], byte(n >> 16), byte(n >> 8), byte(n)}, msg[4:len(msg)-1]...)
+	return []chunk{{recordTypeHandshake, out}}
+}
+
+func extendMsg(msg []byte) []chunk {
+	n := len(msg) - 4 + 1
+	out := append([]byte{msg[0], byte(n >> 16), byte(n >> 8), byte(n)}, msg[4:]...)
+	return []chunk{{recordTypeHandshake, append(out, 0)}}
+}
+
+func duplicateMsg(msg []byte) []chunk {
+	return []chunk{{recordTypeHandshake, msg}, {recordTypeHandshake, msg}}
+}
+
+func dropMsg([]byte) []chunk { return nil }
+
+// shortLength keeps the body but claims one byte less: the stray byte
+// starts a bogus next message.
+func shortLength(msg []byte) []chunk {
+	n := len(msg) - 4 - 1
+	out := append([]byte{msg[0], byte(n >> 16), byte(n >> 8), byte(n)}, msg[4:]...)
+	return []chunk{{recordTypeHandshake, out}}
+}
+
+func flipLastByte(rec []byte) []chunk {
+	out := append([]byte(nil), rec...)
+	out[len(out)-1] ^= 0x80
+	return []chunk{{recordTypeHandshake, out}}
+}
+
+func replaceWith(typ recordType, data []byte) func([]byte) []chunk {
+	return func(msg []byte) []chunk { return []chunk{{typ, data}, {recordTypeHandshake, msg}} }
+}
+
+// setField rewrites a ClientHello with f applied.
+func rewriteClientHello(f func(*clientHelloMsg)) func([]byte) []chunk {
+	return func(msg []byte) []chunk {
+		var ch clientHelloMsg
+		if !ch.unmarshal(msg) {
+			panic("test: bad ClientHello")
+		}
+		f(&ch)
+		// Encode by hand so out-of-bounds vectors reach the wire.
+		body := []byte{byte(ch.vers >> 8), byte(ch.vers)}
+		body = append(body, ch.random...)
+		body = append(body, byte(len(ch.sessionID)))
+		body = append(body, ch.sessionID...)
+		body = append(body, byte(len(ch.cipherSuites)*2>>8), byte(len(ch.cipherSuites)*2))
+		for _, s := range ch.cipherSuites {
+			body = append(body, byte(s>>8), byte(s))
+		}
+		body = append(body, byte(len(ch.compressionMethods)))
+		body = append(body, ch.compressionMethods...)
+		n := len(body)
+		return []chunk{{recordTypeHandshake, append([]byte{typeClientHello, byte(n >> 16), byte(n >> 8), byte(n)}, body...)}}
+	}
+}
+
+func hostileRows() []hostileRow {
+	rows := []hostileRow{
+		// ClientHello.
+		{name: "ClientHello truncated", dir: toServer, target: int(typeClientHello), act: truncateMsg, wantWire: alertIllegalParameter},
+		// A trailing byte is legal (forward compatibility), but the proxy
+		// changed a hashed message: Finished catches it.
+		{name: "ClientHello extended: accepted, tampering caught at Finished", dir: toServer, target: int(typeClientHello), act: extendMsg, wantWire: alertHandshakeFailure},
+		{name: "ClientHello duplicated", dir: toServer, target: int(typeClientHello), act: duplicateMsg, wantWire: alertUnexpectedMessage},
+		{name: "ClientHello length one short", dir: toServer, target: int(typeClientHello), act: shortLength, wantWire: alertIllegalParameter},
+		{name: "ClientHello session_id of 33 bytes", dir: toServer, target: int(typeClientHello), act: rewriteClientHello(func(ch *clientHelloMsg) { ch.sessionID = make([]byte, 33) }), wantWire: alertIllegalParameter},
+		{name: "ClientHello with no cipher suites", dir: toServer, target: int(typeClientHello), act: rewriteClientHello(func(ch *clientHelloMsg) { ch.cipherSuites = nil }), wantWire: alertIllegalParameter},
+		{name: "ClientHello with no compression methods", dir: toServer, target: int(typeClientHello), act: rewriteClientHello(func(ch *clientHelloMsg) { ch.compressionMethods = nil }), wantWire: alertIllegalParameter},
+		{name: "ClientHello version 2.0", dir: toServer, target: int(typeClientHello), act: rewriteClientHello(func(ch *clientHelloMsg) { ch.vers = 0x0200 }), wantWire: alertHandshakeFailure},
+		// Roll-back detection: the pre-master secret carries the version the
+		// client really offered (3.0), the server compares it with the one
+		// it saw (3.1) and continues with a random secret; Finished fails.
+		{name: "ClientHello version rewritten to 3.1: roll-back detected", dir: toServer, target: int(typeClientHello), act: rewriteClientHello(func(ch *clientHelloMsg) { ch.vers = 0x0301 }), wantWire: alertBadRecordMAC},
+		{name: "application data before the handshake", dir: toServer, target: targetAppData, wantWire: alertUnexpectedMessage},
+		// ServerHello.
+		{name: "ServerHello truncated", dir: toClient, target: int(typeServerHello), act: truncateMsg, wantWire: alertIllegalParameter},
+		{name: "ServerHello extended by a stray byte", dir: toClient, target: int(typeServerHello), act: extendMsg, wantWire: alertIllegalParameter},
+		{name: "ServerHello duplicated", dir: toClient, target: int(typeServerHello), act: duplicateMsg, wantWire: alertUnexpectedMessage},
+		{name: "ServerHello dropped", dir: toClient, target: int(typeServerHello), act: dropMsg, wantWire: alertUnexpectedMessage},
+		{name: "ServerHello length one short", dir: toClient, target: int(typeServerHello), act: shortLength, wantWire: alertIllegalParameter},
+		// Certificate.
+		{name: "server Certificate truncated", dir: toClient, target: int(typeCertificate), act: truncateMsg, wantWire: alertIllegalParameter},
+		{name: "server Certificate extended", dir: toClient, target: int(typeCertificate), act: extendMsg, wantWire: alertIllegalParameter},
+		{name: "server Certificate empty", dir: toClient, target: int(typeCertificate), act: func([]byte) []chunk {
+			return []chunk{{recordTypeHandshake, []byte{typeCertificate, 0, 0, 3, 0, 0, 0}}}
+		}, wantWire: alertHandshakeFailure},
+		{name: "server Certificate garbage DER", dir: toClient, target: int(typeCertificate), act: func([]byte) []chunk {
+			return []chunk{{recordTypeHandshake, []byte{typeCertificate, 0, 0, 7, 0, 0, 4, 0, 0, 1, 0x30}}}
+		}, wantWire: alertBadCertificate},
+		{name: "server Certificate dropped", dir: toClient, target: int(typeCertificate), act: dropMsg, wantWire: alertUnexpectedMessage},
+		{name: "server Certificate duplicated", dir: toClient, target: int(typeCertificate), act: duplicateMsg, wantWire: alertUnexpectedMessage},
+		{name: "ServerKeyExchange injected on an RSA suite", dir: toClient, target: int(typeServerHelloDone), act: replaceWith(recordTypeHandshake, []byte{typeServerKeyExchange, 0, 0, 1, 0}), wantWire: alertUnexpectedMessage},
+		// ServerHelloDone.
+		{name: "ServerHelloDone extended", dir: toClient, target: int(typeServerHelloDone), act: extendMsg, wantWire: alertIllegalParameter},
+		{name: "ServerHelloDone duplicated", dir: toClient, target: int(typeServerHelloDone), act: duplicateMsg, wantWire: alertUnexpectedMessage},
+		{name: "unknown handshake type", dir: toClient, target: int(typeServerHelloDone), act: replaceWith(recordTypeHandshake, []byte{99, 0, 0, 0}), wantWire: alertUnexpectedMessage},
+		// ClientKeyExchange: a damaged pre-master secret is not detectable
+		// until Finished (Bleichenbacher countermeasure), where the keys
+		// differ and the record MAC fails.
+		{name: "ClientKeyExchange truncated", dir: toServer, target: int(typeClientKeyExchange), act: truncateMsg, wantWire: alertBadRecordMAC},
+		{name: "ClientKeyExchange bit flipped", dir: toServer, target: int(typeClientKeyExchange), act: flipLastByte, wantWire: alertBadRecordMAC},
+		{name: "ClientKeyExchange duplicated", dir: toServer, target: int(typeClientKeyExchange), act: duplicateMsg, wantWire: alertUnexpectedMessage},
+		{name: "ClientKeyExchange dropped", dir: toServer, target: int(typeClientKeyExchange), act: dropMsg, wantWire: alertUnexpectedMessage},
+		{name: "ClientKeyExchange empty", dir: toServer, target: int(typeClientKeyExchange), act: func([]byte) []chunk {
+			return []chunk{{recordTypeHandshake, []byte{typeClientKeyExchange, 0, 0, 0}}}
+		}, wantWire: alertBadRecordMAC},
+		// ChangeCipherSpec.
+		// A second, unprotected CCS arrives after the keys changed: it fails
+		// authentication. (An authenticated second CCS gets
+		// unexpected_message: TestAuthenticatedChangeCipherSpecAfterHandshake.)
+		{name: "client ChangeCipherSpec twice", dir: toServer, target: targetCCS, act: func(b []byte) []chunk {
+			return []chunk{{recordTypeChangeCipherSpec, b}, {recordTypeChangeCipherSpec, b}}
+		}, wantWire: alertBadRecordMAC},
+		{name: "client ChangeCipherSpec dropped", dir: toServer, target: targetCCS, act: dropMsg, wantWire: alertUnexpectedMessage},
+		{name: "client ChangeCipherSpec value 2", dir: toServer, target: targetCCS, act: func([]byte) []chunk {
+			return []chunk{{recordTypeChangeCipherSpec, []byte{2}}}
+		}, wantWire: alertIllegalParameter},
+		{name: "client ChangeCipherSpec early (before ClientKeyExchange)", dir: toServer, target: int(typeClientKeyExchange), act: func(msg []byte) []chunk {
+			return []chunk{{recordTypeChangeCipherSpec, []byte{1}}, {recordTypeHandshake, msg}}
+		}, wantWire: alertUnexpectedMessage},
+		{name: "server ChangeCipherSpec twice", dir: toClient, target: targetCCS, act: func(b []byte) []chunk {
+			return []chunk{{recordTypeChangeCipherSpec, b}, {recordTypeChangeCipherSpec, b}}
+		}, wantWire: alertBadRecordMAC},
+		{name: "server ChangeCipherSpec early (in the first flight)", dir: toClient, target: int(typeCertificate), act: func(msg []byte) []chunk {
+			return []chunk{{recordTypeChangeCipherSpec, []byte{1}}, {recordTypeHandshake, msg}}
+		}, wantWire: alertUnexpectedMessage},
+		{name: "application data between ClientKeyExchange and ChangeCipherSpec", dir: toServer, target: targetCCS, act: func(b []byte) []chunk {
+			return []chunk{{recordTypeApplicationData, []byte("too early")}, {recordTypeChangeCipherSpec, b}}
+		}, wantWire: alertUnexpectedMessage},
+		// Finished (protected: any change breaks the MAC).
+		{name: "client Finished tampered", dir: toServer, target: int(typeFinished), act: flipLastByte, wantWire: alertBadRecordMAC},
+		{name: "server Finished tampered", dir: toClient, target: int(typeFinished), act: flipLastByte, wantWire: alertBadRecordMAC},
+		{name: "server Finished dropped, then close", dir: toClient, target: int(typeFinished), act: func([]byte) []chunk { return []chunk{{typ: closeChunk}} }, wantEOF: true},
+		// Records.
+		{name: "unknown content type", dir: toServer, target: int(typeClientKeyExchange), act: replaceWith(99, []byte{1}), wantWire: alertUnexpectedMessage},
+		{name: "empty handshake record", dir: toServer, target: int(typeClientKeyExchange), act: replaceWith(recordTypeHandshake, nil), wantWire: alertUnexpectedMessage},
+		{name: "record over 2^14", dir: toClient, target: int(typeCertificate), act: func([]byte) []chunk {
+			return []chunk{{recordTypeHandshake, make([]byte, maxPlaintext+1)}}
+		}, wantWire: alertUnexpectedMessage},
+		// Client authentication.
+		{name: "client certificate required, none sent", dir: toServer, target: int(typeClientKeyExchange), act: func(msg []byte) []chunk {
+			return []chunk{{recordTypeHandshake, msg}}
+		}, config: func(cc, sc *Config) {
+			sc.ClientAuth, sc.ClientCAs = RequireAndVerifyClientCert, testCerts(nopTB{}).roots
+		}, wantWire: alertHandshakeFailure},
+	}
+	// Every alert the spec defines, received at three states: instead of
+	// the ClientHello, instead of the server's Certificate, and instead of
+	// the ClientKeyExchange. A fatal alert ends the handshake and is
+	// reported as received; close_notify ends it as EOF.
+	states := []struct {
+		name   string
+		dir    int
+		target int
+	}{{"before ClientHello", toServer, int(typeClientHello)}, {"before server Certificate", toClient, int(typeCertificate)}, {"before ClientKeyExchange", toServer, int(typeClientKeyExchange)}}
+	for _, st := range states {
+		for a := range alertNames {
+			a := a
+			row := hostileRow{name: fmt.Sprintf("fatal %v %s", a, st.name), dir: st.dir, target: st.target,
+				act: func([]byte) []chunk { return []chunk{{recordTypeAlert, []byte{alertLevelFatal, byte(a)}}} }}
+			if a == alertCloseNotify {
+				row.act = func([]byte) []chunk { return []chunk{{recordTypeAlert, []byte{alertLevelWarning, 0}}} }
+				row.wantEOF = true
+			} else {
+				row.wantReceived = a
+			}
+			rows = append(rows, row)
+		}
+	}
+	return rows
+}
+
+func TestHostileInput(t *testing.T) {
+	for _, row := range hostileRows() {
+		row := row
+		t.Run(row.name, func(t *testing.T) {
+			m, cerr, serr := runHostile(t, &row)
+			// The receiving side of the mutated message.
+			recvErr, recvDir := serr, toClient
+			if row.dir == toClient {
+				recvErr, recvDir = cerr, toServer
+			}
+			switch {
+			case row.wantOK:
+				if cerr != nil || serr != nil {
+					t.Fatalf("want success: client %v; server %v", cerr, serr)
+				}
+			case row.wantEOF:
+				if recvErr == nil || !(errors.Is(recvErr, io.EOF) || errors.Is(recvErr, ErrTruncated)) {
+					t.Fatalf("want EOF, got %v", recvErr)
+				}
+			case row.wantReceived != 0:
+				assertAlert(t, recvErr, row.wantReceived, false)
+				// A fatal alert is not answered with another.
+				m.mu.Lock()
+				defer m.mu.Unlock()
+				for _, a := range m.alerts {
+					if a.dir == recvDir {
+						t.Fatalf("receiver answered a fatal alert with %v", alert(a.desc))
+					}
+				}
+			default:
+				assertAlert(t, recvErr, row.wantWire, true)
+				m.mu.Lock()
+				defer m.mu.Unlock()
+				found := false
+				for _, a := range m.alerts {
+					if a.dir == recvDir && a.level == alertLevelFatal && alert(a.desc) == row.wantWire {
+						found = true
+					}
+				}
+				if !found {
+					t.Fatalf("alert %v not seen on the wire; saw %+v", row.wantWire, m.alerts)
+				}
+			}
+		})
+	}
+}
