@@ -65,7 +65,7 @@ func publicAttrs(keyType uint, label string, id []byte) []*p11.Attribute {
 	}
 }
 
-func attr(t uint, v any) *p11.Attribute { return p11.NewAttribute(t, v) }
+func mkAttr(t uint, v any) *p11.Attribute { return p11.NewAttribute(t, v) }
 
 // withSession opens a Backend (one login), runs fn on a session, closes.
 func (t *Token) withSession(fn func(c *p11.Ctx, sh p11.SessionHandle) error) error {
@@ -104,15 +104,15 @@ func (t *Token) ImportRSA(label string, id []byte, k *rsa.PrivateKey) (KeyRef, e
 	id = keyID(id, k.N)
 	e := big.NewInt(int64(k.E)).Bytes()
 	priv := append(privateAttrs(p11.CKK_RSA, label, id),
-		attr(p11.CKA_SIGN, true), attr(p11.CKA_DECRYPT, true),
-		attr(p11.CKA_MODULUS, k.N.Bytes()), attr(p11.CKA_PUBLIC_EXPONENT, e),
-		attr(p11.CKA_PRIVATE_EXPONENT, k.D.Bytes()),
-		attr(p11.CKA_PRIME_1, k.Primes[0].Bytes()), attr(p11.CKA_PRIME_2, k.Primes[1].Bytes()),
-		attr(p11.CKA_EXPONENT_1, k.Precomputed.Dp.Bytes()), attr(p11.CKA_EXPONENT_2, k.Precomputed.Dq.Bytes()),
-		attr(p11.CKA_COEFFICIENT, k.Precomputed.Qinv.Bytes()))
+		mkAttr(p11.CKA_SIGN, true), mkAttr(p11.CKA_DECRYPT, true),
+		mkAttr(p11.CKA_MODULUS, k.N.Bytes()), mkAttr(p11.CKA_PUBLIC_EXPONENT, e),
+		mkAttr(p11.CKA_PRIVATE_EXPONENT, k.D.Bytes()),
+		mkAttr(p11.CKA_PRIME_1, k.Primes[0].Bytes()), mkAttr(p11.CKA_PRIME_2, k.Primes[1].Bytes()),
+		mkAttr(p11.CKA_EXPONENT_1, k.Precomputed.Dp.Bytes()), mkAttr(p11.CKA_EXPONENT_2, k.Precomputed.Dq.Bytes()),
+		mkAttr(p11.CKA_COEFFICIENT, k.Precomputed.Qinv.Bytes()))
 	pub := append(publicAttrs(p11.CKK_RSA, label, id),
-		attr(p11.CKA_VERIFY, true), attr(p11.CKA_ENCRYPT, true),
-		attr(p11.CKA_MODULUS, k.N.Bytes()), attr(p11.CKA_PUBLIC_EXPONENT, e))
+		mkAttr(p11.CKA_VERIFY, true), mkAttr(p11.CKA_ENCRYPT, true),
+		mkAttr(p11.CKA_MODULUS, k.N.Bytes()), mkAttr(p11.CKA_PUBLIC_EXPONENT, e))
 	if err := t.create(priv, pub); err != nil {
 		return KeyRef{}, err
 	}
@@ -128,14 +128,14 @@ func (t *Token) GenerateRSA(label string, id []byte, bits int) (KeyRef, error) {
 			tmpID = []byte("pending")
 		}
 		pubT := append(publicAttrs(p11.CKK_RSA, label, tmpID),
-			attr(p11.CKA_VERIFY, true), attr(p11.CKA_ENCRYPT, true),
-			attr(p11.CKA_MODULUS_BITS, bits), attr(p11.CKA_PUBLIC_EXPONENT, []byte{1, 0, 1}))
-		privT := append(privateAttrs(p11.CKK_RSA, label, tmpID), attr(p11.CKA_SIGN, true), attr(p11.CKA_DECRYPT, true))
+			mkAttr(p11.CKA_VERIFY, true), mkAttr(p11.CKA_ENCRYPT, true),
+			mkAttr(p11.CKA_MODULUS_BITS, bits), mkAttr(p11.CKA_PUBLIC_EXPONENT, []byte{1, 0, 1}))
+		privT := append(privateAttrs(p11.CKK_RSA, label, tmpID), mkAttr(p11.CKA_SIGN, true), mkAttr(p11.CKA_DECRYPT, true))
 		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_RSA_PKCS_KEY_PAIR_GEN, nil)}, pubT, privT)
 		if err != nil {
 			return fmt.Errorf("softhsm: RSA key generation: %w", err)
 		}
-		a, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{attr(p11.CKA_MODULUS, nil), attr(p11.CKA_PUBLIC_EXPONENT, nil)})
+		a, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{mkAttr(p11.CKA_MODULUS, nil), mkAttr(p11.CKA_PUBLIC_EXPONENT, nil)})
 		if err != nil {
 			return err
 		}
@@ -155,7 +155,7 @@ func setID(c *p11.Ctx, sh p11.SessionHandle, id []byte, public *big.Int, hs ...p
 	}
 	id = keyID(nil, public)
 	for _, h := range hs {
-		if err := c.SetAttributeValue(sh, h, []*p11.Attribute{attr(p11.CKA_ID, id)}); err != nil {
+		if err := c.SetAttributeValue(sh, h, []*p11.Attribute{mkAttr(p11.CKA_ID, id)}); err != nil {
 			return nil, fmt.Errorf("softhsm: set CKA_ID: %w", err)
 		}
 	}
@@ -167,10 +167,10 @@ func setID(c *p11.Ctx, sh p11.SessionHandle, id []byte, public *big.Int, hs ...p
 func (t *Token) ImportDSA(label string, id []byte, k *dsa.PrivateKey) (KeyRef, error) {
 	id = keyID(id, k.Y)
 	pqg := func(a []*p11.Attribute) []*p11.Attribute {
-		return append(a, attr(p11.CKA_PRIME, k.P.Bytes()), attr(p11.CKA_SUBPRIME, k.Q.Bytes()), attr(p11.CKA_BASE, k.G.Bytes()))
+		return append(a, mkAttr(p11.CKA_PRIME, k.P.Bytes()), mkAttr(p11.CKA_SUBPRIME, k.Q.Bytes()), mkAttr(p11.CKA_BASE, k.G.Bytes()))
 	}
-	priv := append(pqg(privateAttrs(p11.CKK_DSA, label, id)), attr(p11.CKA_SIGN, true), attr(p11.CKA_VALUE, k.X.Bytes()))
-	pub := append(pqg(publicAttrs(p11.CKK_DSA, label, id)), attr(p11.CKA_VERIFY, true), attr(p11.CKA_VALUE, k.Y.Bytes()))
+	priv := append(pqg(privateAttrs(p11.CKK_DSA, label, id)), mkAttr(p11.CKA_SIGN, true), mkAttr(p11.CKA_VALUE, k.X.Bytes()))
+	pub := append(pqg(publicAttrs(p11.CKK_DSA, label, id)), mkAttr(p11.CKA_VERIFY, true), mkAttr(p11.CKA_VALUE, k.Y.Bytes()))
 	if err := t.create(priv, pub); err != nil {
 		return KeyRef{}, err
 	}
@@ -186,14 +186,14 @@ func (t *Token) GenerateDSA(label string, id []byte, params dsa.Parameters) (Key
 		if len(tmpID) == 0 {
 			tmpID = []byte("pending")
 		}
-		pubT := append(publicAttrs(p11.CKK_DSA, label, tmpID), attr(p11.CKA_VERIFY, true),
-			attr(p11.CKA_PRIME, params.P.Bytes()), attr(p11.CKA_SUBPRIME, params.Q.Bytes()), attr(p11.CKA_BASE, params.G.Bytes()))
-		privT := append(privateAttrs(p11.CKK_DSA, label, tmpID), attr(p11.CKA_SIGN, true))
+		pubT := append(publicAttrs(p11.CKK_DSA, label, tmpID), mkAttr(p11.CKA_VERIFY, true),
+			mkAttr(p11.CKA_PRIME, params.P.Bytes()), mkAttr(p11.CKA_SUBPRIME, params.Q.Bytes()), mkAttr(p11.CKA_BASE, params.G.Bytes()))
+		privT := append(privateAttrs(p11.CKK_DSA, label, tmpID), mkAttr(p11.CKA_SIGN, true))
 		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DSA_KEY_PAIR_GEN, nil)}, pubT, privT)
 		if err != nil {
 			return fmt.Errorf("softhsm: DSA key generation: %w", err)
 		}
-		y, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{attr(p11.CKA_VALUE, nil)})
+		y, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{mkAttr(p11.CKA_VALUE, nil)})
 		if err != nil {
 			return err
 		}
@@ -211,10 +211,10 @@ func (t *Token) GenerateDSA(label string, id []byte, params dsa.Parameters) (Key
 func (t *Token) ImportDH(label string, id []byte, k *token.DHKey) (KeyRef, error) {
 	id = keyID(id, k.Pub.Y)
 	pg := func(a []*p11.Attribute) []*p11.Attribute {
-		return append(a, attr(p11.CKA_PRIME, k.Pub.P.Bytes()), attr(p11.CKA_BASE, k.Pub.G.Bytes()))
+		return append(a, mkAttr(p11.CKA_PRIME, k.Pub.P.Bytes()), mkAttr(p11.CKA_BASE, k.Pub.G.Bytes()))
 	}
-	priv := append(pg(privateAttrs(p11.CKK_DH, label, id)), attr(p11.CKA_DERIVE, true), attr(p11.CKA_VALUE, k.X.Bytes()))
-	pub := append(pg(publicAttrs(p11.CKK_DH, label, id)), attr(p11.CKA_VALUE, k.Pub.Y.Bytes()))
+	priv := append(pg(privateAttrs(p11.CKK_DH, label, id)), mkAttr(p11.CKA_DERIVE, true), mkAttr(p11.CKA_VALUE, k.X.Bytes()))
+	pub := append(pg(publicAttrs(p11.CKK_DH, label, id)), mkAttr(p11.CKA_VALUE, k.Pub.Y.Bytes()))
 	if err := t.create(priv, pub); err != nil {
 		return KeyRef{}, err
 	}
@@ -231,13 +231,13 @@ func (t *Token) GenerateDH(label string, id []byte, params token.DHParams) (KeyR
 		if len(tmpID) == 0 {
 			tmpID = []byte("pending")
 		}
-		pubT := append(publicAttrs(p11.CKK_DH, label, tmpID), attr(p11.CKA_PRIME, params.P.Bytes()), attr(p11.CKA_BASE, params.G.Bytes()))
-		privT := append(privateAttrs(p11.CKK_DH, label, tmpID), attr(p11.CKA_DERIVE, true))
+		pubT := append(publicAttrs(p11.CKK_DH, label, tmpID), mkAttr(p11.CKA_PRIME, params.P.Bytes()), mkAttr(p11.CKA_BASE, params.G.Bytes()))
+		privT := append(privateAttrs(p11.CKK_DH, label, tmpID), mkAttr(p11.CKA_DERIVE, true))
 		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DH_PKCS_KEY_PAIR_GEN, nil)}, pubT, privT)
 		if err != nil {
 			return fmt.Errorf("softhsm: DH key generation: %w", err)
 		}
-		y, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{attr(p11.CKA_VALUE, nil)})
+		y, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{mkAttr(p11.CKA_VALUE, nil)})
 		if err != nil {
 			return err
 		}
@@ -261,15 +261,15 @@ func (t *Token) ImportCertificate(label string, id []byte, der []byte) error {
 		return err
 	}
 	return t.create([]*p11.Attribute{
-		attr(p11.CKA_CLASS, p11.CKO_CERTIFICATE),
-		attr(p11.CKA_CERTIFICATE_TYPE, p11.CKC_X_509),
-		attr(p11.CKA_TOKEN, true),
-		attr(p11.CKA_PRIVATE, false),
-		attr(p11.CKA_LABEL, label),
-		attr(p11.CKA_ID, id),
-		attr(p11.CKA_SUBJECT, cert.RawSubject),
-		attr(p11.CKA_ISSUER, cert.RawIssuer),
-		attr(p11.CKA_SERIAL_NUMBER, serial),
-		attr(p11.CKA_VALUE, der),
+		mkAttr(p11.CKA_CLASS, p11.CKO_CERTIFICATE),
+		mkAttr(p11.CKA_CERTIFICATE_TYPE, p11.CKC_X_509),
+		mkAttr(p11.CKA_TOKEN, true),
+		mkAttr(p11.CKA_PRIVATE, false),
+		mkAttr(p11.CKA_LABEL, label),
+		mkAttr(p11.CKA_ID, id),
+		mkAttr(p11.CKA_SUBJECT, cert.RawSubject),
+		mkAttr(p11.CKA_ISSUER, cert.RawIssuer),
+		mkAttr(p11.CKA_SERIAL_NUMBER, serial),
+		mkAttr(p11.CKA_VALUE, der),
 	})
 }

@@ -171,19 +171,23 @@ type Token struct {
 	Env    *Env
 	Label  string
 	Serial string
-	pin    string
+	pin    func() string
 }
+
+// hide keeps a PIN in a closure: fmt prints a func as an address, so a
+// Token printed with any verb does not show its PIN.
+func hide(pin string) func() string { return func() string { return pin } }
 
 // UserPIN returns the user PIN the token was set up with (tests and the
 // provisioner need it to write PIN files; it is never logged).
-func (t *Token) UserPIN() string { return t.pin }
+func (t *Token) UserPIN() string { return t.pin() }
 
 // Config returns a token/pkcs11 configuration selecting this token by
 // label and serial, logging in with the user PIN.
 func (t *Token) Config() pkcs11.Config {
 	return pkcs11.Config{
 		ModulePath: t.Env.ModulePath, TokenLabel: t.Label, TokenSerial: t.Serial,
-		PIN: pkcs11.PINString(t.pin),
+		PIN: pkcs11.PINString(t.pin()),
 	}
 }
 
@@ -242,7 +246,7 @@ func (e *Env) InitToken(label, soPIN, userPIN string) (*Token, error) {
 		return nil, err
 	}
 	defer m.Close()
-	t := &Token{Env: e, Label: label, pin: userPIN}
+	t := &Token{Env: e, Label: label, pin: hide(userPIN)}
 	err = m.Do(func(c *p11.Ctx) error {
 		slots, err := c.GetSlotList(true)
 		if err != nil {
@@ -311,7 +315,7 @@ func (e *Env) Token(label, userPIN string) (*Token, error) {
 		return nil, err
 	}
 	defer m.Close()
-	t := &Token{Env: e, Label: label, pin: userPIN}
+	t := &Token{Env: e, Label: label, pin: hide(userPIN)}
 	err = m.Do(func(c *p11.Ctx) error {
 		slots, err := c.GetSlotList(true)
 		if err != nil {

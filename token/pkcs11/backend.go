@@ -49,12 +49,12 @@ type Config struct {
 // it logged in with (for reconnecting) and the key objects found on it.
 // It is safe for concurrent use.
 type Backend struct {
-	m         *Module
-	label     string // token label as found
-	serial    string
-	tokenKey  string
-	pin       string
-	hasPIN    bool
+	m        *Module
+	label    string // token label as found
+	serial   string
+	tokenKey string
+	pin      secret // nil: no login
+
 	poolSize  int
 	wait      time.Duration
 	reconnect time.Duration
@@ -68,7 +68,7 @@ type Backend struct {
 	broken error // set by a failure that means the token went away
 	fatal  error // re-login failed for good (PIN changed or locked): no more tries
 	closed bool
-	keys   []*objectRef
+	keys   map[string]*objectRef // by class, label and id
 
 	logins, opened, reconnects atomic.Int64
 }
@@ -148,7 +148,7 @@ func open(m *Module, cfg Config) (*Backend, error) {
 		if err != nil {
 			return nil, &Error{Op: "read PIN", Token: ti.Label, Detail: err.Error()}
 		}
-		b.pin, b.hasPIN = pin, true
+		b.pin = newSecret(pin)
 		if err := m.checkPIN(b.tokenKey, b.label, pin); err != nil {
 			return nil, err
 		}
@@ -168,8 +168,8 @@ func open(m *Module, cfg Config) (*Backend, error) {
 		return nil, &Error{Op: "C_OpenSession", Token: b.label, Code: rv(err)}
 	}
 	b.opened.Add(1)
-	if b.hasPIN {
-		called, err := m.login(sh, b.tokenKey, b.label, b.pin, false)
+	if b.pin != nil {
+		called, err := m.login(sh, b.tokenKey, b.label, b.pin(), false)
 		if called {
 			b.logins.Add(1)
 		}
@@ -193,6 +193,21 @@ func (b *Backend) resel() tokenSel {
 	}
 	return tokenSel{label: b.label, serial: b.serial}
 }
+
+// secret holds a PIN inside a closure: fmt prints a func as an address
+// whatever the verb and nesting, while a string field (or a pointer to
+// one) shows up in %+v or a %s of the enclosing struct.
+type secret func() string
+
+func newSecret(s string) secret { return func() string { return s } }
+
+// String describes the Backend without secrets.
+func (b *Backend) String() string {
+	return fmt.Sprintf("pkcs11.Backend{token %q, serial %s, module %s, pool %d}", b.label, b.serial, b.m.path, b.poolSize)
+}
+
+// GoString is String: the default would print the PIN's holder.
+func (b *Backend) GoString() string { return b.String() }
 
 // Label returns the token label.
 func (b *Backend) Label() string { return b.label }
@@ -243,7 +258,7 @@ func (b *Backend) Close() error {
 	for i := 0; i < b.poolSize; i++ {
 		<-b.sem
 	}
-	if b.hasPIN {
+	if b.pin != nil {
 		b.m.releaseLogin(b.tokenKey)
 	}
 	return b.m.Close()
@@ -445,8 +460,8 @@ func (b *Backend) resyncLocked() error {
 		return &needReinit{gen: m.gen, cause: &Error{Op: "C_OpenSession", Token: b.label, Code: rv(err)}}
 	}
 	b.opened.Add(1)
-	if b.hasPIN {
-		called, err := m.login(sh, b.tokenKey, b.label, b.pin, wasBroken && b.gen == m.gen)
+	if b.pin != nil {
+		called, err := m.login(sh, b.tokenKey, b.label, b.pin(), wasBroken && b.gen == m.gen)
 		if called {
 			b.logins.Add(1)
 		}

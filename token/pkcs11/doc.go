@@ -21,8 +21,9 @@
 // measurements) and rejected for the key objects because:
 //
 //   - Its pool never discards a session that failed, and its key objects
-//     cache their handles: after the token came back, its signers kept
-//     failing (CKR_SESSION_HANDLE_INVALID, then CKR_OBJECT_HANDLE_INVALID)
+//     cache their handles: after the token came back its signers kept
+//     failing (CKR_OBJECT_HANDLE_INVALID until the module was
+//     re-initialised, CKR_SESSION_HANDLE_INVALID after: 20 of 20 tries),
 //     and only a new Context helps.
 //   - After C_Finalize/C_Initialize SoftHSM numbers sessions from 1 again.
 //     crypto11's stale pooled handles then name our new sessions: its key

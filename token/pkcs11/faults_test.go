@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -266,6 +267,9 @@ func TestTokenRemovedAndRestored(t *testing.T) {
 				c.PoolSize = 4
 				c.ReconnectInterval = 20 * time.Millisecond
 			})
+			pre := make([]byte, 48)
+			rand.Read(pre)
+			ct, _ := rsa.EncryptPKCS1v15(rand.Reader, &sk.PublicKey, pre)
 			dir, err := tok.Dir()
 			if err != nil {
 				t.Fatal(err)
@@ -301,15 +305,25 @@ func TestTokenRemovedAndRestored(t *testing.T) {
 						default:
 						}
 						late := recovered.Load()
-						d := md5sha1([]byte{byte(g), byte(i)})
-						sig, err := k.Sign(rand.Reader, d, crypto.MD5SHA1)
+						// Signatures and decryptions, alternately.
+						var err error
+						if i%2 == 0 {
+							d := md5sha1([]byte{byte(g), byte(i)})
+							var sig []byte
+							if sig, err = k.Sign(rand.Reader, d, crypto.MD5SHA1); err == nil &&
+								rsa.VerifyPKCS1v15(&sk.PublicKey, crypto.MD5SHA1, d, sig) != nil {
+								t.Error("bad signature")
+							}
+						} else {
+							var pt []byte
+							if pt, err = k.Decrypt(rand.Reader, ct, nil); err == nil && string(pt) != string(pre) {
+								t.Error("bad plaintext")
+							}
+						}
 						// Counted by the phase in which the call returned:
 						// a call in flight at the removal belongs to it.
 						p := phase.Load()
 						if err == nil {
-							if rsa.VerifyPKCS1v15(&sk.PublicKey, crypto.MD5SHA1, d, sig) != nil {
-								t.Error("bad signature")
-							}
 							okCount[p].Add(1)
 							if p == 2 {
 								recovered.Store(true)
@@ -357,6 +371,9 @@ func TestTokenRemovedAndRestored(t *testing.T) {
 				if err != nil || rsa.VerifyPKCS1v15(&sk.PublicKey, crypto.MD5SHA1, d, sig) != nil {
 					t.Fatalf("after recovery: %v", err)
 				}
+				if pt, err := k.Decrypt(rand.Reader, ct, nil); err != nil || string(pt) != string(pre) {
+					t.Fatalf("decrypt after recovery: %v", err)
+				}
 			}
 			s := b.Stats()
 			t.Logf("present: %d ok/%d failed; removed: %d ok/%d failed; restored: %d ok/%d failed",
@@ -381,5 +398,18 @@ func TestTokenRemovedAndRestored(t *testing.T) {
 				t.Fatalf("no reconnect recorded: %+v", s)
 			}
 		})
+	}
+}
+
+// Printing a Backend, its key or an error in any verb shows no PIN.
+func TestNoPINInFormatting(t *testing.T) {
+	b, k, _, tok := rsaOnToken(t, nil)
+	pin := tok.UserPIN()
+	for _, v := range []any{b, k, k.Object, tok.Config(), tok, *tok} {
+		for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
+			if s := fmt.Sprintf(f, v); strings.Contains(s, pin) {
+				t.Errorf("%s of %T shows the PIN: %s", f, v, s)
+			}
+		}
 	}
 }

@@ -194,7 +194,9 @@ func (k *RSAKey) Decrypt(rand io.Reader, ciphertext []byte, opts crypto.Decrypte
 	if sessionKeyLen == 0 {
 		return plain, err
 	}
-	if errors.Is(err, ErrTokenUnavailable) || errors.Is(err, ErrClosed) {
+	if err != nil && err != ErrDecrypt {
+		// Operational, not data-dependent: the token is gone, the
+		// Backend closed, the wait for a session timed out.
 		return nil, err
 	}
 	ok := 0

@@ -47,7 +47,7 @@ type Module struct {
 
 // tokenLogin is the process-wide login state of one token.
 type tokenLogin struct {
-	pin      string // the PIN that logged in; compared, never printed
+	pin      secret // the PIN that logged in; compared, never printed
 	gen      uint64 // module generation of the login; 0: not logged in
 	verified bool   // false if the module answered USER_ALREADY_LOGGED_IN (PIN unchecked)
 	refs     int    // Backends holding this login
@@ -247,8 +247,8 @@ func (m *Module) checkPIN(tokenKey, label, pin string) error {
 }
 
 func (m *Module) checkPINLocked(tokenKey, label, pin string) error {
-	if tl := m.logins[tokenKey]; tl != nil && tl.pin != "" &&
-		subtle.ConstantTimeCompare([]byte(tl.pin), []byte(pin)) != 1 {
+	if tl := m.logins[tokenKey]; tl != nil && tl.pin != nil &&
+		subtle.ConstantTimeCompare([]byte(tl.pin()), []byte(pin)) != 1 {
 		return &Error{Op: "login", Token: label, Kind: ErrPINIncorrect,
 			Detail: "differs from the PIN this process is already logged in with; C_Login not attempted"}
 	}
@@ -283,7 +283,7 @@ func (m *Module) login(sh p11.SessionHandle, tokenKey, label, pin string, force 
 			tl = &tokenLogin{}
 			m.logins[tokenKey] = tl
 		}
-		tl.pin, tl.gen = pin, m.gen
+		tl.pin, tl.gen = newSecret(pin), m.gen
 		// SoftHSM does not check the PIN when already logged in; remember
 		// whether this PIN was really verified.
 		tl.verified = tl.verified || code == 0

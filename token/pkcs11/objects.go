@@ -138,15 +138,25 @@ func (b *Backend) FindObject(spec KeySpec, class uint) (*Object, error) {
 	}
 	// Re-find by everything we now know, so a reconnect finds exactly this
 	// object even if the caller selected it by label alone.
-	ref := &objectRef{template: KeySpec{Label: o.label, ID: o.id}.template(class)}
+	sel := KeySpec{Label: o.label, ID: o.id}
 	if o.label == "" && len(o.id) == 0 {
-		ref.template = spec.template(class)
+		sel = spec
+	}
+	// One ref per object however often it is looked up, so resyncs do
+	// not grow with the number of FindKey calls.
+	refKey := fmt.Sprintf("%d\x00%q\x00%x", class, sel.Label, sel.ID)
+	b.mu.Lock()
+	ref := b.keys[refKey]
+	if ref == nil {
+		ref = &objectRef{template: sel.template(class)}
+		if b.keys == nil {
+			b.keys = map[string]*objectRef{}
+		}
+		b.keys[refKey] = ref
 	}
 	ref.handle.Store(uint64(h))
-	o.ref = ref
-	b.mu.Lock()
-	b.keys = append(b.keys, ref)
 	b.mu.Unlock()
+	o.ref = ref
 	return o, nil
 }
 
