@@ -6,7 +6,10 @@ import (
 	"crypto/subtle"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
+
+	"github.com/tokenssl/tokenssl/token"
 )
 
 // keyAgreement is one key exchange algorithm (§7.6.3, §7.6.7), in the shape
@@ -26,10 +29,10 @@ type keyAgreement interface {
 // keyExchangeAvailable reports whether this build implements s's exchange.
 func keyExchangeAvailable(s *cipherSuite) bool {
 	switch s.kex {
-	case kexRSA:
-		// RSA_EXPORT with a server key over 512 bits needs the temporary
-		// key of Appendix D.1, which comes with the export suites.
-		return !s.exportKex()
+	case kexRSA, kexDH, kexDHE, kexDHAnon:
+		return true
+	case kexFortezza:
+		return true
 	}
 	return false
 }
@@ -37,7 +40,18 @@ func keyExchangeAvailable(s *cipherSuite) bool {
 func newKeyAgreement(s *cipherSuite) keyAgreement {
 	switch s.kex {
 	case kexRSA:
+		if s.exportKex() {
+			return &rsaExportKeyAgreement{}
+		}
 		return rsaKeyAgreement{}
+	case kexDH:
+		return &fixedDHKeyAgreement{suite: s}
+	case kexDHE:
+		return &dheKeyAgreement{suite: s}
+	case kexDHAnon:
+		return &dhAnonKeyAgreement{suite: s}
+	case kexFortezza:
+		return &fortezzaKeyAgreement{suite: s}
 	}
 	return nil
 }
@@ -46,6 +60,9 @@ func newKeyAgreement(s *cipherSuite) keyAgreement {
 func certificateFits(s *cipherSuite, cert *Certificate) bool {
 	switch s.kex {
 	case kexRSA:
+		if s.exportKex() {
+			return rsaExportCertificateFits(cert)
+		}
 		_, isDecrypter := cert.PrivateKey.(crypto.Decrypter)
 		leaf, err := cert.leaf()
 		if err != nil || !isDecrypter {
@@ -53,6 +70,12 @@ func certificateFits(s *cipherSuite, cert *Certificate) bool {
 		}
 		_, isRSA := leaf.PublicKey.(*rsa.PublicKey)
 		return isRSA
+	case kexDH:
+		return fixedDHCertificateFits(s, cert)
+	case kexDHE:
+		return dheCertificateFits(s, cert)
+	case kexFortezza:
+		return fortezzaCertificateFits(cert)
 	}
 	return false
 }
@@ -70,7 +93,12 @@ func (rsaKeyAgreement) processClientKeyExchange(c *Conn, cert *Certificate, ckx 
 	if !ok {
 		return nil, errors.New("ssl: certificate key cannot decrypt")
 	}
-	return decryptPreMaster(c.config.rand(), d, ckx.ciphertext, c.offeredVersion)
+	preMaster, err := decryptPreMaster(c.config.rand(), d, ckx.ciphertext, c.offeredVersion)
+	if err != nil {
+		// Our failure (token gone, no randomness), not the peer's.
+		return nil, c.sendAlert(alertHandshakeFailure, err)
+	}
+	return preMaster, nil
 }
 
 // decryptPreMaster implements the Bleichenbacher countermeasure: whatever
@@ -90,6 +118,11 @@ func decryptPreMaster(rand io.Reader, d crypto.Decrypter, ciphertext []byte, off
 		opts = &rsa.PKCS1v15DecryptOptions{SessionKeyLen: 48}
 	}
 	plain, err := d.Decrypt(rand, ciphertext, opts)
+	if errors.Is(err, token.ErrUnavailable) {
+		// The token is gone: no ciphertext can cause that, so failing now
+		// (instead of at Finished) tells an attacker nothing.
+		return nil, fmt.Errorf("ssl: private key unavailable: %w", err)
+	}
 	good := 0
 	if err == nil && len(plain) == 48 {
 		good = subtle.ConstantTimeByteEq(plain[0], byte(offered>>8)) &

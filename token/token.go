@@ -47,6 +47,14 @@ type Key = crypto.PrivateKey
 // ErrNoKey is returned by a loader that found no usable private key.
 var ErrNoKey = errors.New("token: no private key found")
 
+// ErrUnavailable is matched (errors.Is) by a backend's error when the token
+// itself is gone or failing — removed, store deleted, device error — as
+// opposed to an operation failing on its input. The engine may then fail a
+// handshake at once and say why: no input from the peer can cause it, so
+// it reveals nothing (unlike a decryption failure, which the engine must
+// hide behind a random pre-master secret).
+var ErrUnavailable = errors.New("token unavailable")
+
 // AsSigner returns k as a crypto.Signer, or nil.
 func AsSigner(k Key) crypto.Signer {
 	s, _ := k.(crypto.Signer)

@@ -23,6 +23,8 @@ func runClient(args []string) error {
 	serverName := fs.String("servername", "", "name to verify in the server certificate (default: host of -connect)")
 	resume := fs.Bool("resume", false, "connect a second time offering the first session")
 	timeout := fs.Duration("timeout", 30*time.Second, "handshake and echo timeout")
+	var keys keyFlags
+	keys.register(fs)
 	fs.Parse(args)
 
 	config := &ssl.Config{InsecureSkipVerify: *insecure, ServerName: *serverName, HandshakeTimeout: *timeout}
@@ -33,18 +35,18 @@ func runClient(args []string) error {
 		}
 		config.ServerName = host
 	}
-	if *caFile != "" {
-		chain, err := ssl.LoadCertificateChain(*caFile)
+	if keys.set() {
+		cert, closeKey, err := keys.load()
 		if err != nil {
-			return err
+			return fmt.Errorf("client: %w", err)
 		}
-		config.RootCAs = x509.NewCertPool()
-		for _, der := range chain {
-			c, err := x509.ParseCertificate(der)
-			if err != nil {
-				return err
-			}
-			config.RootCAs.AddCert(c)
+		defer closeKey()
+		config.Certificates = []ssl.Certificate{cert}
+	}
+	if *caFile != "" {
+		var err error
+		if config.RootCAs, err = loadPool(*caFile); err != nil {
+			return err
 		}
 	} else if !*insecure {
 		return errors.New("client: give -ca FILE or -insecure")
@@ -127,4 +129,21 @@ func clientSession(addr string, config *ssl.Config, in io.Reader, out io.Writer,
 		}
 	}
 	return nil
+}
+
+// loadPool reads a PEM file of certificates into a pool.
+func loadPool(path string) (*x509.CertPool, error) {
+	chain, err := ssl.LoadCertificateChain(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	for _, der := range chain {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		pool.AddCert(c)
+	}
+	return pool, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -14,18 +15,41 @@ import (
 	"os"
 	"time"
 
+	"github.com/tokenssl/tokenssl/softhsm"
 	"github.com/tokenssl/tokenssl/ssl"
 )
 
-// runDemo starts a server on loopback with a throw-away key and runs a
-// client over every implemented suite, then a resumed handshake.
+// runDemo provisions a throw-away SoftHSM token, generates the server's
+// RSA key on it (sensitive, never extractable), starts a server whose every
+// private-key operation runs on the token, and runs a client over every
+// implemented suite, then a resumed handshake.
 func runDemo(args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ExitOnError)
+	software := fs.Bool("software-key", false, "keep the server key in memory instead of on a SoftHSM token")
 	fs.Parse(args)
 
-	cert, roots, err := demoCertificate()
+	caCert, caKey, roots, err := demoCA()
 	if err != nil {
 		return err
+	}
+	var cert ssl.Certificate
+	where := "in memory (software token)"
+	if *software {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return err
+		}
+		if cert, err = demoLeaf(caCert, caKey, key, key.Public()); err != nil {
+			return err
+		}
+	} else {
+		var cleanup func()
+		cert, cleanup, err = demoTokenCertificate(caCert, caKey)
+		if err != nil {
+			return fmt.Errorf("demo: %w (run 'make deps' to install SoftHSM2, or use -software-key)", err)
+		}
+		defer cleanup()
+		where = "on a throw-away SoftHSM token (CKA_SENSITIVE, not extractable)"
 	}
 	suites := demoSuites()
 	serverConfig := &ssl.Config{Certificates: []ssl.Certificate{cert}, CipherSuites: suites, HandshakeTimeout: 30 * time.Second}
@@ -36,7 +60,7 @@ func runDemo(args []string) error {
 	defer ln.Close()
 	go demoServe(ln, log.New(os.Stdout, "server: ", 0))
 
-	fmt.Printf("demo: server key %s in memory (software token), listening on %s\n", "RSA-2048", ln.Addr())
+	fmt.Printf("demo: server RSA-2048 key %s; listening on %s\n", where, ln.Addr())
 	failed := 0
 	payload := []byte("tokenssl demo: hello over SSL 3.0\n")
 	for _, id := range suites {
@@ -58,8 +82,53 @@ func runDemo(args []string) error {
 	if failed > 0 {
 		return fmt.Errorf("demo: %d handshakes failed", failed)
 	}
-	fmt.Printf("demo: %d suites negotiated, session resumed: ok\n", len(suites))
+	fmt.Printf("demo: %d suites negotiated with the key %s; session resumed\n", len(suites), where)
 	return nil
+}
+
+// demoTokenCertificate provisions the token and returns the certificate
+// with its token-held key.
+func demoTokenCertificate(caCert *x509.Certificate, caKey *rsa.PrivateKey) (ssl.Certificate, func(), error) {
+	env, err := softhsm.New("")
+	if err != nil {
+		return ssl.Certificate{}, nil, err
+	}
+	tok, err := env.InitToken("tokenssl-demo", softhsm.RandomPIN(16), softhsm.RandomPIN(8))
+	if err != nil {
+		env.Close()
+		return ssl.Certificate{}, nil, err
+	}
+	ref, err := tok.GenerateRSA("server", nil, 2048)
+	if err != nil {
+		env.Close()
+		return ssl.Certificate{}, nil, err
+	}
+	backend, err := tok.Open()
+	if err != nil {
+		env.Close()
+		return ssl.Certificate{}, nil, err
+	}
+	cleanup := func() { backend.Close(); env.Close() }
+	key, err := backend.FindKey(ref.Spec())
+	if err != nil {
+		cleanup()
+		return ssl.Certificate{}, nil, err
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		cleanup()
+		return ssl.Certificate{}, nil, fmt.Errorf("token key is not a signer")
+	}
+	cert, err := demoLeaf(caCert, caKey, key, signer.Public())
+	if err != nil {
+		cleanup()
+		return ssl.Certificate{}, nil, err
+	}
+	if err := tok.ImportCertificate("server", ref.ID, cert.Certificate[0]); err != nil {
+		cleanup()
+		return ssl.Certificate{}, nil, err
+	}
+	return cert, cleanup, nil
 }
 
 // demoSuites is every implemented suite except the anonymous ones, which
@@ -115,11 +184,11 @@ func demoServe(ln net.Listener, logger *log.Logger) {
 	}
 }
 
-// demoCertificate makes a throw-away CA and a localhost server certificate.
-func demoCertificate() (ssl.Certificate, *x509.CertPool, error) {
+// demoCA makes a throw-away CA.
+func demoCA() (*x509.Certificate, *rsa.PrivateKey, *x509.CertPool, error) {
 	caKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return ssl.Certificate{}, nil, err
+		return nil, nil, nil, err
 	}
 	now := time.Now()
 	caTmpl := &x509.Certificate{
@@ -129,24 +198,33 @@ func demoCertificate() (ssl.Certificate, *x509.CertPool, error) {
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
 	if err != nil {
-		return ssl.Certificate{}, nil, err
+		return nil, nil, nil, err
 	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	ca, err := x509.ParseCertificate(caDER)
 	if err != nil {
-		return ssl.Certificate{}, nil, err
+		return nil, nil, nil, err
 	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca)
+	return ca, caKey, roots, nil
+}
+
+// demoLeaf issues a localhost server certificate for pub.
+func demoLeaf(ca *x509.Certificate, caKey *rsa.PrivateKey, key crypto.PrivateKey, pub crypto.PublicKey) (ssl.Certificate, error) {
+	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, pub, caKey)
 	if err != nil {
-		return ssl.Certificate{}, nil, err
+		return ssl.Certificate{}, err
 	}
-	roots := x509.NewCertPool()
-	roots.AddCert(ca)
-	return ssl.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, roots, nil
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return ssl.Certificate{}, err
+	}
+	return ssl.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }

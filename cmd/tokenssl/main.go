@@ -1,10 +1,15 @@
 // Command tokenssl runs SSL 3.0 servers and clients whose private keys may
 // live on PKCS#11 tokens, and inspects tokens.
 //
-//	tokenssl server -listen ADDR -cert FILE -key FILE [-ciphers LIST] [-cache-size N]
-//	tokenssl client -connect ADDR [-ciphers LIST] [-ca FILE | -insecure] [-servername NAME] [-resume]
+//	tokenssl server -listen ADDR (-cert FILE -key FILE | token flags) [-ciphers LIST] [-cache-size N]
+//	tokenssl client -connect ADDR [-ciphers LIST] [-ca FILE | -insecure] [-servername NAME] [-resume] [key flags]
 //	tokenssl demo
 //	tokenssl suites
+//	tokenssl token list|keys|provision-fortezza
+//
+// Token flags: -pkcs11-module PATH, one of -slot N / -token-label L /
+// -token-serial S, one of -key-label L / -key-id HEX, one of -pin /
+// -pin-file / -pin-env (a prompt without echo otherwise), or -key 'pkcs11:…'.
 package main
 
 import (
@@ -20,6 +25,8 @@ commands:
   client   connect, copy stdin to the server and the reply to stdout
   demo     run a server and a client locally over every implemented suite
   suites   list the SSL 3.0 cipher suites (Appendix C) and what this build implements
+  token    list: slots, tokens and their SSL mechanisms; keys: objects on a token;
+           provision-fortezza: provision Fortezza cards on a token
 
 Run 'tokenssl <command> -h' for the flags of a command.
 `)
@@ -40,6 +47,8 @@ func main() {
 		err = runDemo(os.Args[2:])
 	case "suites":
 		err = runSuites(os.Args[2:])
+	case "token":
+		err = runToken(os.Args[2:])
 	case "-h", "-help", "--help", "help":
 		usage()
 		return

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -18,21 +19,29 @@ import (
 func runServer(args []string) error {
 	fs := flag.NewFlagSet("server", flag.ExitOnError)
 	listen := fs.String("listen", "127.0.0.1:4433", "address to listen on")
-	certFile := fs.String("cert", "", "PEM certificate chain")
-	keyFile := fs.String("key", "", "PEM private key")
+	var keys keyFlags
+	keys.register(fs)
+	clientCA := fs.String("client-ca", "", "PEM file of CAs that client certificates must chain to (sent in CertificateRequest)")
+	verifyClient := fs.String("verify-client", "none", "client authentication: none, request or require")
 	ciphers := fs.String("ciphers", "", "comma-separated suite names (Appendix C) or hex codes; default: the secure defaults")
 	cacheSize := fs.Int("cache-size", ssl.DefaultSessionCacheSize, "session cache entries (0 disables resumption)")
 	timeout := fs.Duration("handshake-timeout", 30*time.Second, "handshake deadline per connection")
 	fs.Parse(args)
 
-	if *certFile == "" || *keyFile == "" {
-		return errors.New("server: -cert and -key are required")
-	}
-	cert, err := ssl.LoadX509KeyPair(*certFile, *keyFile)
+	cert, closeKey, err := keys.load()
 	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	defer closeKey()
+	config := &ssl.Config{Certificates: []ssl.Certificate{cert}, HandshakeTimeout: *timeout}
+	if config.ClientAuth, err = parseVerifyClient(*verifyClient, *clientCA != ""); err != nil {
 		return err
 	}
-	config := &ssl.Config{Certificates: []ssl.Certificate{cert}, HandshakeTimeout: *timeout}
+	if *clientCA != "" {
+		if config.ClientCAs, err = loadPool(*clientCA); err != nil {
+			return err
+		}
+	}
 	if *ciphers != "" {
 		if config.CipherSuites, err = ssl.ParseCipherSuites(*ciphers); err != nil {
 			return err
@@ -96,3 +105,23 @@ func serve(ln net.Listener, logger *log.Logger) error {
 	}
 }
 
+
+// parseVerifyClient maps -verify-client to a policy; with -client-ca a
+// given certificate is verified against it.
+func parseVerifyClient(v string, haveCAs bool) (ssl.ClientAuthType, error) {
+	switch v {
+	case "none":
+		return ssl.NoClientCert, nil
+	case "request":
+		if haveCAs {
+			return ssl.VerifyClientCertIfGiven, nil
+		}
+		return ssl.RequestClientCert, nil
+	case "require":
+		if !haveCAs {
+			return 0, errors.New("server: -verify-client require needs -client-ca")
+		}
+		return ssl.RequireAndVerifyClientCert, nil
+	}
+	return 0, fmt.Errorf("server: -verify-client must be none, request or require, not %q", v)
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	p11 "github.com/miekg/pkcs11"
+
+	"github.com/tokenssl/tokenssl/token"
 )
 
 // Error kinds. Every error this package returns for one of these conditions
@@ -27,7 +29,8 @@ var (
 	// ErrTokenUnavailable: the token went away (removed, store deleted,
 	// device error) or the module is being re-initialised. Operations in
 	// flight fail with it; later operations reconnect by themselves.
-	ErrTokenUnavailable = errors.New("pkcs11: token unavailable")
+	// It also matches token.ErrUnavailable, the engine's view of it.
+	ErrTokenUnavailable error = &aliasError{"pkcs11: token unavailable", token.ErrUnavailable}
 	// ErrDecrypt: an RSA decryption failed for a data-dependent reason. It
 	// deliberately says nothing about why (padding, length): the SSL engine
 	// substitutes a random pre-master secret and must not learn more.
@@ -37,6 +40,16 @@ var (
 	// ErrUnsupported: the key or token cannot do what was asked.
 	ErrUnsupported = errors.New("pkcs11: unsupported operation")
 )
+
+// aliasError is a sentinel that also matches a sentinel of the token
+// package, so the engine can recognise it without importing this backend.
+type aliasError struct {
+	msg   string
+	alias error
+}
+
+func (e *aliasError) Error() string        { return e.msg }
+func (e *aliasError) Is(target error) bool { return target == e.alias }
 
 // Error describes a failed operation: which operation on which token, the
 // kind (one of the Err* values) and the PKCS#11 return code if any.

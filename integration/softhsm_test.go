@@ -1,0 +1,401 @@
+package integration
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tokenssl/tokenssl/softhsm"
+	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
+	"github.com/tokenssl/tokenssl/ssl"
+	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/token/pkcs11"
+)
+
+// testCA is a throw-away software CA that issues certificates for keys
+// that live on SoftHSM tokens.
+type testCA struct {
+	cert  *x509.Certificate
+	key   *rsa.PrivateKey
+	roots *x509.CertPool
+}
+
+func newTestCA(t testing.TB) *testCA {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "integration CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	return &testCA{cert, key, roots}
+}
+
+var serial atomic.Int64
+
+func (ca *testCA) issue(t testing.TB, pub crypto.PublicKey, cn string, eku x509.ExtKeyUsage) []byte {
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(100 + serial.Add(1)), Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{eku}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, pub, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// tokenRSA generates an RSA key on a fresh SoftHSM token, stores its
+// certificate beside it, and returns the certificate with the token key.
+func tokenRSA(t testing.TB, ca *testCA, cn string, eku x509.ExtKeyUsage, poolSize int) (ssl.Certificate, *softhsm.Token, *pkcs11.Backend) {
+	t.Helper()
+	tok := softhsmtest.NewToken(t)
+	ref, err := tok.GenerateRSA(cn, nil, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := tok.Config()
+	cfg.PoolSize = poolSize
+	cfg.ReconnectInterval = 50 * time.Millisecond
+	b, err := pkcs11.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	key, err := b.FindKey(ref.Spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	der := ca.issue(t, key.(crypto.Signer).Public(), cn, eku)
+	if err := tok.ImportCertificate(cn, ref.ID, der); err != nil {
+		t.Fatal(err)
+	}
+	// The engine gets the certificate the way the CLI does: from the token.
+	stored, err := b.FindCertificate(ref.Spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(stored)
+	return ssl.Certificate{Certificate: [][]byte{stored}, PrivateKey: key, Leaf: leaf}, tok, b
+}
+
+// rsaSuites are the implemented suites with the RSA key exchange.
+func rsaSuites() []uint16 {
+	want := map[uint16]bool{0x0001: true, 0x0002: true, 0x0003: true, 0x0004: true, 0x0005: true, 0x0006: true,
+		0x0007: true, 0x0008: true, 0x0009: true, 0x000A: true}
+	var out []uint16
+	for _, s := range ssl.CipherSuites() {
+		if s.Implemented && want[s.ID] {
+			out = append(out, s.ID)
+		}
+	}
+	return out
+}
+
+// pipePair runs one client/server handshake and an echo over loopback.
+func pipePair(t testing.TB, cc, sc *ssl.Config, data []byte) (ssl.ConnectionState, ssl.ConnectionState, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	type result struct {
+		st  ssl.ConnectionState
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		raw, err := ln.Accept()
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		raw.SetDeadline(time.Now().Add(30 * time.Second))
+		s := ssl.Server(raw, sc)
+		defer s.Close()
+		if err := s.Handshake(); err != nil {
+			done <- result{err: err}
+			return
+		}
+		st := s.ConnectionState()
+		_, err = io.Copy(s, s)
+		done <- result{st, err}
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.SetDeadline(time.Now().Add(30 * time.Second))
+	c := ssl.Client(raw, cc)
+	var cst ssl.ConnectionState
+	err = c.Handshake()
+	if err == nil {
+		cst = c.ConnectionState()
+		if _, err = c.Write(data); err == nil {
+			got := make([]byte, len(data))
+			if _, err = io.ReadFull(c, got); err == nil && string(got) != string(data) {
+				err = errors.New("echo mismatch")
+			}
+		}
+	}
+	c.Close()
+	r := <-done
+	if err == nil {
+		err = r.err
+	}
+	return cst, r.st, err
+}
+
+func TestServerKeyOnSoftHSMEveryRSASuite(t *testing.T) {
+	ca := newTestCA(t)
+	cert, _, _ := tokenRSA(t, ca, "localhost", x509.ExtKeyUsageServerAuth, 4)
+	data := make([]byte, 50000)
+	rand.Read(data)
+	for _, id := range rsaSuites() {
+		t.Run(ssl.CipherSuiteName(id), func(t *testing.T) {
+			sc := &ssl.Config{Certificates: []ssl.Certificate{cert}, CipherSuites: []uint16{id}}
+			cc := &ssl.Config{RootCAs: ca.roots, ServerName: "localhost", CipherSuites: []uint16{id},
+				ClientSessionCache: &oneSession{}}
+			for i, wantResume := range []bool{false, true} {
+				cst, sst, err := pipePair(t, cc, sc, data)
+				if err != nil {
+					t.Fatalf("connection %d: %v", i, err)
+				}
+				if cst.CipherSuite != id || cst.DidResume != wantResume || sst.DidResume != wantResume {
+					t.Fatalf("connection %d: suite %s resumed %v/%v", i, ssl.CipherSuiteName(cst.CipherSuite), cst.DidResume, sst.DidResume)
+				}
+			}
+		})
+	}
+}
+
+func TestClientKeyOnSoftHSM(t *testing.T) {
+	ca := newTestCA(t)
+	clientCert, _, _ := tokenRSA(t, ca, "client", x509.ExtKeyUsageClientAuth, 2)
+	serverKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	serverDER := ca.issue(t, &serverKey.PublicKey, "localhost", x509.ExtKeyUsageServerAuth)
+	serverCert := ssl.Certificate{Certificate: [][]byte{serverDER}, PrivateKey: serverKey}
+	for _, id := range rsaSuites() {
+		t.Run(ssl.CipherSuiteName(id), func(t *testing.T) {
+			sc := &ssl.Config{Certificates: []ssl.Certificate{serverCert}, CipherSuites: []uint16{id},
+				ClientAuth: ssl.RequireAndVerifyClientCert, ClientCAs: ca.roots}
+			cc := &ssl.Config{RootCAs: ca.roots, ServerName: "localhost", CipherSuites: []uint16{id},
+				Certificates: []ssl.Certificate{clientCert}}
+			_, sst, err := pipePair(t, cc, sc, []byte("client authenticated by a token key"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sst.PeerCertificates) != 1 || sst.PeerCertificates[0].Subject.CommonName != "client" || len(sst.VerifiedChains) == 0 {
+				t.Fatal("server did not verify the token-held client certificate")
+			}
+		})
+	}
+}
+
+// The key the engine uses cannot leave the token, and the engine does not
+// need it to: the handshake works through C_Decrypt alone.
+func TestTokenKeyIsSensitiveAndNotExtractable(t *testing.T) {
+	ca := newTestCA(t)
+	cert, _, b := tokenRSA(t, ca, "localhost", x509.ExtKeyUsageServerAuth, 2)
+	objs, err := b.ListObjects(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, o := range objs {
+		if o.Class == "private" {
+			found = true
+			if !o.Sensitive || o.Extractable {
+				t.Fatalf("private key %q: sensitive=%v extractable=%v", o.Label, o.Sensitive, o.Extractable)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no private key object listed")
+	}
+	if _, ok := cert.PrivateKey.(*rsa.PrivateKey); ok {
+		t.Fatal("the engine was given the key material")
+	}
+	sc := &ssl.Config{Certificates: []ssl.Certificate{cert}}
+	cc := &ssl.Config{RootCAs: ca.roots, ServerName: "localhost"}
+	if _, _, err := pipePair(t, cc, sc, []byte("still works")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// 64 concurrent handshakes through a pool of 4 PKCS#11 sessions: callers
+// wait for a session instead of failing.
+func TestConcurrentHandshakesSharePool(t *testing.T) {
+	ca := newTestCA(t)
+	cert, _, b := tokenRSA(t, ca, "localhost", x509.ExtKeyUsageServerAuth, 4)
+	sc := &ssl.Config{Certificates: []ssl.Certificate{cert}, CipherSuites: []uint16{ssl.SSL_RSA_WITH_RC4_128_SHA}}
+	ln, err := ssl.Listen("tcp", "127.0.0.1:0", sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(c, c) }()
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := ssl.Dial("tcp", ln.Addr().String(), &ssl.Config{RootCAs: ca.roots, ServerName: "localhost"})
+			if err != nil {
+				errs <- err
+				return
+			}
+			c.Close()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if st := b.Stats(); st.SessionsOpened > 4 {
+		t.Fatalf("pool opened %d sessions, limit 4", st.SessionsOpened)
+	}
+}
+
+// The token store disappears while the server runs: handshakes in flight
+// fail with a clear error, the server keeps running, and once the store is
+// back handshakes succeed again without a restart.
+func TestTokenRemovedAndRestoredUnderServer(t *testing.T) {
+	ca := newTestCA(t)
+	cert, tok, _ := tokenRSA(t, ca, "localhost", x509.ExtKeyUsageServerAuth, 2)
+	var serverErrs sync.Map
+	var served atomic.Int64
+	sc := &ssl.Config{Certificates: []ssl.Certificate{cert}, CipherSuites: []uint16{ssl.SSL_RSA_WITH_3DES_EDE_CBC_SHA},
+		DisableSessionCache: true}
+	ln, err := ssl.Listen("tcp", "127.0.0.1:0", sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if err := c.(*ssl.Conn).Handshake(); err != nil {
+					serverErrs.Store(err.Error(), err)
+					return
+				}
+				served.Add(1)
+			}()
+		}
+	}()
+	cc := &ssl.Config{RootCAs: ca.roots, ServerName: "localhost", CipherSuites: sc.CipherSuites}
+	dial := func() error {
+		c, err := ssl.Dial("tcp", ln.Addr().String(), cc)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	for i := 0; i < 5; i++ {
+		if err := dial(); err != nil {
+			t.Fatalf("before removal: %v", err)
+		}
+	}
+	dir, err := tok.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Out of SoftHSM's token directory altogether (a renamed directory
+	// inside it would still be found as the same token).
+	hidden := filepath.Join(filepath.Dir(filepath.Dir(dir)), "away-"+filepath.Base(dir))
+	if err := os.Rename(dir, hidden); err != nil {
+		t.Fatal(err)
+	}
+	failures := 0
+	for i := 0; i < 5; i++ {
+		if dial() != nil {
+			failures++
+		}
+	}
+	if err := os.Rename(hidden, dir); err != nil {
+		t.Fatal(err)
+	}
+	if failures != 5 {
+		t.Fatalf("%d of 5 handshakes failed while the token was gone", failures)
+	}
+	// Every server-side failure names the token, not a protocol error.
+	serverErrs.Range(func(k, v any) bool {
+		err := v.(error)
+		if !errors.Is(err, token.ErrUnavailable) {
+			t.Errorf("server failure does not say the token is unavailable: %v", err)
+		}
+		var ae *ssl.AlertError
+		if !errors.As(err, &ae) || ae.AlertName() != "handshake_failure" {
+			t.Errorf("server failure is not a handshake_failure alert: %v", err)
+		}
+		return true
+	})
+	// The backend reconnects on its own: within a few seconds, every
+	// handshake succeeds again, with no restart of the server.
+	deadline := time.Now().Add(15 * time.Second)
+	for dial() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("handshakes did not recover after the token came back")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for i := 0; i < 10; i++ {
+		if err := dial(); err != nil {
+			t.Fatalf("after recovery: %v", err)
+		}
+	}
+	t.Logf("%d handshakes failed while the token was away; served %d in all", failures, served.Load())
+}
+
+// oneSession is a client session cache that always offers its last
+// session, whatever the address (each pipePair listens on a new port).
+type oneSession struct {
+	mu sync.Mutex
+	s  *ssl.SessionState
+}
+
+func (o *oneSession) Get(string) (*ssl.SessionState, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.s, o.s != nil
+}
+
+func (o *oneSession) Put(_ string, s *ssl.SessionState) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.s = s
+}
