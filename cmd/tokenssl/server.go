@@ -105,7 +105,6 @@ func serve(ln net.Listener, logger *log.Logger) error {
 	}
 }
 
-
 // parseVerifyClient maps -verify-client to a policy; with -client-ca a
 // given certificate is verified against it.
 func parseVerifyClient(v string, haveCAs bool) (ssl.ClientAuthType, error) {
