@@ -4,12 +4,18 @@ BIN := bin/tokenssl
 # Packages with concurrency run under the race detector.
 RACE_PKGS := ./ssl/... ./token/...
 
-.PHONY: all build demo test deps vet fmt-check fuzz-smoke clean
+.PHONY: all build demo test deps test-deps vet fmt-check clean
 
 all: build
 
+# softhsm2 and opensc (the demo and the token tests).
 deps:
 	bash scripts/install-deps.sh
+
+# Also the independent SSL 3.0 peers the interop tests run against (NSS
+# tools, openssl, the zcrypto peer's Go modules).
+test-deps: deps
+	bash scripts/install-peers.sh
 
 build:
 	$(GO) build -o $(BIN) ./cmd/tokenssl
@@ -24,7 +30,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-test: deps fmt-check vet
+test: test-deps fmt-check vet
 	$(GO) test -race -timeout 10m $(RACE_PKGS)
 	$(GO) test -timeout 10m $$($(GO) list ./... | grep -v -E '/tokenssl/(ssl|token)(/|$$)')
 
