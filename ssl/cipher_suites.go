@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/tokenssl/tokenssl/ssl/internal/idea"
+	"github.com/tokenssl/tokenssl/ssl/internal/rc2"
 )
 
 // The cipher-suite table of Appendix C: every code the SSL 3.0 text
@@ -94,12 +97,19 @@ type bulkCipher struct {
 
 func newRC4(key []byte) (cipher.Stream, error) { return rc4.NewCipher(key) }
 
+// newRC2Export keys RC2 with the 16-byte final write key of §8.2.2 and 128
+// effective key bits, as OpenSSL and NSS do (see package rc2: Appendix C's
+// "40" is the secret part of the key, not RC2's effective-bits parameter).
+func newRC2Export(key []byte) (cipher.Block, error) {
+	return rc2.NewCipher(key, rc2.SSL3ExportEffectiveKeyBits)
+}
+
 var (
 	cipherNull     = &bulkCipher{name: "NULL", exportable: true, available: true}
 	cipherRC4_40   = &bulkCipher{name: "RC4_40", keyMaterial: 5, expandedKey: 16, exportable: true, stream: newRC4, available: true}
 	cipherRC4_128  = &bulkCipher{name: "RC4_128", keyMaterial: 16, expandedKey: 16, stream: newRC4, available: true}
-	cipherRC2_40   = &bulkCipher{name: "RC2_CBC_40", keyMaterial: 5, expandedKey: 16, ivSize: 8, blockSize: 8, exportable: true}
-	cipherIDEA     = &bulkCipher{name: "IDEA_CBC", keyMaterial: 16, expandedKey: 16, ivSize: 8, blockSize: 8}
+	cipherRC2_40   = &bulkCipher{name: "RC2_CBC_40", keyMaterial: 5, expandedKey: 16, ivSize: 8, blockSize: 8, exportable: true, block: newRC2Export, available: true}
+	cipherIDEA     = &bulkCipher{name: "IDEA_CBC", keyMaterial: 16, expandedKey: 16, ivSize: 8, blockSize: 8, block: idea.NewCipher, available: true}
 	cipherDES40    = &bulkCipher{name: "DES40_CBC", keyMaterial: 5, expandedKey: 8, ivSize: 8, blockSize: 8, exportable: true, block: des.NewCipher, available: true}
 	cipherDES      = &bulkCipher{name: "DES_CBC", keyMaterial: 8, expandedKey: 8, ivSize: 8, blockSize: 8, block: des.NewCipher, available: true}
 	cipher3DES     = &bulkCipher{name: "3DES_EDE_CBC", keyMaterial: 24, expandedKey: 24, ivSize: 8, blockSize: 8, block: des.NewTripleDESCipher, available: true}

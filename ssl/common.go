@@ -171,8 +171,22 @@ type Config struct {
 	// byte so the IV of the next is unpredictable to an attacker).
 	DisableRecordSplitting bool
 
+	// DHParameters is the group a server uses for DHE and DH_anon suites;
+	// nil means RFC3526Group14() (2048 bits; dh_groups.go says why).
+	// ExportDHParameters is the group of their _EXPORT variants, at most
+	// 512 bits; nil means the built-in ExportDHGroup512().
+	DHParameters       *token.DHParams
+	ExportDHParameters *token.DHParams
+	// MinDHBits is the smallest Diffie-Hellman group a client accepts
+	// (ServerKeyExchange or fixed-DH certificate); 0 means 1024. On export
+	// suites a client accepts groups of min(MinDHBits, 512) to 512 bits.
+	MinDHBits int
+
 	serverCacheOnce sync.Once
 	serverCache     SessionCache
+	// exportRSA is the temporary RSA_EXPORT key shared by the handshakes
+	// of this Config (Appendix D.1).
+	exportRSA exportRSAKeyCache
 }
 
 func (c *Config) rand() io.Reader {
@@ -228,6 +242,7 @@ func (c *Config) Clone() *Config {
 		CipherSuites: c.CipherSuites, PreferClientCipherSuites: c.PreferClientCipherSuites,
 		SessionCache: c.SessionCache, DisableSessionCache: c.DisableSessionCache,
 		SessionLifetime: c.SessionLifetime, ClientSessionCache: c.ClientSessionCache,
+		DHParameters: c.DHParameters, ExportDHParameters: c.ExportDHParameters, MinDHBits: c.MinDHBits,
 		HandshakeTimeout: c.HandshakeTimeout, Renegotiation: c.Renegotiation,
 		SendSSL2Hello: c.SendSSL2Hello, SendFallbackSCSV: c.SendFallbackSCSV,
 		DisableRecordSplitting: c.DisableRecordSplitting,

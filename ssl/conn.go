@@ -529,7 +529,17 @@ func (c *Conn) writeRaw(b []byte) error {
 }
 func (c *Conn) readRecord() error { return c.readRecordOrCCS(false) }
 
-func (c *Conn) readChangeCipherSpec() error { return c.readRecordOrCCS(true) }
+// readChangeCipherSpec reads until the peer's ChangeCipherSpec has
+// activated the pending read state. During a renegotiation application
+// data may arrive first; it is kept for Read.
+func (c *Conn) readChangeCipherSpec() error {
+	for c.in.pending {
+		if err := c.readRecordOrCCS(true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // readErr converts an error from the transport into the connection error.
 // EOF at a record boundary without close_notify is a truncation: an error to

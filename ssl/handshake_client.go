@@ -3,13 +3,14 @@ package ssl
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/dsa"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
+
+	"github.com/tokenssl/tokenssl/token"
 )
 
 // clientHandshakeState drives one client handshake.
@@ -232,6 +233,7 @@ func (hs *clientHandshakeState) doFullHandshake() error {
 	if ka == nil {
 		return c.sendAlert(alertHandshakeFailure, errors.New("internal error: no key agreement for the chosen suite"))
 	}
+	defer releaseKeyAgreement(ka)
 	msg, err := c.readHandshake(&hs.transcript)
 	if err != nil {
 		return err
@@ -279,7 +281,7 @@ func (hs *clientHandshakeState) doFullHandshake() error {
 	c.out.Unlock()
 	var clientCert *Certificate
 	if certReq != nil {
-		clientCert = chooseClientCertificate(c.config, certReq)
+		clientCert = chooseClientCertificate(c.config, certReq, clientAuthDHGroup(ka, leaf))
 		if clientCert == nil {
 			// §7.6.6: a client without a suitable certificate sends the
 			// no_certificate warning instead of a Certificate message.
@@ -293,6 +295,11 @@ func (hs *clientHandshakeState) doFullHandshake() error {
 			return err
 		}
 	}
+	if fk, ok := ka.(*fortezzaKeyAgreement); ok {
+		fk.setClientCertificate(clientCert) // y_signature needs it
+	}
+	// A fixed-DH client certificate: implicit public value (§7.6.7.3).
+	fixedDH := clientCert != nil && useFixedDHClientCertificate(ka, clientCert)
 	preMaster, ckx, err := ka.generateClientKeyExchange(c, hs.hello, leaf)
 	if err != nil {
 		var ae *AlertError
@@ -305,8 +312,8 @@ func (hs *clientHandshakeState) doFullHandshake() error {
 		return err
 	}
 	hs.masterSecret = masterFromPreMaster(preMaster, hs.hello.random, hs.serverHello.random)
-	if clientCert != nil {
-		signer, ok := clientCert.PrivateKey.(crypto.Signer)
+	if clientCert != nil && !fixedDH { // §7.6.8: no CertificateVerify for fixed DH
+		signer, ok := handshakeSigner(clientCert.PrivateKey)
 		if !ok {
 			return c.sendAlert(alertHandshakeFailure, errors.New("client certificate key cannot sign"))
 		}
@@ -319,7 +326,7 @@ func (hs *clientHandshakeState) doFullHandshake() error {
 			return err
 		}
 	}
-	if err := prepareKeys(c, hs.suite, hs.masterSecret, hs.hello.random, hs.serverHello.random); err != nil {
+	if err := prepareKeys(c, hs.suite, hs.masterSecret, hs.hello.random, hs.serverHello.random, ka); err != nil {
 		return c.sendAlert(alertHandshakeFailure, err)
 	}
 	return nil
@@ -327,8 +334,9 @@ func (hs *clientHandshakeState) doFullHandshake() error {
 
 // chooseClientCertificate returns the first configured chain whose key type
 // the server asked for and, when the server named CAs, whose chain reaches
-// one of them.
-func chooseClientCertificate(config *Config, req *certificateRequestMsg) *Certificate {
+// one of them. dhGroup is the group a fixed-DH certificate must be in (nil:
+// the exchange takes none).
+func chooseClientCertificate(config *Config, req *certificateRequestMsg, dhGroup *token.DHParams) *Certificate {
 	for i := range config.Certificates {
 		cert := &config.Certificates[i]
 		leaf, err := cert.leaf()
@@ -343,6 +351,11 @@ func chooseClientCertificate(config *Config, req *certificateRequestMsg) *Certif
 			want = certTypeDSSSign
 		case *ecdsa.PublicKey:
 			continue // no SSL 3.0 certificate type carries ECDSA
+		case nil: // a key crypto/x509 does not know: DH?
+			want = fixedDHCertType(cert, leaf, dhGroup)
+		}
+		if fortezzaCard(cert) != nil {
+			want = certTypeFortezzaDMS // a card's DSS certificate
 		}
 		if bytes.IndexByte(req.certificateTypes, want) < 0 {
 			continue

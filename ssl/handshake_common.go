@@ -5,7 +5,9 @@ import (
 	"crypto/cipher"
 	"crypto/dsa"
 	"crypto/ecdsa"
+	"crypto/md5"
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/asn1"
@@ -14,6 +16,9 @@ import (
 	"math/big"
 	"time"
 
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/tokenssl/tokenssl/ssl/internal/dsax509"
 	"github.com/tokenssl/tokenssl/ssl/internal/ssl3mac"
 )
 
@@ -74,7 +79,10 @@ func newRecordCipher(s *cipherSuite, key, iv []byte, forRead bool) (any, error) 
 
 // prepareKeys installs the pending read and write states of c from the
 // master secret; ChangeCipherSpec activates them.
-func prepareKeys(c *Conn, s *cipherSuite, master, clientRandom, serverRandom []byte) error {
+// ka, when given, is the key agreement of a full handshake: for a suite
+// whose bulk cipher runs on a token (FORTEZZA_CBC) it supplies the record
+// ciphers (recordCipherProvider).
+func prepareKeys(c *Conn, s *cipherSuite, master, clientRandom, serverRandom []byte, ka ...keyAgreement) error {
 	km := deriveKeys(s, master, clientRandom, serverRandom)
 	var macHash crypto.Hash = s.mac
 	clientMAC, err := ssl3mac.New(macHash, km.clientMAC)
@@ -85,13 +93,26 @@ func prepareKeys(c *Conn, s *cipherSuite, master, clientRandom, serverRandom []b
 	if err != nil {
 		return err
 	}
-	clientCipher, err := newRecordCipher(s, km.clientKey, km.clientIV, !c.isClient)
-	if err != nil {
-		return err
-	}
-	serverCipher, err := newRecordCipher(s, km.serverKey, km.serverIV, c.isClient)
-	if err != nil {
-		return err
+	var clientCipher, serverCipher any
+	if rp, ok := recordCipherProviderOf(s, ka); ok {
+		write, read, err := rp.recordCiphers(c, c.isClient)
+		if err != nil {
+			return err
+		}
+		clientCipher, serverCipher = read, write
+		if c.isClient {
+			clientCipher, serverCipher = write, read
+			c.in.prepareFortezzaPrefix(false) // drop the server's first 8 bytes
+		} else {
+			c.out.prepareFortezzaPrefix(true) // prefix our first record (D.5.1)
+		}
+	} else {
+		if clientCipher, err = newRecordCipher(s, km.clientKey, km.clientIV, !c.isClient); err != nil {
+			return err
+		}
+		if serverCipher, err = newRecordCipher(s, km.serverKey, km.serverIV, c.isClient); err != nil {
+			return err
+		}
 	}
 	if c.isClient {
 		c.out.prepareCipherSpec(clientCipher, clientMAC)
@@ -157,6 +178,36 @@ func parseDSASignature(sig []byte) (r, s *big.Int, err error) {
 	return nil, nil, errors.New("ssl: malformed DSA signature")
 }
 
+// serverParamsDigest is the value a ServerKeyExchange signature covers
+// (§7.6.3): MD5 then SHA of ClientHello.random + ServerHello.random +
+// ServerParams. RSA signs all 36 bytes, DSA the SHA part.
+func serverParamsDigest(clientRandom, serverRandom, params []byte) []byte {
+	out := make([]byte, 0, md5.Size+sha1.Size)
+	h := md5.New()
+	h.Write(clientRandom)
+	h.Write(serverRandom)
+	h.Write(params)
+	out = h.Sum(out)
+	h = sha1.New()
+	h.Write(clientRandom)
+	h.Write(serverRandom)
+	h.Write(params)
+	return h.Sum(out)
+}
+
+// signServerParams returns a signed ServerKeyExchange body: params, then
+// their Signature (signHandshake) as an opaque <0..2^16-1> vector.
+func signServerParams(c *Conn, key crypto.Signer, clientRandom, serverRandom, params []byte) ([]byte, error) {
+	sig, err := signHandshake(key, c.config.rand(), serverParamsDigest(clientRandom, serverRandom, params))
+	if err != nil {
+		return nil, fmt.Errorf("ssl: signing ServerKeyExchange: %w", err)
+	}
+	var b cryptobyte.Builder
+	b.AddBytes(params)
+	addVec16(&b, "ServerKeyExchange.signature", sig, 0, maxUint16Vec)
+	return b.Bytes()
+}
+
 // certificateAlert maps a chain verification failure to the SSL 3.0 alert
 // that names it best.
 func certificateAlert(err error) alert {
@@ -185,13 +236,62 @@ func parseChain(raw [][]byte) ([]*x509.Certificate, error) {
 }
 
 // verifyChain verifies certs (leaf first) against roots for the given usage.
+//
+// crypto/x509 no longer verifies DSA signatures: when it fails on a chain
+// that has one, verifyDSAChain retries with dsax509 and checkExtKeyUsage
+// applies the usage. Limits of that path: the trust anchor must be among
+// the presented certificates (a CertPool cannot be listed), so a peer with
+// a DSA-signed certificate must send the CA; name constraints fail closed;
+// policies and revocation are not checked (see package dsax509).
+// certificateAlert maps the failures as for any chain: expired →
+// certificate_expired, no anchor → certificate_unknown, anything else (a
+// bad signature, the host name, the usage) → bad_certificate.
 func verifyChain(certs []*x509.Certificate, roots *x509.CertPool, dnsName string, now time.Time, usage x509.ExtKeyUsage) ([][]*x509.Certificate, error) {
 	inter := x509.NewCertPool()
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}
-	return certs[0].Verify(x509.VerifyOptions{
+	chains, err := certs[0].Verify(x509.VerifyOptions{
 		Roots: roots, Intermediates: inter, DNSName: dnsName, CurrentTime: now,
 		KeyUsages: []x509.ExtKeyUsage{usage},
 	})
+	if err != nil && dsax509.HasDSASignature(certs...) {
+		// crypto/x509 no longer verifies DSA signatures (Fortezza KEA and
+		// DSS certificates, DSS CAs).
+		if chains, err = verifyDSAChain(certs, roots, dnsName, now); err == nil {
+			err = checkExtKeyUsage(chains, usage)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return chains, err
+}
+
+// checkExtKeyUsage applies crypto/x509's extended key usage rule to chains
+// built without it (verifyDSAChain): every certificate that lists extended
+// key usages must list usage or anyExtendedKeyUsage (or, for server
+// authentication, one of the old Server Gated Crypto usages). One chain
+// passing is enough.
+func checkExtKeyUsage(chains [][]*x509.Certificate, usage x509.ExtKeyUsage) error {
+	for _, chain := range chains {
+		ok := true
+		for _, cert := range chain {
+			if len(cert.ExtKeyUsage) == 0 && len(cert.UnknownExtKeyUsage) == 0 {
+				continue
+			}
+			allowed := false
+			for _, u := range cert.ExtKeyUsage {
+				if u == usage || u == x509.ExtKeyUsageAny || usage == x509.ExtKeyUsageServerAuth &&
+					(u == x509.ExtKeyUsageNetscapeServerGatedCrypto || u == x509.ExtKeyUsageMicrosoftServerGatedCrypto) {
+					allowed = true
+				}
+			}
+			ok = ok && allowed
+		}
+		if ok {
+			return nil
+		}
+	}
+	return x509.CertificateInvalidError{Cert: chains[0][0], Reason: x509.IncompatibleUsage}
 }

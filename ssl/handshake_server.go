@@ -249,6 +249,7 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 		}
 	}
 	hs.ka = newKeyAgreement(hs.suite)
+	defer releaseKeyAgreement(hs.ka)
 	c.out.Lock()
 	c.buffering = true
 	c.out.Unlock()
@@ -341,13 +342,18 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 			return c.sendAlert(alertHandshakeFailure, fmt.Errorf("client CertificateVerify: %w", err))
 		}
 	}
-	return prepareKeys(c, hs.suite, hs.masterSecret, hs.clientHello.random, hs.hello.random)
+	return prepareKeys(c, hs.suite, hs.masterSecret, hs.clientHello.random, hs.hello.random, hs.ka)
 }
 
 // clientCertTypes lists the certificate types a server asks for.
 func clientCertTypes(s *cipherSuite) []byte {
 	if s.kex == kexFortezza {
 		return []byte{certTypeFortezzaDMS}
+	}
+	if s.kex == kexDH || s.kex == kexDHE {
+		// A fixed-DH certificate in the server's group authenticates
+		// through the implicit public value (readClientDHPublic).
+		return []byte{certTypeRSASign, certTypeDSSSign, certTypeRSAFixedDH, certTypeDSSFixedDH}
 	}
 	return []byte{certTypeRSASign, certTypeDSSSign}
 }
@@ -366,6 +372,9 @@ func (hs *serverHandshakeState) processClientCertificate(raw [][]byte) error {
 	certs, err := parseChain(raw)
 	if err != nil {
 		return c.sendAlert(alertBadCertificate, err)
+	}
+	if err := checkClientCertificateKey(hs.suite, certs[0]); err != nil {
+		return c.sendAlert(alertUnsupportedCertificate, err)
 	}
 	if policy == VerifyClientCertIfGiven || policy == RequireAndVerifyClientCert {
 		chains, err := verifyChain(certs, c.config.ClientCAs, "", c.config.time(), x509.ExtKeyUsageClientAuth)

@@ -12,7 +12,8 @@ import (
 func TestHandshakeEverySuite(t *testing.T) {
 	sizes := []int{1, 100, maxPlaintext, maxPlaintext + 1, 100000}
 	for _, id := range ImplementedCipherSuites() {
-		if suiteByID(id).anonymous() {
+		// FORTEZZA_KEA needs cards: fortezza_test.go.
+		if suiteByID(id).anonymous() || suiteByID(id).kex == kexFortezza {
 			continue
 		}
 		t.Run(CipherSuiteName(id), func(t *testing.T) {
@@ -27,7 +28,8 @@ func TestHandshakeEverySuite(t *testing.T) {
 					t.Fatalf("state %+v", st)
 				}
 			}
-			if len(client.ConnectionState().PeerCertificates) != 1 || len(client.ConnectionState().VerifiedChains) == 0 {
+			// DSA-signed chains carry their CA (see legacyPKI).
+			if len(client.ConnectionState().PeerCertificates) == 0 || len(client.ConnectionState().VerifiedChains) == 0 {
 				t.Fatal("client did not record a verified server chain")
 			}
 			for _, n := range sizes {

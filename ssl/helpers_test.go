@@ -126,12 +126,13 @@ func tcpPair(t testing.TB) (client, server net.Conn) {
 
 func serverConfig(t testing.TB) *Config {
 	p := testCerts(t)
-	return &Config{Certificates: []Certificate{p.server}, CipherSuites: ImplementedCipherSuites()}
+	// The legacy certificates serve the DSS, fixed-DH and export suites.
+	certs := append([]Certificate{p.server}, legacyCerts(t).serverCerts()...)
+	return &Config{Certificates: certs, CipherSuites: ImplementedCipherSuites()}
 }
 
 func clientConfig(t testing.TB) *Config {
-	p := testCerts(t)
-	return &Config{RootCAs: p.roots, ServerName: "localhost", CipherSuites: ImplementedCipherSuites()}
+	return &Config{RootCAs: legacyCerts(t).roots, ServerName: "localhost", CipherSuites: ImplementedCipherSuites()}
 }
 
 // handshakePair runs both handshakes concurrently and returns both errors.

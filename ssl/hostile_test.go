@@ -148,8 +148,12 @@ func runHostile(t *testing.T, row *hostileRow) (m *mitm, cerr, serr error) {
 	c1, p1 := tcpPair(t)
 	p2, s2 := tcpPair(t)
 	m = &mitm{}
-	go m.pump(toServer, p1, p2, row)
-	go m.pump(toClient, p2, p1, row)
+	var pumps sync.WaitGroup
+	pumps.Add(2)
+	go func() { defer pumps.Done(); m.pump(toServer, p1, p2, row) }()
+	go func() { defer pumps.Done(); m.pump(toClient, p2, p1, row) }()
+	// Return only once the proxy has seen everything either side sent.
+	defer pumps.Wait()
 	client, server := Client(c1, cc), Server(s2, sc)
 	deadline := time.Now().Add(10 * time.Second)
 	c1.SetDeadline(deadline)

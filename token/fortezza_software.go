@@ -20,10 +20,10 @@ import (
 // exactly what a card computes (kea and kea/skipjack in the card's byte
 // convention) and exists for unit tests; it protects nothing.
 type SoftwareFortezzaCard struct {
-	KEA      *kea.PrivateKey // static KEA pair (x, Y)
-	DSS      *dsa.PrivateKey // DSS key in the same domain; may be nil
-	KEACert  []byte          // DER, optional
-	Rand     io.Reader       // nil: crypto/rand
+	KEA     *kea.PrivateKey // static KEA pair (x, Y)
+	DSS     *dsa.PrivateKey // DSS key in the same domain; may be nil
+	KEACert []byte          // DER, optional
+	Rand    io.Reader       // nil: crypto/rand
 	// EmailMode makes ResponderRandom return the e-mail-mode constant 1
 	// (as NSS servers do) instead of a full-mode ephemeral R_s.
 	EmailMode bool

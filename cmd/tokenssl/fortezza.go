@@ -1,0 +1,293 @@
+package main
+
+// Fortezza on the command line (issue 5). The lead wires these into main.go,
+// token.go, server.go, client.go and demo.go:
+//
+//	tokenssl token provision-fortezza -store DIR -label L -pin P -role server|client [-cn NAME] [-ca-dir DIR] [-generate-params]
+//	  → runProvisionFortezza(args)
+//	server/client: f := addFortezzaFlags(fs); after fs.Parse:
+//	  cert, roots, closeFn, err := f.certificate(); append cert to
+//	  Config.Certificates; use roots as RootCAs (client) / ClientCAs (server)
+//	demo: runFortezzaDemo(os.Stdout)
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tokenssl/tokenssl/kea"
+	"github.com/tokenssl/tokenssl/kea/keacert"
+	"github.com/tokenssl/tokenssl/softhsm"
+	"github.com/tokenssl/tokenssl/ssl"
+	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/token/pkcs11"
+)
+
+// runProvisionFortezza implements `tokenssl token provision-fortezza`: it
+// puts a Fortezza card (KEA and DSS keys in one domain, their certificates
+// and the CA's) on a SoftHSM token in a persistent store, creating the
+// token if it does not exist, and the CA in -ca-dir if it has none yet (so
+// a server and a client card provisioned with the same -ca-dir trust each
+// other). The CA key is written to ca-dir/fortezza-ca.key (DSA PEM) and
+// the certificate to ca-dir/fortezza-ca.pem.
+func runProvisionFortezza(args []string) error {
+	fs := flag.NewFlagSet("token provision-fortezza", flag.ExitOnError)
+	store := fs.String("store", "", "SoftHSM store directory (created if missing)")
+	label := fs.String("label", "", "token label (created if missing)")
+	pin := fs.String("pin", "", "user PIN")
+	soPIN := fs.String("so-pin", "", "SO PIN for a new token (random if empty)")
+	role := fs.String("role", "server", "server or client")
+	cn := fs.String("cn", "", "certificate common name (the server's host name)")
+	caDir := fs.String("ca-dir", "", "directory of the Fortezza CA (default: the store)")
+	genParams := fs.Bool("generate-params", false, "generate a fresh 1024/160 KEA group for a new CA instead of the built-in one")
+	fs.Parse(args)
+	if *store == "" || *label == "" || *pin == "" {
+		return errors.New("provision-fortezza: -store, -label and -pin are required")
+	}
+	if *role != "server" && *role != "client" {
+		return errors.New("provision-fortezza: -role is server or client")
+	}
+	if *caDir == "" {
+		*caDir = *store
+	}
+	if *cn == "" {
+		*cn = *label
+	}
+	ca, err := loadOrCreateFortezzaCA(*caDir, *genParams)
+	if err != nil {
+		return err
+	}
+	env, err := softhsm.New(*store)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	tok, err := env.Token(*label, *pin)
+	if err != nil {
+		if *soPIN == "" {
+			*soPIN = softhsm.RandomPIN(12)
+		}
+		if tok, err = env.InitToken(*label, *soPIN, *pin); err != nil {
+			return err
+		}
+	}
+	if err := tok.ProvisionFortezzaCard(ca, softhsm.FortezzaCardOptions{CommonName: *cn}); err != nil {
+		return err
+	}
+	fmt.Printf("provisioned a Fortezza %s card on token %q (serial %s) in %s; CA in %s\n", *role, tok.Label, tok.Serial, env.Dir, *caDir)
+	return nil
+}
+
+// loadOrCreateFortezzaCA reads the CA from dir or makes one there.
+func loadOrCreateFortezzaCA(dir string, generateParams bool) (*softhsm.FortezzaCA, error) {
+	keyPath, certPath := filepath.Join(dir, "fortezza-ca.key"), filepath.Join(dir, "fortezza-ca.pem")
+	if keyPEM, err := os.ReadFile(keyPath); err == nil {
+		k, err := token.ParsePrivateKeyPEM(keyPEM)
+		if err != nil {
+			return nil, err
+		}
+		dk, ok := k.(*token.DSAKey)
+		if !ok {
+			return nil, fmt.Errorf("%s is not a DSA key", keyPath)
+		}
+		certPEM, err := os.ReadFile(certPath)
+		if err != nil {
+			return nil, err
+		}
+		blk, _ := pem.Decode(certPEM)
+		if blk == nil {
+			return nil, fmt.Errorf("%s: no PEM certificate", certPath)
+		}
+		cert, err := keacert.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		return &softhsm.FortezzaCA{Key: dk.PrivateKey, Cert: cert, DER: blk.Bytes}, nil
+	}
+	var params *kea.Params
+	if generateParams {
+		var err error
+		if params, err = kea.GenerateParams(nil); err != nil {
+			return nil, err
+		}
+	}
+	ca, err := softhsm.NewFortezzaCA(params, "tokenssl Fortezza CA")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	keyPEM, err := token.MarshalDSAPrivateKeyPEM(ca.Key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
+		return nil, err
+	}
+	return ca, os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.DER}), 0o644)
+}
+
+// fortezzaFlags select a Fortezza card for the server or client command.
+type fortezzaFlags struct {
+	module, label, pin, store string
+	email                     bool
+}
+
+// addFortezzaFlags registers -fortezza-* on fs.
+func addFortezzaFlags(fs *flag.FlagSet) *fortezzaFlags {
+	f := &fortezzaFlags{}
+	fs.StringVar(&f.label, "fortezza-label", "", "use the Fortezza card on the token with this label")
+	fs.StringVar(&f.pin, "fortezza-pin", "", "the card token's user PIN")
+	fs.StringVar(&f.module, "fortezza-module", "", "PKCS#11 module of the card (default: SoftHSM2)")
+	fs.StringVar(&f.store, "fortezza-store", "", "SoftHSM store of an emulated card (token provision-fortezza -store)")
+	fs.BoolVar(&f.email, "fortezza-email", false, "server: KEA e-mail mode (r_s = 1) instead of full mode")
+	return f
+}
+
+// enabled reports whether a card was asked for.
+func (f *fortezzaFlags) enabled() bool { return f.label != "" }
+
+// certificate opens the card: a token that lists the Fortezza mechanisms is
+// used as a real card (token/pkcs11), any other (SoftHSM) through the
+// emulator. The certificate is the KEA certificate (server) or DSS
+// certificate (client) with the CA; roots holds the CA stored on the card.
+func (f *fortezzaFlags) certificate(server bool) (ssl.Certificate, *x509.CertPool, func() error, error) {
+	var none ssl.Certificate
+	if f.store != "" {
+		os.Setenv("SOFTHSM2_CONF", filepath.Join(f.store, "softhsm2.conf"))
+	}
+	module := f.module
+	if module == "" {
+		var err error
+		if module, err = softhsm.Find(); err != nil {
+			return none, nil, nil, err
+		}
+	}
+	b, err := pkcs11.Open(pkcs11.Config{ModulePath: module, TokenLabel: f.label, PIN: pkcs11.PINString(f.pin)})
+	if err != nil {
+		return none, nil, nil, err
+	}
+	fail := func(err error) (ssl.Certificate, *x509.CertPool, func() error, error) {
+		b.Close()
+		return none, nil, nil, err
+	}
+	real, err := pkcs11.HasFortezzaMechanisms(b)
+	if err != nil {
+		return fail(err)
+	}
+	var card token.FortezzaCard
+	var chainLeaf, caDER []byte
+	if real {
+		kc, err := pkcs11.OpenFortezzaCard(b, pkcs11.FortezzaCardSpec{KEA: pkcs11.KeySpec{Label: softhsm.FortezzaKEALabel}, DSS: pkcs11.KeySpec{Label: softhsm.FortezzaDSSLabel}})
+		if err != nil {
+			return fail(err)
+		}
+		card, chainLeaf = kc, kc.KEACertificate()
+		if !server {
+			if chainLeaf, err = b.FindCertificate(pkcs11.KeySpec{Label: softhsm.FortezzaDSSLabel}); err != nil {
+				return fail(err)
+			}
+		}
+		caDER, _ = b.FindCertificate(pkcs11.KeySpec{Label: softhsm.FortezzaCALabel})
+	} else {
+		ec, err := softhsm.OpenFortezzaCard(b, nil)
+		if err != nil {
+			return fail(err)
+		}
+		ec.SetEmailMode(f.email)
+		card, chainLeaf, caDER = ec, ec.KEACertificate(), ec.CACertificate()
+		if !server {
+			chainLeaf = ec.DSSCertificate()
+		}
+	}
+	cert := ssl.Certificate{Certificate: [][]byte{chainLeaf}, PrivateKey: card}
+	roots := x509.NewCertPool()
+	if caDER != nil {
+		cert.Certificate = append(cert.Certificate, caDER)
+		if ca, err := x509.ParseCertificate(caDER); err == nil {
+			roots.AddCert(ca)
+		}
+	}
+	return cert, roots, b.Close, nil
+}
+
+// runFortezzaDemo provisions a server and a client card on a throw-away
+// SoftHSM store and runs each Fortezza suite, full and e-mail KEA mode,
+// with client authentication, printing one line per run.
+func runFortezzaDemo(w io.Writer) error {
+	p, err := softhsm.ProvisionFortezzaDemo(softhsm.FortezzaPairOptions{})
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	fmt.Fprintf(w, "Fortezza cards emulated on SoftHSM: server %q, client %q (KEA + DSS, 1024/160)\n", p.ServerToken.Label, p.ClientToken.Label)
+	msg := bytes.Repeat([]byte("FORTEZZA "), 1<<10)
+	for _, id := range softhsm.FortezzaSuites {
+		for _, email := range []bool{false, true} {
+			p.Server.SetEmailMode(email)
+			start := time.Now()
+			if err := fortezzaRoundTrip(p.ClientConfig([]uint16{id}), p.ServerConfig([]uint16{id}, true), msg); err != nil {
+				return fmt.Errorf("%s: %w", ssl.CipherSuiteName(id), err)
+			}
+			mode := "full KEA  "
+			if email {
+				mode = "e-mail KEA"
+			}
+			fmt.Fprintf(w, "  %-40s %s  client auth  %d bytes echoed  %v\n", ssl.CipherSuiteName(id), mode, len(msg), time.Since(start).Round(time.Millisecond))
+		}
+	}
+	return nil
+}
+
+// fortezzaRoundTrip runs one connection over loopback and echoes msg.
+func fortezzaRoundTrip(cc, sc *ssl.Config, msg []byte) error {
+	ln, err := ssl.Listen("tcp", "127.0.0.1:0", sc)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	errc := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		buf := make([]byte, len(msg))
+		if _, err := io.ReadFull(c, buf); err != nil {
+			errc <- err
+			return
+		}
+		_, err = c.Write(buf)
+		errc <- err
+	}()
+	raw, err := net.DialTimeout("tcp", ln.Addr().String(), 10*time.Second)
+	if err != nil {
+		return err
+	}
+	raw.SetDeadline(time.Now().Add(30 * time.Second))
+	c := ssl.Client(raw, cc)
+	defer c.Close()
+	if _, err := c.Write(msg); err != nil {
+		return err
+	}
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, got); err != nil {
+		return err
+	}
+	if !bytes.Equal(got, msg) {
+		return errors.New("echo differs")
+	}
+	return <-errc
+}

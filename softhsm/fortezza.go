@@ -1,0 +1,623 @@
+package softhsm
+
+import (
+	"context"
+	"crypto/dsa"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"math/big"
+	"sync"
+	"sync/atomic"
+
+	p11 "github.com/miekg/pkcs11"
+
+	"github.com/tokenssl/tokenssl/kea"
+	"github.com/tokenssl/tokenssl/kea/keacert"
+	"github.com/tokenssl/tokenssl/kea/skipjack"
+	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/token/pkcs11"
+)
+
+// The Fortezza card emulator: a token.FortezzaCard on a SoftHSM token,
+// which has neither KEA nor SKIPJACK (pkcs11-softhsm-notes.md).
+//
+// What SoftHSM holds, and does:
+//   - the static KEA private value x, as a CKK_DH private key in the KEA
+//     group (p, g), and each ephemeral r (r_c of the client, r_s of a
+//     full-mode server) as a session DH key pair generated on the token
+//     (CKA_VALUE_BITS 160, like a card's 160-bit exponents);
+//   - the two exponentiations of w, t = Y_peer^r and u = R_peer^x, each a
+//     CKM_DH_PKCS_DERIVE into a session secret whose value is read out and
+//     the object destroyed;
+//   - the DSS key (CKM_DSA over the 20-byte SHA-1);
+//   - TEKs and MEKs, as session CKK_GENERIC_SECRET objects of 10 bytes
+//     (MEKs generated with CKM_GENERIC_SECRET_KEY_GEN).
+//
+// What Go does, with package kea in the card's byte convention (fortezza.md
+// §1.6): the checks on peer values, w = (t + u) mod p, the KDF w → TEK,
+// SKIPJACK key wrap/unwrap with checksum, CBC64 with token-style 24-byte IVs
+// ("THIS IS NOT LEAF" ‖ 8 random bytes). Secret keys are read from SoftHSM
+// only for the duration of one operation, the way a card loads a key into
+// its crypto unit; a record cipher keeps the key schedule of its MEK in
+// memory for the life of the connection, like a card's loaded key register.
+// The bytes on the wire are exactly a card's.
+
+// Labels of the card's objects on the token.
+const (
+	FortezzaKEALabel = "fortezza-kea" // CKK_DH key pair (x, Y) and the KEA certificate
+	FortezzaDSSLabel = "fortezza-dss" // DSA key pair and its certificate
+	FortezzaCALabel  = "fortezza-ca"  // the issuing CA's certificate
+)
+
+// FortezzaCard is the emulated card. It is safe for concurrent use.
+type FortezzaCard struct {
+	b        *pkcs11.Backend
+	ownsB    bool
+	kea      *pkcs11.Object // static KEA private value (CKK_DH)
+	dss      *pkcs11.DSAKey
+	pub      *kea.PublicKey
+	keaCert  []byte
+	dssCert  []byte
+	caCert   []byte
+	emailMod atomic.Bool
+
+	live atomic.Int64
+}
+
+var _ token.FortezzaCard = (*FortezzaCard)(nil)
+
+// OpenFortezzaCard finds the emulated card's objects on b (the labels
+// above): the KEA key pair and its certificate, the DSS key and its
+// certificate (optional) and the CA certificate (optional). The KEA domain
+// parameters come from the KEA certificate when it carries them in full,
+// else from params (nil: the built-in group).
+func OpenFortezzaCard(b *pkcs11.Backend, params *kea.Params) (*FortezzaCard, error) {
+	o, err := b.FindObject(pkcs11.KeySpec{Label: FortezzaKEALabel}, p11.CKO_PRIVATE_KEY)
+	if err != nil {
+		return nil, fmt.Errorf("softhsm: Fortezza KEA key: %w", err)
+	}
+	c := &FortezzaCard{b: b, kea: o}
+	if c.keaCert, err = b.FindCertificate(pkcs11.KeySpec{Label: FortezzaKEALabel}); err != nil {
+		return nil, fmt.Errorf("softhsm: Fortezza KEA certificate: %w", err)
+	}
+	kc, err := keacert.ParseKEACertificate(c.keaCert)
+	if err != nil {
+		return nil, err
+	}
+	if kc.Params != nil {
+		params = kc.Params
+	} else if params == nil {
+		params = kea.DefaultParams()
+	}
+	if c.pub, err = kc.KEA.PublicKey(params); err != nil {
+		return nil, fmt.Errorf("softhsm: Fortezza KEA certificate: %w", err)
+	}
+	// The token's key must be the certificate's: compare y with g^x,
+	// computed on the token.
+	y, err := c.exp(context.Background(), o, params.G)
+	if err != nil {
+		return nil, err
+	}
+	if new(big.Int).SetBytes(y).Cmp(c.pub.Y) != 0 {
+		return nil, errors.New("softhsm: the KEA key on the token does not match its certificate")
+	}
+	if k, err := b.FindKey(pkcs11.KeySpec{Label: FortezzaDSSLabel}); err == nil {
+		if dk, ok := k.(*pkcs11.DSAKey); ok {
+			c.dss = dk
+			c.dssCert, _ = b.FindCertificate(pkcs11.KeySpec{Label: FortezzaDSSLabel})
+		}
+	}
+	c.caCert, _ = b.FindCertificate(pkcs11.KeySpec{Label: FortezzaCALabel})
+	return c, nil
+}
+
+// SetEmailMode selects e-mail KEA mode for ResponderRandom (r_s = 1, as NSS
+// servers send) instead of full mode.
+func (c *FortezzaCard) SetEmailMode(on bool) { c.emailMod.Store(on) }
+
+// Backend returns the token the card lives on.
+func (c *FortezzaCard) Backend() *pkcs11.Backend { return c.b }
+
+// Close closes the Backend if the card opened it.
+func (c *FortezzaCard) Close() error {
+	if c.ownsB {
+		return c.b.Close()
+	}
+	return nil
+}
+
+// DSSCertificate returns the DER DSS certificate, or nil.
+func (c *FortezzaCard) DSSCertificate() []byte { return c.dssCert }
+
+// CACertificate returns the DER certificate of the CA stored on the card, or nil.
+func (c *FortezzaCard) CACertificate() []byte { return c.caCert }
+
+// LiveObjects counts keys and ephemerals handed out and not yet destroyed.
+func (c *FortezzaCard) LiveObjects() int64 { return c.live.Load() }
+
+// SessionObjects counts the session (non-token) objects on the token now:
+// after every handshake has ended it must be 0.
+func (c *FortezzaCard) SessionObjects() (int, error) {
+	n := 0
+	err := c.b.WithSession(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle) error {
+		if err := ctx.FindObjectsInit(sh, []*p11.Attribute{p11.NewAttribute(p11.CKA_TOKEN, false)}); err != nil {
+			return err
+		}
+		defer ctx.FindObjectsFinal(sh)
+		for {
+			hs, _, err := ctx.FindObjects(sh, 100)
+			if err != nil {
+				return err
+			}
+			if len(hs) == 0 {
+				return nil
+			}
+			n += len(hs)
+		}
+	})
+	return n, err
+}
+
+// KEAPublicKey implements token.FortezzaCard.
+func (c *FortezzaCard) KEAPublicKey() *kea.PublicKey { return c.pub }
+
+// KEACertificate implements token.FortezzaCard.
+func (c *FortezzaCard) KEACertificate() []byte { return c.keaCert }
+
+// DSSPublicKey implements token.FortezzaCard.
+func (c *FortezzaCard) DSSPublicKey() *dsa.PublicKey {
+	if c.dss == nil {
+		return nil
+	}
+	pub, _ := c.dss.Public().(*dsa.PublicKey)
+	return pub
+}
+
+// SignDSS implements token.FortezzaCard: CKM_DSA on the token, returned as
+// the card's raw r‖s.
+func (c *FortezzaCard) SignDSS(digest []byte) ([]byte, error) {
+	if c.dss == nil {
+		return nil, errors.New("softhsm: the Fortezza card has no DSS key")
+	}
+	der, err := c.dss.Sign(nil, digest, nil)
+	if err != nil {
+		return nil, err
+	}
+	var sig struct{ R, S *big.Int }
+	if rest, err := asn1.Unmarshal(der, &sig); err != nil || len(rest) != 0 {
+		return nil, errors.New("softhsm: malformed DSA signature from the token")
+	}
+	return token.RawDSASignature(c.DSSPublicKey().Q, sig.R, sig.S)
+}
+
+// --- token objects ---
+
+func fzAttr(t uint, v any) *p11.Attribute { return p11.NewAttribute(t, v) }
+
+// secretTemplate is a 10-byte session secret readable by this process:
+// the emulator computes SKIPJACK in Go and has to load the key.
+func secretTemplate(value []byte) []*p11.Attribute {
+	t := []*p11.Attribute{
+		fzAttr(p11.CKA_CLASS, p11.CKO_SECRET_KEY),
+		fzAttr(p11.CKA_KEY_TYPE, p11.CKK_GENERIC_SECRET),
+		fzAttr(p11.CKA_TOKEN, false),
+		fzAttr(p11.CKA_PRIVATE, true),
+		fzAttr(p11.CKA_SENSITIVE, false),
+		fzAttr(p11.CKA_EXTRACTABLE, true),
+		fzAttr(p11.CKA_LABEL, "fortezza-session-key"),
+	}
+	if value != nil {
+		t = append(t, fzAttr(p11.CKA_VALUE, value))
+	} else {
+		t = append(t, fzAttr(p11.CKA_VALUE_LEN, skipjack.KeySize))
+	}
+	return t
+}
+
+// emuKey is a TEK or MEK: a session secret object on SoftHSM.
+type emuKey struct {
+	card *FortezzaCard
+	mu   sync.Mutex
+	h    p11.ObjectHandle // 0 once destroyed
+}
+
+func (k *emuKey) Destroy() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.h == 0 {
+		return nil
+	}
+	h := k.h
+	k.h = 0
+	k.card.live.Add(-1)
+	return k.card.b.WithSession(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle) error {
+		return ctx.DestroyObject(sh, h)
+	})
+}
+
+// newKey stores value (nil: generate) as a session secret.
+func (c *FortezzaCard) newKey(ctx *p11.Ctx, sh p11.SessionHandle, value []byte) (*emuKey, error) {
+	var h p11.ObjectHandle
+	var err error
+	if value == nil {
+		h, err = ctx.GenerateKey(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_GENERIC_SECRET_KEY_GEN, nil)}, secretTemplate(nil))
+	} else {
+		h, err = ctx.CreateObject(sh, secretTemplate(value))
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.live.Add(1)
+	return &emuKey{card: c, h: h}, nil
+}
+
+// load reads the value of one of our keys (the card loading it).
+func (c *FortezzaCard) load(k token.FortezzaKey) ([]byte, error) {
+	ek, ok := k.(*emuKey)
+	if !ok || ek.card != c {
+		return nil, token.ErrFortezzaHandle
+	}
+	ek.mu.Lock()
+	defer ek.mu.Unlock()
+	if ek.h == 0 {
+		return nil, token.ErrFortezzaHandle
+	}
+	var v []byte
+	err := c.b.WithSession(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle) error {
+		a, err := ctx.GetAttributeValue(sh, ek.h, []*p11.Attribute{fzAttr(p11.CKA_VALUE, nil)})
+		if err != nil {
+			return err
+		}
+		v = a[0].Value
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(v) != skipjack.KeySize {
+		return nil, fmt.Errorf("softhsm: Fortezza key object holds %d bytes", len(v))
+	}
+	return v, nil
+}
+
+// derive is one CKM_DH_PKCS_DERIVE: peer^(private of base) mod p, read out
+// as a 128-byte value and the session object destroyed.
+func derive(ctx *p11.Ctx, sh p11.SessionHandle, base p11.ObjectHandle, peer *big.Int) (*big.Int, error) {
+	tmpl := []*p11.Attribute{
+		fzAttr(p11.CKA_CLASS, p11.CKO_SECRET_KEY),
+		fzAttr(p11.CKA_KEY_TYPE, p11.CKK_GENERIC_SECRET),
+		fzAttr(p11.CKA_VALUE_LEN, kea.ValueSize),
+		fzAttr(p11.CKA_TOKEN, false),
+		fzAttr(p11.CKA_SENSITIVE, false),
+		fzAttr(p11.CKA_EXTRACTABLE, true),
+	}
+	h, err := ctx.DeriveKey(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DH_PKCS_DERIVE, peer.Bytes())}, base, tmpl)
+	if err != nil {
+		return nil, fmt.Errorf("softhsm: CKM_DH_PKCS_DERIVE: %w", err)
+	}
+	defer ctx.DestroyObject(sh, h)
+	a, err := ctx.GetAttributeValue(sh, h, []*p11.Attribute{fzAttr(p11.CKA_VALUE, nil)})
+	if err != nil {
+		return nil, err
+	}
+	return new(big.Int).SetBytes(a[0].Value), nil
+}
+
+// exp computes peer^x mod p with the static KEA key (also g^x = Y).
+func (c *FortezzaCard) exp(cx context.Context, o *pkcs11.Object, peer *big.Int) ([]byte, error) {
+	var out []byte
+	err := o.WithObject(cx, func(ctx *p11.Ctx, sh p11.SessionHandle, h p11.ObjectHandle) error {
+		v, err := derive(ctx, sh, h, peer)
+		if err != nil {
+			return err
+		}
+		out = v.Bytes()
+		return nil
+	})
+	return out, err
+}
+
+// genEphemeral generates an ephemeral KEA pair (r, R = g^r) on the token as
+// session DH objects; the public object is destroyed at once.
+func (c *FortezzaCard) genEphemeral(ctx *p11.Ctx, sh p11.SessionHandle) (p11.ObjectHandle, []byte, error) {
+	params := c.pub.Params
+	pubT := []*p11.Attribute{
+		fzAttr(p11.CKA_CLASS, p11.CKO_PUBLIC_KEY), fzAttr(p11.CKA_KEY_TYPE, p11.CKK_DH),
+		fzAttr(p11.CKA_TOKEN, false), fzAttr(p11.CKA_PRIME, params.P.Bytes()), fzAttr(p11.CKA_BASE, params.G.Bytes()),
+	}
+	privT := []*p11.Attribute{
+		fzAttr(p11.CKA_CLASS, p11.CKO_PRIVATE_KEY), fzAttr(p11.CKA_KEY_TYPE, p11.CKK_DH),
+		fzAttr(p11.CKA_TOKEN, false), fzAttr(p11.CKA_PRIVATE, true), fzAttr(p11.CKA_SENSITIVE, true),
+		fzAttr(p11.CKA_EXTRACTABLE, false), fzAttr(p11.CKA_DERIVE, true),
+		fzAttr(p11.CKA_VALUE_BITS, kea.SubprimeBits),
+	}
+	pubH, privH, err := ctx.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DH_PKCS_KEY_PAIR_GEN, nil)}, pubT, privT)
+	if err != nil {
+		return 0, nil, fmt.Errorf("softhsm: ephemeral KEA key generation: %w", err)
+	}
+	a, err := ctx.GetAttributeValue(sh, pubH, []*p11.Attribute{fzAttr(p11.CKA_VALUE, nil)})
+	ctx.DestroyObject(sh, pubH)
+	if err != nil {
+		ctx.DestroyObject(sh, privH)
+		return 0, nil, err
+	}
+	r, err := kea.EncodeValue(new(big.Int).SetBytes(a[0].Value))
+	if err != nil {
+		ctx.DestroyObject(sh, privH)
+		return 0, nil, err
+	}
+	return privH, r, nil
+}
+
+// tekFrom combines t and u into w and w into a TEK object.
+func (c *FortezzaCard) tekFrom(ctx *p11.Ctx, sh p11.SessionHandle, t, u *big.Int) (*emuKey, error) {
+	w, err := kea.CombineW(&c.pub.Params, t, u)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", token.ErrFortezzaPeer, err)
+	}
+	tek, err := kea.DeriveTEK(w)
+	clear(w)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(tek)
+	return c.newKey(ctx, sh, tek)
+}
+
+func (c *FortezzaCard) checkPeer(vs ...*big.Int) error {
+	for _, v := range vs {
+		if err := kea.CheckPublic(&c.pub.Params, v); err != nil {
+			return fmt.Errorf("%w: %v", token.ErrFortezzaPeer, err)
+		}
+	}
+	return nil
+}
+
+// DeriveTEKAsSender implements token.FortezzaCard.
+func (c *FortezzaCard) DeriveTEKAsSender(peerY *big.Int, rs []byte) (token.FortezzaKey, []byte, error) {
+	rb, err := token.DecodeKEARandom(rs)
+	if err != nil {
+		return nil, nil, err
+	}
+	email := kea.IsEmailMode(rb)
+	if email {
+		rb = peerY // e-mail mode: R_B is replaced by Y_B
+	}
+	if err := c.checkPeer(peerY, rb); err != nil {
+		return nil, nil, err
+	}
+	var tek *emuKey
+	var rc []byte
+	err = c.kea.WithObject(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle, x p11.ObjectHandle) error {
+		r, R, err := c.genEphemeral(ctx, sh)
+		if err != nil {
+			return err
+		}
+		defer ctx.DestroyObject(sh, r)
+		t, err := derive(ctx, sh, r, peerY) // Y_B^r_A
+		if err != nil {
+			return err
+		}
+		u, err := derive(ctx, sh, x, rb) // R_B^x_A (Y_B^x_A in e-mail mode)
+		if err != nil {
+			return err
+		}
+		if tek, err = c.tekFrom(ctx, sh, t, u); err != nil {
+			return err
+		}
+		rc = R
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return tek, rc, nil
+}
+
+// emuRandom is r_s: a session DH private key (full mode) or the constant 1.
+type emuRandom struct {
+	card *FortezzaCard
+	mu   sync.Mutex
+	h    p11.ObjectHandle // 0 in e-mail mode or once destroyed
+	r    []byte
+}
+
+func (r *emuRandom) R() []byte { return append([]byte(nil), r.r...) }
+
+func (r *emuRandom) Destroy() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.h == 0 {
+		return nil
+	}
+	h := r.h
+	r.h = 0
+	r.card.live.Add(-1)
+	return r.card.b.WithSession(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle) error {
+		return ctx.DestroyObject(sh, h)
+	})
+}
+
+// ResponderRandom implements token.FortezzaCard.
+func (c *FortezzaCard) ResponderRandom() (token.FortezzaRandom, error) {
+	if c.emailMod.Load() {
+		return &emuRandom{card: c, r: kea.EmailModeR()}, nil
+	}
+	rnd := &emuRandom{card: c}
+	err := c.b.WithSession(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle) error {
+		var err error
+		rnd.h, rnd.r, err = c.genEphemeral(ctx, sh)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.live.Add(1)
+	return rnd, nil
+}
+
+// DeriveTEKAsRecipient implements token.FortezzaCard.
+func (c *FortezzaCard) DeriveTEKAsRecipient(rs token.FortezzaRandom, peerY *big.Int, rc []byte) (token.FortezzaKey, error) {
+	er, ok := rs.(*emuRandom)
+	if !ok || er.card != c {
+		return nil, token.ErrFortezzaHandle
+	}
+	ra, err := token.DecodeKEARandom(rc)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkPeer(peerY, ra); err != nil {
+		return nil, err
+	}
+	er.mu.Lock()
+	defer er.mu.Unlock()
+	email := er.h == 0
+	if email && !kea.IsEmailMode(new(big.Int).SetBytes(er.r)) {
+		return nil, token.ErrFortezzaHandle // destroyed
+	}
+	var tek *emuKey
+	err = c.kea.WithObject(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle, x p11.ObjectHandle) error {
+		rb := er.h
+		if email {
+			rb = x // e-mail mode: r_B is replaced by x_B
+		}
+		t, err := derive(ctx, sh, rb, peerY) // Y_A^r_B
+		if err != nil {
+			return err
+		}
+		u, err := derive(ctx, sh, x, ra) // R_A^x_B
+		if err != nil {
+			return err
+		}
+		tek, err = c.tekFrom(ctx, sh, t, u)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tek, nil
+}
+
+// GenerateMEK implements token.FortezzaCard.
+func (c *FortezzaCard) GenerateMEK() (token.FortezzaKey, error) {
+	var k *emuKey
+	err := c.b.WithSession(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle) error {
+		var err error
+		k, err = c.newKey(ctx, sh, nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// WrapKey implements token.FortezzaCard.
+func (c *FortezzaCard) WrapKey(kek, key token.FortezzaKey) ([]byte, error) {
+	kv, err := c.load(kek)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(kv)
+	v, err := c.load(key)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(v)
+	return skipjack.WrapKey(kv, v)
+}
+
+// UnwrapKey implements token.FortezzaCard.
+func (c *FortezzaCard) UnwrapKey(kek token.FortezzaKey, wrapped []byte) (token.FortezzaKey, error) {
+	kv, err := c.load(kek)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(kv)
+	v, err := token.UnwrapFortezzaKey(kv, wrapped)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(v)
+	var k *emuKey
+	err = c.b.WithSession(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle) error {
+		k, err = c.newKey(ctx, sh, v)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// Encrypt implements token.FortezzaCard.
+func (c *FortezzaCard) Encrypt(key token.FortezzaKey, plaintext []byte) ([]byte, []byte, error) {
+	s, iv, err := c.NewEncrypter(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer s.Close()
+	ct := make([]byte, len(plaintext))
+	if err := s.CryptBlocks(ct, plaintext); err != nil {
+		return nil, nil, err
+	}
+	return iv, ct, nil
+}
+
+// Decrypt implements token.FortezzaCard.
+func (c *FortezzaCard) Decrypt(key token.FortezzaKey, iv, ciphertext []byte) ([]byte, error) {
+	s, err := c.NewDecrypter(key, iv)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	pt := make([]byte, len(ciphertext))
+	if err := s.CryptBlocks(pt, ciphertext); err != nil {
+		return nil, err
+	}
+	return pt, nil
+}
+
+// NewEncrypter implements token.FortezzaCard: the IV is generated as a
+// LEAF-suppressed card generates it at encrypt-init.
+func (c *FortezzaCard) NewEncrypter(key token.FortezzaKey) (token.FortezzaCBC, []byte, error) {
+	v, err := c.load(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer clear(v)
+	iv, err := skipjack.NewIV(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := token.NewSoftwareFortezzaCBC(v, iv[:], true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, iv[:], nil
+}
+
+// NewDecrypter implements token.FortezzaCard.
+func (c *FortezzaCard) NewDecrypter(key token.FortezzaKey, iv []byte) (token.FortezzaCBC, error) {
+	v, err := c.load(key)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(v)
+	return token.NewSoftwareFortezzaCBC(v, iv, false)
+}
+
+// BenchmarkDerives runs n CKM_DH_PKCS_DERIVE with the static KEA key
+// against peer (a public value of the group) on one session: the raw cost
+// of the token's exponentiations, for benchmarks.
+func (c *FortezzaCard) BenchmarkDerives(n int, peer *big.Int) error {
+	return c.kea.WithObject(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle, x p11.ObjectHandle) error {
+		for i := 0; i < n; i++ {
+			if _, err := derive(ctx, sh, x, peer); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,402 @@
+package softhsm
+
+import (
+	"context"
+	"crypto/dsa"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	p11 "github.com/miekg/pkcs11"
+
+	"github.com/tokenssl/tokenssl/kea"
+	"github.com/tokenssl/tokenssl/kea/keacert"
+	"github.com/tokenssl/tokenssl/ssl"
+)
+
+// Provisioning of Fortezza "cards" on SoftHSM tokens: a KEA key pair and a
+// DSS key pair in one 1024/160 domain, generated on the token, and their
+// certificates from a DSA CA, stored beside them.
+
+// FortezzaCA is a throw-away DSA certificate authority for Fortezza
+// certificates (crypto/x509 cannot issue DSA-signed certificates; keacert
+// does).
+type FortezzaCA struct {
+	Key  *dsa.PrivateKey
+	Cert *keacert.Certificate
+	DER  []byte
+}
+
+// NewFortezzaCA makes a CA whose DSA key is in params (nil: the built-in
+// KEA group), valid for a year.
+func NewFortezzaCA(params *kea.Params, cn string) (*FortezzaCA, error) {
+	if params == nil {
+		params = kea.DefaultParams()
+	}
+	key := &dsa.PrivateKey{PublicKey: dsa.PublicKey{Parameters: dsa.Parameters{P: params.P, Q: params.Q, G: params.G}}}
+	if err := dsa.GenerateKey(key, rand.Reader); err != nil {
+		return nil, err
+	}
+	der, err := keacert.CreateCACertificate(nil, &keacert.Template{Subject: pkix.Name{CommonName: cn}}, key)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := keacert.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &FortezzaCA{Key: key, Cert: cert, DER: der}, nil
+}
+
+// FortezzaCardOptions say how to make one card.
+type FortezzaCardOptions struct {
+	// CommonName of both certificates (a server's host name).
+	CommonName string
+	// Params is the KEA/DSS domain; nil: the CA's group.
+	Params *kea.Params
+	// KEAKey, if set, is imported as the static KEA key instead of one
+	// generated on the token (tests that must know x).
+	KEAKey *kea.PrivateKey
+	// ParamsEncoding of the KEA certificate (default: RFC 3279 id).
+	ParamsEncoding keacert.ParamsEncoding
+	// Validity of the certificates; zero: one year from now.
+	NotAfter time.Time
+}
+
+// ProvisionFortezzaCard creates a card on t: the KEA key pair (label
+// FortezzaKEALabel, CKK_DH in the KEA group, 160-bit private value
+// generated on the token), the DSS key pair (FortezzaDSSLabel, generated on
+// the token in the same domain), their certificates issued by ca, and ca's
+// certificate (FortezzaCALabel).
+func (t *Token) ProvisionFortezzaCard(ca *FortezzaCA, opts FortezzaCardOptions) error {
+	if ca == nil {
+		return errors.New("softhsm: no CA")
+	}
+	params := opts.Params
+	if params == nil {
+		params = &kea.Params{P: ca.Key.P, Q: ca.Key.Q, G: ca.Key.G}
+	}
+	if opts.CommonName == "" {
+		opts.CommonName = t.Label
+	}
+	var keaY *big.Int
+	var keaID []byte
+	if opts.KEAKey != nil {
+		if !opts.KEAKey.Params.Equal(params) {
+			return errors.New("softhsm: the KEA key is not in the card's domain")
+		}
+		ref, err := t.importKEA(opts.KEAKey)
+		if err != nil {
+			return err
+		}
+		keaY, keaID = opts.KEAKey.Y, ref
+	} else {
+		var err error
+		if keaY, keaID, err = t.generateKEA(params); err != nil {
+			return err
+		}
+	}
+	dss, err := t.GenerateDSA(FortezzaDSSLabel, nil, dsa.Parameters{P: params.P, Q: params.Q, G: params.G})
+	if err != nil {
+		return err
+	}
+	tmpl := &keacert.Template{Subject: pkix.Name{CommonName: opts.CommonName}, NotAfter: opts.NotAfter, KEAParams: opts.ParamsEncoding}
+	keaDER, err := keacert.CreateKEACertificate(nil, tmpl, &kea.PublicKey{Params: *params, Y: keaY}, ca.Cert, ca.Key)
+	if err != nil {
+		return err
+	}
+	dssDER, err := keacert.CreateDSACertificate(nil, tmpl, dss.Public.(*dsa.PublicKey), ca.Cert, ca.Key)
+	if err != nil {
+		return err
+	}
+	if err := t.ImportCertificate(FortezzaKEALabel, keaID, keaDER); err != nil {
+		return err
+	}
+	if err := t.ImportCertificate(FortezzaDSSLabel, dss.ID, dssDER); err != nil {
+		return err
+	}
+	return t.ImportCertificate(FortezzaCALabel, []byte("fortezza-ca"), ca.DER)
+}
+
+// fzWithSession opens a Backend on t (one login), runs fn on a session
+// and closes it.
+func (t *Token) fzWithSession(fn func(c *p11.Ctx, sh p11.SessionHandle) error) error {
+	b, err := t.Open()
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return b.WithSession(context.Background(), fn)
+}
+
+// fzKeyAttrs are the attributes of the card's KEA key objects: token
+// objects; the private one sensitive, unextractable, for derivation only.
+func fzKeyAttrs(class uint, id []byte) []*p11.Attribute {
+	a := []*p11.Attribute{
+		fzAttr(p11.CKA_CLASS, class), fzAttr(p11.CKA_KEY_TYPE, p11.CKK_DH),
+		fzAttr(p11.CKA_TOKEN, true), fzAttr(p11.CKA_LABEL, FortezzaKEALabel), fzAttr(p11.CKA_ID, id),
+	}
+	if class == p11.CKO_PRIVATE_KEY {
+		a = append(a, fzAttr(p11.CKA_PRIVATE, true), fzAttr(p11.CKA_SENSITIVE, true),
+			fzAttr(p11.CKA_EXTRACTABLE, false), fzAttr(p11.CKA_DERIVE, true))
+	} else {
+		a = append(a, fzAttr(p11.CKA_PRIVATE, false))
+	}
+	return a
+}
+
+// fzKeyID is CKA_ID of the KEA key: SHA-1 of Y.
+func fzKeyID(y *big.Int) []byte {
+	h := sha1.Sum(y.Bytes())
+	return h[:]
+}
+
+// generateKEA generates the static KEA pair on the token as a CKK_DH pair
+// with a 160-bit private value.
+func (t *Token) generateKEA(params *kea.Params) (*big.Int, []byte, error) {
+	var y *big.Int
+	var id []byte
+	err := t.fzWithSession(func(c *p11.Ctx, sh p11.SessionHandle) error {
+		tmpID := []byte("fortezza-pending")
+		pubT := append(fzKeyAttrs(p11.CKO_PUBLIC_KEY, tmpID),
+			fzAttr(p11.CKA_PRIME, params.P.Bytes()), fzAttr(p11.CKA_BASE, params.G.Bytes()))
+		privT := append(fzKeyAttrs(p11.CKO_PRIVATE_KEY, tmpID), fzAttr(p11.CKA_VALUE_BITS, kea.SubprimeBits))
+		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DH_PKCS_KEY_PAIR_GEN, nil)}, pubT, privT)
+		if err != nil {
+			return fmt.Errorf("softhsm: KEA key generation: %w", err)
+		}
+		a, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{fzAttr(p11.CKA_VALUE, nil)})
+		if err == nil {
+			y = new(big.Int).SetBytes(a[0].Value)
+			if err = kea.CheckPublic(params, y); err != nil {
+				err = fmt.Errorf("softhsm: generated KEA public value: %w", err)
+			}
+		}
+		if err == nil {
+			id = fzKeyID(y)
+			for _, h := range []p11.ObjectHandle{pubH, privH} {
+				if err = c.SetAttributeValue(sh, h, []*p11.Attribute{fzAttr(p11.CKA_ID, id)}); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			c.DestroyObject(sh, pubH)
+			c.DestroyObject(sh, privH)
+		}
+		return err
+	})
+	return y, id, err
+}
+
+// importKEA stores a known KEA key pair.
+func (t *Token) importKEA(k *kea.PrivateKey) ([]byte, error) {
+	id := fzKeyID(k.Y)
+	pg := func(a []*p11.Attribute) []*p11.Attribute {
+		return append(a, fzAttr(p11.CKA_PRIME, k.P.Bytes()), fzAttr(p11.CKA_BASE, k.G.Bytes()))
+	}
+	priv := append(pg(fzKeyAttrs(p11.CKO_PRIVATE_KEY, id)), fzAttr(p11.CKA_VALUE, k.X.Bytes()))
+	pub := append(pg(fzKeyAttrs(p11.CKO_PUBLIC_KEY, id)), fzAttr(p11.CKA_VALUE, k.Y.Bytes()))
+	return id, t.fzWithSession(func(c *p11.Ctx, sh p11.SessionHandle) error {
+		h, err := c.CreateObject(sh, priv)
+		if err != nil {
+			return fmt.Errorf("softhsm: C_CreateObject: %w", err)
+		}
+		if _, err := c.CreateObject(sh, pub); err != nil {
+			c.DestroyObject(sh, h)
+			return fmt.Errorf("softhsm: C_CreateObject: %w", err)
+		}
+		return nil
+	})
+}
+
+// OpenFortezzaCard opens a Backend on t and the card on it; Close on the
+// card closes the Backend.
+func (t *Token) OpenFortezzaCard(params *kea.Params) (*FortezzaCard, error) {
+	b, err := t.Open()
+	if err != nil {
+		return nil, err
+	}
+	c, err := OpenFortezzaCard(b, params)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	c.ownsB = true
+	return c, nil
+}
+
+// FortezzaPairOptions configure ProvisionFortezzaPair.
+type FortezzaPairOptions struct {
+	// Params is the KEA domain: nil means the built-in 1024/160 group,
+	// unless GenerateParams asks for a fresh one (about a second).
+	Params         *kea.Params
+	GenerateParams bool
+	// EmailMode makes the server use KEA e-mail mode (r_s = 1).
+	EmailMode bool
+	// ServerName is the server certificate's common name (default
+	// "fortezza.test").
+	ServerName string
+	// ServerKEAKey / ClientKEAKey import known static KEA keys (tests).
+	ServerKEAKey, ClientKEAKey *kea.PrivateKey
+}
+
+// FortezzaPair is a server card and a client card on two SoftHSM tokens,
+// ready for the SSL engine.
+type FortezzaPair struct {
+	CA                       *FortezzaCA
+	Params                   *kea.Params
+	ServerToken, ClientToken *Token
+	Server, Client           *FortezzaCard
+	// ServerCert is the KEA certificate and the CA; ClientCert the DSS
+	// certificate and the CA. Both carry their card as PrivateKey.
+	ServerCert, ClientCert ssl.Certificate
+	// Roots holds the CA (for RootCAs and ClientCAs).
+	Roots      *x509.CertPool
+	ServerName string
+
+	env *Env // owned (ProvisionFortezzaDemo), closed by Close
+}
+
+// ProvisionFortezzaPair provisions a server and a client card as two new
+// tokens of env, with a throw-away CA.
+func ProvisionFortezzaPair(env *Env, opts FortezzaPairOptions) (*FortezzaPair, error) {
+	params := opts.Params
+	if params == nil && opts.GenerateParams {
+		var err error
+		if params, err = kea.GenerateParams(nil); err != nil {
+			return nil, err
+		}
+	}
+	if params == nil {
+		params = kea.DefaultParams()
+	}
+	if opts.ServerName == "" {
+		opts.ServerName = "fortezza.test"
+	}
+	ca, err := NewFortezzaCA(params, "tokenssl Fortezza test CA")
+	if err != nil {
+		return nil, err
+	}
+	p := &FortezzaPair{CA: ca, Params: params, ServerName: opts.ServerName}
+	suffix := RandomPIN(8)
+	ok := false
+	defer func() {
+		if !ok {
+			p.Close()
+		}
+	}()
+	for _, side := range []struct {
+		role string
+		cn   string
+		key  *kea.PrivateKey
+		tok  **Token
+		card **FortezzaCard
+	}{
+		{"server", opts.ServerName, opts.ServerKEAKey, &p.ServerToken, &p.Server},
+		{"client", "fortezza client " + suffix, opts.ClientKEAKey, &p.ClientToken, &p.Client},
+	} {
+		tok, err := env.InitToken("fortezza-"+side.role+"-"+suffix, RandomPIN(12), RandomPIN(8))
+		if err != nil {
+			return nil, err
+		}
+		*side.tok = tok
+		if err := tok.ProvisionFortezzaCard(ca, FortezzaCardOptions{CommonName: side.cn, Params: params, KEAKey: side.key}); err != nil {
+			return nil, fmt.Errorf("softhsm: provisioning the %s card: %w", side.role, err)
+		}
+		card, err := tok.OpenFortezzaCard(params)
+		if err != nil {
+			return nil, err
+		}
+		*side.card = card
+	}
+	p.Server.SetEmailMode(opts.EmailMode)
+	caX, err := x509.ParseCertificate(ca.DER)
+	if err != nil {
+		return nil, err
+	}
+	p.Roots = x509.NewCertPool()
+	p.Roots.AddCert(caX)
+	p.ServerCert = ssl.Certificate{Certificate: [][]byte{p.Server.KEACertificate(), ca.DER}, PrivateKey: p.Server}
+	p.ClientCert = ssl.Certificate{Certificate: [][]byte{p.Client.DSSCertificate(), ca.DER}, PrivateKey: p.Client}
+	ok = true
+	return p, nil
+}
+
+// ProvisionFortezzaDemo is ProvisionFortezzaPair on a throw-away SoftHSM
+// environment of its own (the demo's and the CLI's entry point); Close
+// removes it. It fails if another environment is active in the process.
+func ProvisionFortezzaDemo(opts FortezzaPairOptions) (*FortezzaPair, error) {
+	env, err := New("")
+	if err != nil {
+		return nil, err
+	}
+	p, err := ProvisionFortezzaPair(env, opts)
+	if err != nil {
+		env.Close()
+		return nil, err
+	}
+	p.env = env
+	return p, nil
+}
+
+// FortezzaSuites are the three FORTEZZA_KEA suites.
+var FortezzaSuites = []uint16{
+	ssl.SSL_FORTEZZA_KEA_WITH_NULL_SHA,
+	ssl.SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA,
+	ssl.SSL_FORTEZZA_KEA_WITH_RC4_128_SHA,
+}
+
+// ServerConfig returns a server configuration using the server card for
+// suites (nil: the three Fortezza suites), requiring and verifying a
+// client certificate from the CA if clientAuth.
+func (p *FortezzaPair) ServerConfig(suites []uint16, clientAuth bool) *ssl.Config {
+	if suites == nil {
+		suites = FortezzaSuites
+	}
+	c := &ssl.Config{Certificates: []ssl.Certificate{p.ServerCert}, CipherSuites: suites}
+	if clientAuth {
+		c.ClientAuth = ssl.RequireAndVerifyClientCert
+		c.ClientCAs = p.Roots
+	}
+	return c
+}
+
+// ClientConfig returns a client configuration with the client card (used
+// for KEA always, and as the client certificate when the server asks).
+func (p *FortezzaPair) ClientConfig(suites []uint16) *ssl.Config {
+	if suites == nil {
+		suites = FortezzaSuites
+	}
+	return &ssl.Config{
+		Certificates: []ssl.Certificate{p.ClientCert},
+		RootCAs:      p.Roots, ServerName: p.ServerName, CipherSuites: suites,
+	}
+}
+
+// Close closes both cards' Backends, deletes the tokens and, for
+// ProvisionFortezzaDemo, the environment.
+func (p *FortezzaPair) Close() error {
+	var errs []error
+	for _, c := range []*FortezzaCard{p.Server, p.Client} {
+		if c != nil {
+			errs = append(errs, c.Close())
+		}
+	}
+	for _, t := range []*Token{p.ServerToken, p.ClientToken} {
+		if t != nil && p.env == nil {
+			errs = append(errs, t.Delete())
+		}
+	}
+	if p.env != nil {
+		errs = append(errs, p.env.Close())
+		p.env = nil
+	}
+	p.Server, p.Client, p.ServerToken, p.ClientToken = nil, nil, nil, nil
+	return errors.Join(errs...)
+}

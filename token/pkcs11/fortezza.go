@@ -1,0 +1,538 @@
+package pkcs11
+
+import (
+	"context"
+	"crypto/dsa"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"math/big"
+	"runtime"
+	"sync"
+
+	p11 "github.com/miekg/pkcs11"
+
+	"github.com/tokenssl/tokenssl/kea"
+	"github.com/tokenssl/tokenssl/kea/keacert"
+	"github.com/tokenssl/tokenssl/kea/skipjack"
+	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/token/pkcs11/internal/p11fortezza"
+)
+
+// The Fortezza card on a PKCS#11 token that has the Fortezza mechanisms
+// (fortezza.md §3): CKM_KEA_KEY_DERIVE with CK_KEA_DERIVE_PARAMS,
+// CKM_SKIPJACK_KEY_GEN, CKM_SKIPJACK_WRAP and CKM_SKIPJACK_CBC64 with the
+// token-generated IV read back from the mechanism parameter. The parameter
+// passing miekg/pkcs11 lacks is done by internal/p11fortezza.
+//
+// No such hardware exists here: the tests check the parameter layout
+// against the C headers and that each call reaches SoftHSM, which answers
+// CKR_MECHANISM_INVALID. Full-mode KEA as a responder needs the card to
+// generate and keep r_s (isSender=FALSE with Rb = 0), whose semantics are
+// UNCONFIRMED (fortezza.md §3.3); ResponderRandom therefore uses e-mail
+// mode, as NSS servers did.
+
+// FortezzaMechanisms are the mechanisms a token must list to be used as a
+// Fortezza card by this backend.
+var FortezzaMechanisms = []uint{
+	p11.CKM_KEA_KEY_DERIVE, p11.CKM_SKIPJACK_KEY_GEN, p11.CKM_SKIPJACK_WRAP, p11.CKM_SKIPJACK_CBC64,
+}
+
+// HasFortezzaMechanisms reports whether b's token lists every mechanism of
+// FortezzaMechanisms.
+func HasFortezzaMechanisms(b *Backend) (bool, error) {
+	have := map[uint]bool{}
+	err := b.WithSession(context.Background(), func(c *p11.Ctx, _ p11.SessionHandle) error {
+		b.mu.Lock()
+		slot := b.slot
+		b.mu.Unlock()
+		list, err := c.GetMechanismList(slot)
+		for _, m := range list {
+			have[m.Mechanism] = true
+		}
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	for _, m := range FortezzaMechanisms {
+		if !have[m] {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// FortezzaCardSpec says where a card's keys are.
+type FortezzaCardSpec struct {
+	// KEA selects the KEA private key (CKK_KEA); its certificate, if any,
+	// is found beside it.
+	KEA KeySpec
+	// DSS selects the DSS private key (optional).
+	DSS KeySpec
+	// Params is the KEA domain; nil: read CKA_PRIME/SUBPRIME/BASE of the
+	// KEA key.
+	Params *kea.Params
+	// PublicKey is the KEA public value Y; nil: from the certificate or
+	// the public key object beside the private key.
+	PublicKey *big.Int
+	// SkipMechanismCheck opens the card even if the token does not list
+	// the Fortezza mechanisms (tests: every operation then fails with the
+	// module's CKR_MECHANISM_INVALID).
+	SkipMechanismCheck bool
+}
+
+// FortezzaCard is a token.FortezzaCard on a PKCS#11 Fortezza token.
+// Operations are serialised: a card has one crypto unit.
+type FortezzaCard struct {
+	b       *Backend
+	fn      *p11fortezza.Module
+	kea     *Object
+	dss     *DSAKey
+	pub     *kea.PublicKey
+	keaCert []byte
+	mu      sync.Mutex
+}
+
+var _ token.FortezzaCard = (*FortezzaCard)(nil)
+
+// OpenFortezzaCard opens the card on b. Without SkipMechanismCheck a token
+// lacking the mechanisms is ErrUnsupported.
+func OpenFortezzaCard(b *Backend, spec FortezzaCardSpec) (*FortezzaCard, error) {
+	if !spec.SkipMechanismCheck {
+		ok, err := HasFortezzaMechanisms(b)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, &Error{Op: "open Fortezza card", Token: b.label, Kind: ErrUnsupported,
+				Detail: "the token lacks CKM_KEA_KEY_DERIVE or CKM_SKIPJACK_* (use the softhsm emulator)"}
+		}
+	}
+	fn, err := p11fortezza.Load(b.m.Path())
+	if err != nil {
+		return nil, err
+	}
+	o, err := b.FindObject(spec.KEA, p11.CKO_PRIVATE_KEY)
+	if err != nil {
+		return nil, err
+	}
+	c := &FortezzaCard{b: b, fn: fn, kea: o}
+	params := spec.Params
+	y := spec.PublicKey
+	if der, err := o.Certificate(); err == nil {
+		c.keaCert = der
+		if kc, err := keacert.ParseKEACertificate(der); err == nil {
+			if params == nil && kc.Params != nil {
+				params = kc.Params
+			}
+			if y == nil {
+				y = kc.Y
+			}
+		}
+	}
+	ctx, cancel := b.opCtx()
+	defer cancel()
+	err = b.do(ctx, "read KEA key", probeGeneral, func(cx *p11.Ctx, sh p11.SessionHandle) error {
+		if params == nil {
+			v, err := readBig(cx, sh, o.handle(), p11.CKA_PRIME, p11.CKA_SUBPRIME, p11.CKA_BASE)
+			if err != nil {
+				return &Error{Op: "read KEA parameters", Token: b.label, Code: rv(err)}
+			}
+			params = &kea.Params{P: v[0], Q: v[1], G: v[2]}
+		}
+		if y == nil {
+			v, err := publicPartner(cx, sh, o, p11.CKA_VALUE)
+			if err != nil {
+				return &Error{Op: "read KEA public key", Token: b.label, Detail: err.Error()}
+			}
+			y = v[0]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.pub = &kea.PublicKey{Params: *params, Y: y}
+	if spec.DSS.Label != "" || len(spec.DSS.ID) > 0 {
+		k, err := b.FindKey(spec.DSS)
+		if err != nil {
+			return nil, err
+		}
+		dk, ok := k.(*DSAKey)
+		if !ok {
+			return nil, &Error{Op: "open Fortezza card", Token: b.label, Kind: ErrUnsupported, Detail: "the DSS key is not a DSA key"}
+		}
+		c.dss = dk
+	}
+	return c, nil
+}
+
+// KEAPublicKey implements token.FortezzaCard.
+func (c *FortezzaCard) KEAPublicKey() *kea.PublicKey { return c.pub }
+
+// KEACertificate implements token.FortezzaCard.
+func (c *FortezzaCard) KEACertificate() []byte { return c.keaCert }
+
+// DSSPublicKey implements token.FortezzaCard.
+func (c *FortezzaCard) DSSPublicKey() *dsa.PublicKey {
+	if c.dss == nil {
+		return nil
+	}
+	return c.dss.pub
+}
+
+// SignDSS implements token.FortezzaCard.
+func (c *FortezzaCard) SignDSS(digest []byte) ([]byte, error) {
+	if c.dss == nil {
+		return nil, &Error{Op: "DSS sign", Token: c.b.label, Kind: ErrUnsupported, Detail: "no DSS key"}
+	}
+	der, err := c.dss.Sign(nil, digest, nil)
+	if err != nil {
+		return nil, err
+	}
+	var sig dssSigValue
+	if rest, err := asn1.Unmarshal(der, &sig); err != nil || len(rest) != 0 {
+		return nil, errors.New("pkcs11: malformed DSA signature")
+	}
+	return token.RawDSASignature(c.dss.pub.Q, sig.R, sig.S)
+}
+
+// p11Key is a SKIPJACK session key object (TEK or MEK).
+type p11Key struct {
+	card *FortezzaCard
+	mu   sync.Mutex
+	h    p11.ObjectHandle
+}
+
+func (k *p11Key) Destroy() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.h == 0 {
+		return nil
+	}
+	h := k.h
+	k.h = 0
+	return k.card.session("destroy key", func(cx *p11.Ctx, sh p11.SessionHandle) error { return cx.DestroyObject(sh, h) })
+}
+
+func (c *FortezzaCard) handle(k token.FortezzaKey) (p11.ObjectHandle, error) {
+	pk, ok := k.(*p11Key)
+	if !ok || pk.card != c {
+		return 0, token.ErrFortezzaHandle
+	}
+	pk.mu.Lock()
+	defer pk.mu.Unlock()
+	if pk.h == 0 {
+		return 0, token.ErrFortezzaHandle
+	}
+	return pk.h, nil
+}
+
+func (c *FortezzaCard) session(op string, fn func(cx *p11.Ctx, sh p11.SessionHandle) error) error {
+	ctx, cancel := c.b.opCtx()
+	defer cancel()
+	return wrapOp(c.b.do(ctx, op, probeGeneral, fn), op, c.b.label)
+}
+
+// skipjackTemplate is a session SKIPJACK key usable for wrapping and
+// record encryption.
+func skipjackTemplate() []*p11.Attribute {
+	return []*p11.Attribute{
+		p11.NewAttribute(p11.CKA_CLASS, p11.CKO_SECRET_KEY),
+		p11.NewAttribute(p11.CKA_KEY_TYPE, p11.CKK_SKIPJACK),
+		p11.NewAttribute(p11.CKA_TOKEN, false),
+		p11.NewAttribute(p11.CKA_SENSITIVE, true),
+		p11.NewAttribute(p11.CKA_WRAP, true), p11.NewAttribute(p11.CKA_UNWRAP, true),
+		p11.NewAttribute(p11.CKA_ENCRYPT, true), p11.NewAttribute(p11.CKA_DECRYPT, true),
+	}
+}
+
+// fortezzaRandom is r_s; this backend answers in e-mail mode (see above).
+type fortezzaRandom struct{ r []byte }
+
+func (r fortezzaRandom) R() []byte      { return append([]byte(nil), r.r...) }
+func (r fortezzaRandom) Destroy() error { return nil }
+
+// ResponderRandom implements token.FortezzaCard (e-mail mode).
+func (c *FortezzaCard) ResponderRandom() (token.FortezzaRandom, error) {
+	return fortezzaRandom{kea.EmailModeR()}, nil
+}
+
+func (c *FortezzaCard) deriveKEA(p *p11fortezza.KEADeriveParams) (token.FortezzaKey, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var h p11.ObjectHandle
+	err := c.kea.b.do(context.Background(), "KEA derive", probeGeneral, func(cx *p11.Ctx, sh p11.SessionHandle) error {
+		var err error
+		h, err = c.fn.DeriveKEA(sh, p11.CKM_KEA_KEY_DERIVE, c.kea.handle(), p, skipjackTemplate())
+		return err
+	})
+	if err != nil {
+		return nil, wrapOp(err, "KEA derive", c.b.label)
+	}
+	return &p11Key{card: c, h: h}, nil
+}
+
+// DeriveTEKAsSender implements token.FortezzaCard: isSender=TRUE, the token
+// writes r_c into pRandomA.
+func (c *FortezzaCard) DeriveTEKAsSender(peerY *big.Int, rs []byte) (token.FortezzaKey, []byte, error) {
+	if _, err := token.DecodeKEARandom(rs); err != nil {
+		return nil, nil, err
+	}
+	y, err := kea.EncodeValue(peerY)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &p11fortezza.KEADeriveParams{IsSender: true, RandomA: make([]byte, kea.ValueSize), RandomB: rs, PublicData: y}
+	k, err := c.deriveKEA(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k, p.RandomA, nil
+}
+
+// DeriveTEKAsRecipient implements token.FortezzaCard: isSender=FALSE.
+func (c *FortezzaCard) DeriveTEKAsRecipient(rs token.FortezzaRandom, peerY *big.Int, rc []byte) (token.FortezzaKey, error) {
+	if _, err := token.DecodeKEARandom(rc); err != nil {
+		return nil, err
+	}
+	y, err := kea.EncodeValue(peerY)
+	if err != nil {
+		return nil, err
+	}
+	return c.deriveKEA(&p11fortezza.KEADeriveParams{RandomA: rc, RandomB: rs.R(), PublicData: y})
+}
+
+// GenerateMEK implements token.FortezzaCard (CKM_SKIPJACK_KEY_GEN).
+func (c *FortezzaCard) GenerateMEK() (token.FortezzaKey, error) {
+	var h p11.ObjectHandle
+	err := c.session("generate MEK", func(cx *p11.Ctx, sh p11.SessionHandle) error {
+		var err error
+		h, err = cx.GenerateKey(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_SKIPJACK_KEY_GEN, nil)}, skipjackTemplate())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &p11Key{card: c, h: h}, nil
+}
+
+// WrapKey implements token.FortezzaCard (CKM_SKIPJACK_WRAP).
+func (c *FortezzaCard) WrapKey(kek, key token.FortezzaKey) ([]byte, error) {
+	kh, err := c.handle(kek)
+	if err != nil {
+		return nil, err
+	}
+	h, err := c.handle(key)
+	if err != nil {
+		return nil, err
+	}
+	var out []byte
+	err = c.session("wrap key", func(cx *p11.Ctx, sh p11.SessionHandle) error {
+		out, err = cx.WrapKey(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_SKIPJACK_WRAP, nil)}, kh, h)
+		return err
+	})
+	if err == nil && len(out) != skipjack.WrappedKeySize {
+		err = fmt.Errorf("pkcs11: wrapped SKIPJACK key of %d bytes", len(out))
+	}
+	return out, err
+}
+
+// UnwrapKey implements token.FortezzaCard; a checksum failure
+// (CKR_WRAPPED_KEY_INVALID) is token.ErrFortezzaChecksum.
+func (c *FortezzaCard) UnwrapKey(kek token.FortezzaKey, wrapped []byte) (token.FortezzaKey, error) {
+	kh, err := c.handle(kek)
+	if err != nil {
+		return nil, err
+	}
+	if len(wrapped) != skipjack.WrappedKeySize {
+		return nil, token.ErrFortezzaChecksum
+	}
+	var h p11.ObjectHandle
+	err = c.session("unwrap key", func(cx *p11.Ctx, sh p11.SessionHandle) error {
+		h, err = cx.UnwrapKey(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_SKIPJACK_WRAP, nil)}, kh, wrapped, skipjackTemplate())
+		return err
+	})
+	if code := rv(err); code == p11.CKR_WRAPPED_KEY_INVALID || code == p11.CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT {
+		return nil, token.ErrFortezzaChecksum
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &p11Key{card: c, h: h}, nil
+}
+
+// Encrypt implements token.FortezzaCard (C_EncryptInit reads the IV back,
+// then C_Encrypt).
+func (c *FortezzaCard) Encrypt(key token.FortezzaKey, plaintext []byte) ([]byte, []byte, error) {
+	h, err := c.handle(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	iv := make([]byte, skipjack.IVSize)
+	var ct []byte
+	err = c.session("SKIPJACK encrypt", func(cx *p11.Ctx, sh p11.SessionHandle) error {
+		if err := c.fn.EncryptInitIV(sh, p11.CKM_SKIPJACK_CBC64, h, iv); err != nil {
+			return err
+		}
+		ct, err = cx.Encrypt(sh, plaintext)
+		return err
+	})
+	return iv, ct, err
+}
+
+// Decrypt implements token.FortezzaCard.
+func (c *FortezzaCard) Decrypt(key token.FortezzaKey, iv, ciphertext []byte) ([]byte, error) {
+	h, err := c.handle(key)
+	if err != nil {
+		return nil, err
+	}
+	var pt []byte
+	err = c.session("SKIPJACK decrypt", func(cx *p11.Ctx, sh p11.SessionHandle) error {
+		if err := c.fn.DecryptInitIV(sh, p11.CKM_SKIPJACK_CBC64, h, iv); err != nil {
+			return err
+		}
+		pt, err = cx.Decrypt(sh, ciphertext)
+		return err
+	})
+	return pt, err
+}
+
+// p11CBC is a multi-part SKIPJACK-CBC64 operation on a session of its own
+// (the chaining state lives in the token's session across records).
+type p11CBC struct {
+	card    *FortezzaCard
+	mu      sync.Mutex
+	sh      p11.SessionHandle
+	gen     uint64
+	encrypt bool
+	open    bool
+	cleanup runtime.Cleanup
+}
+
+// ownSession opens a session outside the pool (login is per token, so it
+// is logged in).
+func (c *FortezzaCard) ownSession() (p11.SessionHandle, uint64, error) {
+	m := c.b.m
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	c.b.mu.Lock()
+	slot := c.b.slot
+	c.b.mu.Unlock()
+	sh, err := m.ctx.OpenSession(slot, p11.CKF_SERIAL_SESSION|p11.CKF_RW_SESSION)
+	if err != nil {
+		return 0, 0, &Error{Op: "C_OpenSession", Token: c.b.label, Code: rv(err)}
+	}
+	return sh, m.gen, nil
+}
+
+func (c *FortezzaCard) newCBC(key token.FortezzaKey, iv []byte, encrypt bool) (*p11CBC, error) {
+	h, err := c.handle(key)
+	if err != nil {
+		return nil, err
+	}
+	sh, gen, err := c.ownSession()
+	if err != nil {
+		return nil, err
+	}
+	s := &p11CBC{card: c, sh: sh, gen: gen, encrypt: encrypt, open: true}
+	m := c.b.m
+	m.mu.RLock()
+	if encrypt {
+		err = c.fn.EncryptInitIV(sh, p11.CKM_SKIPJACK_CBC64, h, iv)
+	} else {
+		err = c.fn.DecryptInitIV(sh, p11.CKM_SKIPJACK_CBC64, h, iv)
+	}
+	m.mu.RUnlock()
+	if err != nil {
+		s.Close()
+		return nil, wrapOp(err, "SKIPJACK-CBC64 init", c.b.label)
+	}
+	// Backstop if the record layer never closes the stream.
+	s.cleanup = runtime.AddCleanup(s, func(x struct {
+		m   *Module
+		sh  p11.SessionHandle
+		gen uint64
+	}) {
+		x.m.mu.RLock()
+		if x.m.initialized && x.m.gen == x.gen {
+			_ = x.m.ctx.CloseSession(x.sh)
+		}
+		x.m.mu.RUnlock()
+	}, struct {
+		m   *Module
+		sh  p11.SessionHandle
+		gen uint64
+	}{m, sh, gen})
+	return s, nil
+}
+
+// NewEncrypter implements token.FortezzaCard.
+func (c *FortezzaCard) NewEncrypter(key token.FortezzaKey) (token.FortezzaCBC, []byte, error) {
+	iv := make([]byte, skipjack.IVSize)
+	s, err := c.newCBC(key, iv, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, iv, nil
+}
+
+// NewDecrypter implements token.FortezzaCard.
+func (c *FortezzaCard) NewDecrypter(key token.FortezzaKey, iv []byte) (token.FortezzaCBC, error) {
+	if len(iv) != skipjack.IVSize {
+		return nil, fmt.Errorf("pkcs11: Fortezza IV is %d bytes", len(iv))
+	}
+	return c.newCBC(key, append([]byte(nil), iv...), false)
+}
+
+func (s *p11CBC) BlockSize() int { return skipjack.BlockSize }
+
+func (s *p11CBC) CryptBlocks(dst, src []byte) error {
+	if len(src)%skipjack.BlockSize != 0 || len(dst) < len(src) {
+		return errors.New("pkcs11: SKIPJACK-CBC64 input is not a whole number of blocks")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.open {
+		return errors.New("pkcs11: SKIPJACK-CBC64 operation closed")
+	}
+	m := s.card.b.m
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.gen != s.gen {
+		return unavailable("SKIPJACK-CBC64", s.card.b.label, 0, "module re-initialised")
+	}
+	var out []byte
+	var err error
+	if s.encrypt {
+		out, err = m.ctx.EncryptUpdate(s.sh, src)
+	} else {
+		out, err = m.ctx.DecryptUpdate(s.sh, src)
+	}
+	if err != nil {
+		return wrapOp(err, "SKIPJACK-CBC64", s.card.b.label)
+	}
+	if len(out) != len(src) {
+		return fmt.Errorf("pkcs11: SKIPJACK-CBC64 returned %d bytes for %d", len(out), len(src))
+	}
+	copy(dst, out)
+	return nil
+}
+
+func (s *p11CBC) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.open {
+		return nil
+	}
+	s.open = false
+	s.cleanup.Stop()
+	m := s.card.b.m
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.initialized && m.gen == s.gen {
+		return m.ctx.CloseSession(s.sh)
+	}
+	return nil
+}
