@@ -7,7 +7,7 @@ import (
 	"io"
 	"math/big"
 
-	"github.com/tokenssl/tokenssl/ssl/internal/dhcert"
+	"github.com/tokenssl/tokenssl/ssl/dhcert"
 	"github.com/tokenssl/tokenssl/token"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 
-	"github.com/tokenssl/tokenssl/ssl/internal/dhcert"
+	"github.com/tokenssl/tokenssl/ssl/dhcert"
 	"github.com/tokenssl/tokenssl/token"
 )
 

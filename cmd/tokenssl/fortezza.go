@@ -220,39 +220,43 @@ func (f *fortezzaFlags) certificate(server bool) (ssl.Certificate, *x509.CertPoo
 	return cert, roots, b.Close, nil
 }
 
-// runFortezzaDemo provisions a server and a client card on a throw-away
+// runFortezzaDemo provisions a server and a client card on the demo's
 // SoftHSM store and runs each Fortezza suite, full and e-mail KEA mode,
-// with client authentication, printing one line per run.
-func runFortezzaDemo(w io.Writer) error {
-	p, err := softhsm.ProvisionFortezzaDemo(softhsm.FortezzaPairOptions{})
+// with client authentication; it returns the suites negotiated.
+func runFortezzaDemo(env *softhsm.Env) ([]string, error) {
+	p, err := softhsm.ProvisionFortezzaPair(env, softhsm.FortezzaPairOptions{})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer p.Close()
-	fmt.Fprintf(w, "Fortezza cards emulated on SoftHSM: server %q, client %q (KEA + DSS, 1024/160)\n", p.ServerToken.Label, p.ClientToken.Label)
+	fmt.Printf("fortezza: cards emulated on SoftHSM tokens %q (server) and %q (client): KEA + DSS keys, 1024/160 group\n", p.ServerToken.Label, p.ClientToken.Label)
 	msg := bytes.Repeat([]byte("FORTEZZA "), 1<<10)
+	var names []string
 	for _, id := range softhsm.FortezzaSuites {
 		for _, email := range []bool{false, true} {
 			p.Server.SetEmailMode(email)
-			start := time.Now()
-			if err := fortezzaRoundTrip(p.ClientConfig([]uint16{id}), p.ServerConfig([]uint16{id}, true), msg); err != nil {
-				return fmt.Errorf("%s: %w", ssl.CipherSuiteName(id), err)
+			st, err := fortezzaRoundTrip(p.ClientConfig([]uint16{id}), p.ServerConfig([]uint16{id}, true), msg)
+			if err != nil {
+				return names, fmt.Errorf("%s: %w", ssl.CipherSuiteName(id), err)
 			}
-			mode := "full KEA  "
+			mode := "full KEA"
 			if email {
 				mode = "e-mail KEA"
 			}
-			fmt.Fprintf(w, "  %-40s %s  client auth  %d bytes echoed  %v\n", ssl.CipherSuiteName(id), mode, len(msg), time.Since(start).Round(time.Millisecond))
+			fmt.Printf("client: %s mode=%s client-auth=DSS echoed=%d\n", handshakeLine(st), mode, len(msg))
 		}
+		names = append(names, ssl.CipherSuiteName(id))
 	}
-	return nil
+	return names, nil
 }
 
-// fortezzaRoundTrip runs one connection over loopback and echoes msg.
-func fortezzaRoundTrip(cc, sc *ssl.Config, msg []byte) error {
+// fortezzaRoundTrip runs one connection over loopback, echoes msg and
+// returns the client's view of it.
+func fortezzaRoundTrip(cc, sc *ssl.Config, msg []byte) (ssl.ConnectionState, error) {
+	var none ssl.ConnectionState
 	ln, err := ssl.Listen("tcp", "127.0.0.1:0", sc)
 	if err != nil {
-		return err
+		return none, err
 	}
 	defer ln.Close()
 	errc := make(chan error, 1)
@@ -274,20 +278,20 @@ func fortezzaRoundTrip(cc, sc *ssl.Config, msg []byte) error {
 	}()
 	raw, err := net.DialTimeout("tcp", ln.Addr().String(), 10*time.Second)
 	if err != nil {
-		return err
+		return none, err
 	}
 	raw.SetDeadline(time.Now().Add(30 * time.Second))
 	c := ssl.Client(raw, cc)
 	defer c.Close()
 	if _, err := c.Write(msg); err != nil {
-		return err
+		return none, err
 	}
 	got := make([]byte, len(msg))
 	if _, err := io.ReadFull(c, got); err != nil {
-		return err
+		return none, err
 	}
 	if !bytes.Equal(got, msg) {
-		return errors.New("echo differs")
+		return none, errors.New("echo differs")
 	}
-	return <-errc
+	return c.ConnectionState(), <-errc
 }
