@@ -158,6 +158,14 @@ func (hc *halfConn) prepareCipherSpec(c any, mac *ssl3mac.MAC) {
 	hc.nextMac = mac
 }
 
+// closeCipher releases a record cipher that holds token resources (a
+// card's CBC context keeps a session of its own).
+func closeCipher(c any) {
+	if cl, ok := c.(interface{ Close() error }); ok {
+		cl.Close()
+	}
+}
+
 // prepareFortezzaPrefix marks the pending write state to prefix its first
 // record (server) or the pending read state to drop it (client).
 func (hc *halfConn) prepareFortezzaPrefix(write bool) {
@@ -173,6 +181,7 @@ func (hc *halfConn) changeCipherSpec() error {
 	if !hc.pending {
 		return alertUnexpectedMessage
 	}
+	closeCipher(hc.cipher) // a renegotiation retires the old token cipher
 	hc.cipher, hc.mac = hc.nextCipher, hc.nextMac
 	hc.prefixFirst, hc.discardFirst = hc.nextPrefixFirst, hc.nextDiscardFirst
 	hc.nextCipher, hc.nextMac, hc.pending = nil, nil, false
@@ -1042,7 +1051,18 @@ func (c *Conn) Close() error {
 			alertErr = fmt.Errorf("ssl: failed to send close_notify: %w", err)
 		}
 	}
-	if err := c.conn.Close(); err != nil {
+	err := c.conn.Close()
+	// Token-held record ciphers go with the connection. Under the locks:
+	// a Read or Write may still be returning.
+	c.out.Lock()
+	closeCipher(c.out.cipher)
+	closeCipher(c.out.nextCipher)
+	c.out.Unlock()
+	c.in.Lock()
+	closeCipher(c.in.cipher)
+	closeCipher(c.in.nextCipher)
+	c.in.Unlock()
+	if err != nil {
 		return err
 	}
 	return alertErr

@@ -2,6 +2,8 @@ package ssl
 
 import (
 	crand "crypto/rand"
+	"encoding/asn1"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -258,4 +260,35 @@ func checkDHPublic(y *big.Int, group *token.DHParams) (alert, error) {
 // sameDHGroup reports whether two groups have the same p and g.
 func sameDHGroup(a, b *token.DHParams) bool {
 	return a != nil && b != nil && a.P.Cmp(b.P) == 0 && a.G.Cmp(b.G) == 0
+}
+
+// ParseDHParametersPEM reads a "DH PARAMETERS" PEM block (PKCS #3
+// DHParameter, as `openssl dhparam` writes): the group for
+// Config.DHParameters. The prime is checked for size and oddness, not for
+// primality (that is the operator's tool's job).
+func ParseDHParametersPEM(data []byte) (*token.DHParams, error) {
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return nil, errors.New("ssl: no DH PARAMETERS block")
+		}
+		if block.Type != "DH PARAMETERS" {
+			continue
+		}
+		var params struct {
+			P, G *big.Int
+			Rest asn1.RawValue `asn1:"optional"`
+		}
+		if rest, err := asn1.Unmarshal(block.Bytes, &params); err != nil || len(rest) != 0 || params.P == nil || params.G == nil {
+			return nil, errors.New("ssl: malformed DH PARAMETERS")
+		}
+		if _, err := checkDHGroup(params.P, params.G); err != nil {
+			return nil, err
+		}
+		if params.P.BitLen() < 1024 {
+			return nil, fmt.Errorf("ssl: DH group of %d bits is too small (1024 at least)", params.P.BitLen())
+		}
+		return &token.DHParams{P: params.P, G: params.G}, nil
+	}
 }

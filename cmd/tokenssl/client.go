@@ -25,6 +25,7 @@ func runClient(args []string) error {
 	timeout := fs.Duration("timeout", 30*time.Second, "handshake and echo timeout")
 	var keys keyFlags
 	keys.register(fs)
+	fz := addFortezzaFlags(fs)
 	fs.Parse(args)
 
 	config := &ssl.Config{InsecureSkipVerify: *insecure, ServerName: *serverName, HandshakeTimeout: *timeout}
@@ -43,12 +44,23 @@ func runClient(args []string) error {
 		defer closeKey()
 		config.Certificates = []ssl.Certificate{cert}
 	}
+	if fz.enabled() {
+		cert, roots, closeCard, err := fz.certificate(false)
+		if err != nil {
+			return fmt.Errorf("client: Fortezza card: %w", err)
+		}
+		defer closeCard()
+		config.Certificates = append(config.Certificates, cert)
+		if *caFile == "" && !*insecure {
+			config.RootCAs = roots // trust the CA stored on the card
+		}
+	}
 	if *caFile != "" {
 		var err error
 		if config.RootCAs, err = loadPool(*caFile); err != nil {
 			return err
 		}
-	} else if !*insecure {
+	} else if !*insecure && config.RootCAs == nil {
 		return errors.New("client: give -ca FILE or -insecure")
 	}
 	if *ciphers != "" {

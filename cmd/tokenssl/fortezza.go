@@ -1,14 +1,9 @@
 package main
 
-// Fortezza on the command line (issue 5). The lead wires these into main.go,
-// token.go, server.go, client.go and demo.go:
+// Fortezza on the command line:
 //
-//	tokenssl token provision-fortezza -store DIR -label L -pin P -role server|client [-cn NAME] [-ca-dir DIR] [-generate-params]
-//	  → runProvisionFortezza(args)
-//	server/client: f := addFortezzaFlags(fs); after fs.Parse:
-//	  cert, roots, closeFn, err := f.certificate(); append cert to
-//	  Config.Certificates; use roots as RootCAs (client) / ClientCAs (server)
-//	demo: runFortezzaDemo(os.Stdout)
+//	tokenssl token provision-fortezza -store DIR -label L (-pin-file F | -pin P) -role server|client [-cn NAME] [-ca-dir DIR] [-generate-params]
+//	tokenssl server|client ... -fortezza-label L (-fortezza-pin-file F | -fortezza-pin P) [-fortezza-store DIR] [-fortezza-email]
 
 import (
 	"bytes"
@@ -42,15 +37,23 @@ func runProvisionFortezza(args []string) error {
 	fs := flag.NewFlagSet("token provision-fortezza", flag.ExitOnError)
 	store := fs.String("store", "", "SoftHSM store directory (created if missing)")
 	label := fs.String("label", "", "token label (created if missing)")
-	pin := fs.String("pin", "", "user PIN")
+	pin := fs.String("pin", "", "user PIN (visible in ps: prefer -pin-file)")
+	pinFile := fs.String("pin-file", "", "read the user PIN from this file")
 	soPIN := fs.String("so-pin", "", "SO PIN for a new token (random if empty)")
 	role := fs.String("role", "server", "server or client")
 	cn := fs.String("cn", "", "certificate common name (the server's host name)")
 	caDir := fs.String("ca-dir", "", "directory of the Fortezza CA (default: the store)")
 	genParams := fs.Bool("generate-params", false, "generate a fresh 1024/160 KEA group for a new CA instead of the built-in one")
 	fs.Parse(args)
+	if *pinFile != "" {
+		p, err := pkcs11.PINFile(*pinFile).PIN(*label)
+		if err != nil {
+			return err
+		}
+		*pin = p
+	}
 	if *store == "" || *label == "" || *pin == "" {
-		return errors.New("provision-fortezza: -store, -label and -pin are required")
+		return errors.New("provision-fortezza: -store, -label and -pin-file (or -pin) are required")
 	}
 	if *role != "server" && *role != "client" {
 		return errors.New("provision-fortezza: -role is server or client")
@@ -139,6 +142,7 @@ func loadOrCreateFortezzaCA(dir string, generateParams bool) (*softhsm.FortezzaC
 // fortezzaFlags select a Fortezza card for the server or client command.
 type fortezzaFlags struct {
 	module, label, pin, store string
+	pinFile                   string
 	email                     bool
 }
 
@@ -146,7 +150,8 @@ type fortezzaFlags struct {
 func addFortezzaFlags(fs *flag.FlagSet) *fortezzaFlags {
 	f := &fortezzaFlags{}
 	fs.StringVar(&f.label, "fortezza-label", "", "use the Fortezza card on the token with this label")
-	fs.StringVar(&f.pin, "fortezza-pin", "", "the card token's user PIN")
+	fs.StringVar(&f.pin, "fortezza-pin", "", "the card token's user PIN (visible in ps: prefer -fortezza-pin-file)")
+	fs.StringVar(&f.pinFile, "fortezza-pin-file", "", "read the card token's user PIN from this file")
 	fs.StringVar(&f.module, "fortezza-module", "", "PKCS#11 module of the card (default: SoftHSM2)")
 	fs.StringVar(&f.store, "fortezza-store", "", "SoftHSM store of an emulated card (token provision-fortezza -store)")
 	fs.BoolVar(&f.email, "fortezza-email", false, "server: KEA e-mail mode (r_s = 1) instead of full mode")
@@ -172,7 +177,11 @@ func (f *fortezzaFlags) certificate(server bool) (ssl.Certificate, *x509.CertPoo
 			return none, nil, nil, err
 		}
 	}
-	b, err := pkcs11.Open(pkcs11.Config{ModulePath: module, TokenLabel: f.label, PIN: pkcs11.PINString(f.pin)})
+	var pin pkcs11.PINSource = pkcs11.PINString(f.pin)
+	if f.pinFile != "" {
+		pin = pkcs11.PINFile(f.pinFile)
+	}
+	b, err := pkcs11.Open(pkcs11.Config{ModulePath: module, TokenLabel: f.label, PIN: pin})
 	if err != nil {
 		return none, nil, nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,17 +24,42 @@ func runServer(args []string) error {
 	keys.register(fs)
 	clientCA := fs.String("client-ca", "", "PEM file of CAs that client certificates must chain to (sent in CertificateRequest)")
 	verifyClient := fs.String("verify-client", "none", "client authentication: none, request or require")
+	dhParams := fs.String("dh-params", "", "PEM DH PARAMETERS for DHE and DH_anon suites (default: RFC 3526 group 14, 2048 bits)")
+	fz := addFortezzaFlags(fs)
 	ciphers := fs.String("ciphers", "", "comma-separated suite names (Appendix C) or hex codes; default: the secure defaults")
 	cacheSize := fs.Int("cache-size", ssl.DefaultSessionCacheSize, "session cache entries (0 disables resumption)")
 	timeout := fs.Duration("handshake-timeout", 30*time.Second, "handshake deadline per connection")
 	fs.Parse(args)
 
-	cert, closeKey, err := keys.load()
-	if err != nil {
-		return fmt.Errorf("server: %w", err)
+	config := &ssl.Config{HandshakeTimeout: *timeout}
+	if keys.set() || !fz.enabled() {
+		cert, closeKey, err := keys.load()
+		if err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+		defer closeKey()
+		config.Certificates = append(config.Certificates, cert)
 	}
-	defer closeKey()
-	config := &ssl.Config{Certificates: []ssl.Certificate{cert}, HandshakeTimeout: *timeout}
+	var fzRoots *x509.CertPool
+	if fz.enabled() {
+		cert, roots, closeCard, err := fz.certificate(true)
+		if err != nil {
+			return fmt.Errorf("server: Fortezza card: %w", err)
+		}
+		defer closeCard()
+		config.Certificates = append(config.Certificates, cert)
+		fzRoots = roots
+	}
+	if *dhParams != "" {
+		data, err := os.ReadFile(*dhParams)
+		if err != nil {
+			return err
+		}
+		if config.DHParameters, err = ssl.ParseDHParametersPEM(data); err != nil {
+			return fmt.Errorf("server: -dh-params: %w", err)
+		}
+	}
+	var err error
 	if config.ClientAuth, err = parseVerifyClient(*verifyClient, *clientCA != ""); err != nil {
 		return err
 	}
@@ -41,6 +67,8 @@ func runServer(args []string) error {
 		if config.ClientCAs, err = loadPool(*clientCA); err != nil {
 			return err
 		}
+	} else if fzRoots != nil && config.ClientAuth != ssl.NoClientCert {
+		config.ClientCAs = fzRoots // the card's CA vouches for Fortezza clients
 	}
 	if *ciphers != "" {
 		if config.CipherSuites, err = ssl.ParseCipherSuites(*ciphers); err != nil {

@@ -16,13 +16,15 @@ import (
 // before configuring a server.
 func runToken(args []string) error {
 	if len(args) == 0 {
-		return errors.New("token: give a subcommand: list, keys")
+		return errors.New("token: give a subcommand: list, keys, provision-fortezza")
 	}
 	switch args[0] {
 	case "list":
 		return tokenList(args[1:])
 	case "keys":
 		return tokenKeys(args[1:])
+	case "provision-fortezza":
+		return runProvisionFortezza(args[1:])
 	}
 	return fmt.Errorf("token: unknown subcommand %q", args[0])
 }
