@@ -168,17 +168,29 @@ func runHostile(t *testing.T, row *hostileRow) (m *mitm, cerr, serr error) {
 				err = nil
 			}
 		}
-		s2.Close()
+		gracefulClose(s2)
 		errc <- err
 	}()
 	cerr = client.Handshake()
 	if cerr == nil {
 		cerr = client.Close()
 	} else {
-		c1.Close()
+		gracefulClose(c1)
 	}
 	serr = <-errc
 	return m, cerr, serr
+}
+
+// gracefulClose half-closes and drains before closing, so that unread
+// input (an oversized record we refused to read) does not turn the close
+// into a TCP reset that would destroy our alert before the proxy reads it.
+func gracefulClose(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.CloseWrite()
+		tc.SetReadDeadline(time.Now().Add(2 * time.Second))
+		io.Copy(io.Discard, tc)
+	}
+	c.Close()
 }
 
 func truncateMsg(msg []byte) []chunk {
