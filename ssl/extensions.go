@@ -1,6 +1,9 @@
 package ssl
 
 import (
+	"bytes"
+	"errors"
+
 	"golang.org/x/crypto/cryptobyte"
 )
 
@@ -71,6 +74,31 @@ func renegotiationInfo(exts map[uint16][]byte) (value []byte, present, ok bool) 
 		return nil, true, false
 	}
 	return v, true, true
+}
+
+// verifyRenegotiationInfo applies RFC 5746 to a received
+// renegotiation_info (value ri, present or not). In a first handshake
+// signalled records whether the peer asked for the binding; later, a
+// binding handshake must carry exactly want (the previous verify_data),
+// and a non-binding one must carry none.
+func (c *Conn) verifyRenegotiationInfo(ri []byte, present, signalled bool, want []byte) error {
+	if c.handshakes == 0 {
+		if present && len(ri) != 0 {
+			return c.sendAlert(alertHandshakeFailure, errors.New("initial handshake with non-empty renegotiation_info"))
+		}
+		c.secureRenegotiation = signalled
+		return nil
+	}
+	if !c.secureRenegotiation {
+		if present {
+			return c.sendAlert(alertHandshakeFailure, errors.New("renegotiation_info in an insecure renegotiation"))
+		}
+		return nil
+	}
+	if !present || !bytes.Equal(ri, want) {
+		return c.sendAlert(alertHandshakeFailure, errors.New("renegotiation_info does not match the previous handshake"))
+	}
+	return nil
 }
 
 func renegotiationInfoExtension(value []byte) extension {

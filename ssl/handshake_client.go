@@ -207,24 +207,8 @@ func (hs *clientHandshakeState) checkRenegotiationInfo() error {
 	if !ok {
 		return c.sendAlert(alertHandshakeFailure, errors.New("malformed renegotiation_info extension"))
 	}
-	if c.handshakes == 0 {
-		if present && len(ri) != 0 {
-			return c.sendAlert(alertHandshakeFailure, errors.New("initial handshake with non-empty renegotiation_info"))
-		}
-		c.secureRenegotiation = present
-		return nil
-	}
-	if !c.secureRenegotiation {
-		if present {
-			return c.sendAlert(alertHandshakeFailure, errors.New("renegotiation_info in an insecure renegotiation"))
-		}
-		return nil
-	}
 	want := append(append([]byte(nil), c.clientFinished...), c.serverFinished...)
-	if !present || !bytes.Equal(ri, want) {
-		return c.sendAlert(alertHandshakeFailure, errors.New("renegotiation_info does not match the previous handshake"))
-	}
-	return nil
+	return c.verifyRenegotiationInfo(ri, present, present, want)
 }
 
 func (hs *clientHandshakeState) doFullHandshake() error {
@@ -436,15 +420,7 @@ func (hs *clientHandshakeState) readFinished() error {
 // saveSession stores the completed session for resumption.
 func (hs *clientHandshakeState) saveSession() {
 	c := hs.c
-	s := &SessionState{
-		SessionID:        hs.serverHello.sessionID,
-		CipherSuite:      hs.suite.id,
-		MasterSecret:     hs.masterSecret,
-		PeerCertificates: c.peerCertificates,
-		VerifiedChains:   c.verifiedChains,
-		Created:          c.config.time(),
-	}
-	c.session = s
+	s := c.newSession(hs.serverHello.sessionID, hs.suite, hs.masterSecret)
 	if cache := c.config.ClientSessionCache; cache != nil && len(s.SessionID) > 0 && hs.suite.resumable() {
 		cache.Put(c.clientCacheKey, s)
 	}

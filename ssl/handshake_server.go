@@ -119,26 +119,10 @@ func (hs *serverHandshakeState) checkRenegotiationInfo() error {
 	if !ok {
 		return c.sendAlert(alertHandshakeFailure, errors.New("malformed renegotiation_info extension"))
 	}
-	if c.handshakes == 0 {
-		if present && len(ri) != 0 {
-			return c.sendAlert(alertHandshakeFailure, errors.New("initial handshake with non-empty renegotiation_info"))
-		}
-		c.secureRenegotiation = scsv || present
-		return nil
-	}
-	if !c.secureRenegotiation {
-		if present {
-			return c.sendAlert(alertHandshakeFailure, errors.New("renegotiation_info in an insecure renegotiation"))
-		}
-		return nil
-	}
-	if scsv {
+	if c.handshakes > 0 && c.secureRenegotiation && scsv {
 		return c.sendAlert(alertHandshakeFailure, errors.New("SCSV in a secure renegotiation"))
 	}
-	if !present || !bytes.Equal(ri, c.clientFinished) {
-		return c.sendAlert(alertHandshakeFailure, errors.New("renegotiation_info does not match the previous handshake"))
-	}
-	return nil
+	return c.verifyRenegotiationInfo(ri, present, scsv || present, c.clientFinished)
 }
 
 // fillRandom writes a Random structure (§7.6.1.2): gmt_unix_time then 28
@@ -418,15 +402,7 @@ func (hs *serverHandshakeState) sendFinished() error {
 // saveSession makes the session resumable, now that the handshake is done.
 func (hs *serverHandshakeState) saveSession() {
 	c := hs.c
-	s := &SessionState{
-		SessionID:        hs.hello.sessionID,
-		CipherSuite:      hs.suite.id,
-		MasterSecret:     hs.masterSecret,
-		PeerCertificates: c.peerCertificates,
-		VerifiedChains:   c.verifiedChains,
-		Created:          c.config.time(),
-	}
-	c.session = s
+	s := c.newSession(hs.hello.sessionID, hs.suite, hs.masterSecret)
 	if cache := c.config.serverSessionCache(); cache != nil && len(s.SessionID) > 0 && hs.suite.resumable() {
 		cache.Put(string(s.SessionID), s)
 	}

@@ -19,6 +19,20 @@ type SessionState struct {
 	Created          time.Time
 }
 
+// newSession records the session a full handshake established; the caller
+// decides whether it is cached (only once the handshake completed).
+func (c *Conn) newSession(id []byte, suite *cipherSuite, master []byte) *SessionState {
+	c.session = &SessionState{
+		SessionID:        id,
+		CipherSuite:      suite.id,
+		MasterSecret:     master,
+		PeerCertificates: c.peerCertificates,
+		VerifiedChains:   c.verifiedChains,
+		Created:          c.config.time(),
+	}
+	return c.session
+}
+
 // SessionCache is the server's store of resumable sessions, keyed by
 // session ID. Implementations must be safe for concurrent use. Plug in
 // another store (shared memory, a database) by implementing it.
