@@ -142,6 +142,7 @@ func runHostile(t *testing.T, row *hostileRow) (m *mitm, cerr, serr error) {
 	cc, sc := clientConfig(t), serverConfig(t)
 	cc.CipherSuites = []uint16{SSL_RSA_WITH_NULL_SHA}
 	sc.CipherSuites = cc.CipherSuites
+	sc.Certificates = sc.Certificates[:1:1] // the RSA certificate; rows add what they need
 	if row.config != nil {
 		row.config(cc, sc)
 	}
@@ -343,6 +344,41 @@ func hostileRows() []hostileRow {
 			sc.ClientAuth, sc.ClientCAs = RequireAndVerifyClientCert, testCerts(nopTB{}).roots
 		}, wantWire: alertHandshakeFailure},
 	}
+	// The messages of the other key exchanges and of client authentication.
+	dhe := func(cc, sc *Config) {
+		cc.CipherSuites = []uint16{SSL_DHE_RSA_WITH_3DES_EDE_CBC_SHA}
+		sc.CipherSuites = cc.CipherSuites
+	}
+	anon := func(cc, sc *Config) {
+		cc.CipherSuites = []uint16{SSL_DH_anon_WITH_3DES_EDE_CBC_SHA}
+		sc.CipherSuites = cc.CipherSuites
+	}
+	clientAuth := func(cc, sc *Config) {
+		sc.ClientAuth, sc.ClientCAs = RequireAndVerifyClientCert, testCerts(nopTB{}).roots
+		cc.Certificates = []Certificate{testCerts(nopTB{}).client}
+	}
+	requestAuth := func(cc, sc *Config) {
+		sc.ClientAuth, sc.ClientCAs = RequestClientCert, testCerts(nopTB{}).roots
+		cc.Certificates = []Certificate{testCerts(nopTB{}).client}
+	}
+	rows = append(rows, []hostileRow{
+		{name: "ServerKeyExchange truncated", dir: toClient, target: int(typeServerKeyExchange), act: truncateMsg, config: dhe, wantWire: alertIllegalParameter},
+		{name: "ServerKeyExchange extended", dir: toClient, target: int(typeServerKeyExchange), act: extendMsg, config: dhe, wantWire: alertIllegalParameter},
+		{name: "ServerKeyExchange duplicated", dir: toClient, target: int(typeServerKeyExchange), act: duplicateMsg, config: dhe, wantWire: alertUnexpectedMessage},
+		{name: "ServerKeyExchange dropped (DHE)", dir: toClient, target: int(typeServerKeyExchange), act: dropMsg, config: dhe, wantWire: alertUnexpectedMessage},
+		{name: "ServerKeyExchange signature flipped", dir: toClient, target: int(typeServerKeyExchange), act: flipLastByte, config: dhe, wantWire: alertHandshakeFailure},
+		{name: "anonymous ServerKeyExchange truncated", dir: toClient, target: int(typeServerKeyExchange), act: truncateMsg, config: anon, wantWire: alertIllegalParameter},
+		{name: "CertificateRequest on an anonymous suite", dir: toClient, target: int(typeServerHelloDone), act: replaceWith(recordTypeHandshake, []byte{typeCertificateRequest, 0, 0, 4, 1, 1, 0, 0}), config: anon, wantWire: alertHandshakeFailure},
+		{name: "CertificateRequest truncated", dir: toClient, target: int(typeCertificateRequest), act: truncateMsg, config: requestAuth, wantWire: alertIllegalParameter},
+		{name: "CertificateRequest extended", dir: toClient, target: int(typeCertificateRequest), act: extendMsg, config: requestAuth, wantWire: alertIllegalParameter},
+		{name: "CertificateRequest duplicated", dir: toClient, target: int(typeCertificateRequest), act: duplicateMsg, config: requestAuth, wantWire: alertUnexpectedMessage},
+		{name: "client Certificate truncated", dir: toServer, target: int(typeCertificate), act: truncateMsg, config: clientAuth, wantWire: alertIllegalParameter},
+		{name: "CertificateVerify truncated", dir: toServer, target: int(typeCertificateVerify), act: truncateMsg, config: clientAuth, wantWire: alertIllegalParameter},
+		{name: "CertificateVerify extended", dir: toServer, target: int(typeCertificateVerify), act: extendMsg, config: clientAuth, wantWire: alertIllegalParameter},
+		{name: "CertificateVerify signature flipped", dir: toServer, target: int(typeCertificateVerify), act: flipLastByte, config: clientAuth, wantWire: alertHandshakeFailure},
+		{name: "CertificateVerify duplicated", dir: toServer, target: int(typeCertificateVerify), act: duplicateMsg, config: clientAuth, wantWire: alertUnexpectedMessage},
+		{name: "CertificateVerify dropped", dir: toServer, target: int(typeCertificateVerify), act: dropMsg, config: clientAuth, wantWire: alertUnexpectedMessage},
+	}...)
 	// Every alert the spec defines, received at three states: instead of
 	// the ClientHello, instead of the server's Certificate, and instead of
 	// the ClientKeyExchange. A fatal alert ends the handshake and is
