@@ -215,3 +215,63 @@ func BenchmarkHandshake(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkConnThroughput: bulk data through a whole connection over
+// loopback, ours at SSL 3.0 beside crypto/tls at TLS 1.0 on the same suite
+// (record splitting off on both: crypto/tls splits 1/n-1 too, but the
+// comparison is of the record path).
+func BenchmarkConnThroughput(b *testing.B) {
+	p := testCerts(b)
+	chunk := make([]byte, 16384)
+	for _, bs := range []struct {
+		name     string
+		ours     uint16
+		baseline uint16
+	}{{"RC4-SHA", SSL_RSA_WITH_RC4_128_SHA, tls.TLS_RSA_WITH_RC4_128_SHA}, {"3DES-SHA", SSL_RSA_WITH_3DES_EDE_CBC_SHA, tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA}} {
+		b.Run(bs.name+"/ssl3", func(b *testing.B) {
+			sc := &Config{Certificates: []Certificate{p.server}, CipherSuites: []uint16{bs.ours}}
+			cc := &Config{RootCAs: p.roots, ServerName: "localhost", CipherSuites: []uint16{bs.ours}, DisableRecordSplitting: true}
+			addr, stop := benchListener(b, func(c net.Conn) {
+				s := Server(c, sc)
+				io.Copy(io.Discard, s)
+				s.Close()
+			})
+			defer stop()
+			c, err := Dial("tcp", addr, cc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			b.SetBytes(int64(len(chunk)))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := c.Write(chunk); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(bs.name+"/crypto-tls-1.0", func(b *testing.B) {
+			tlsCert := tls.Certificate{Certificate: p.server.Certificate, PrivateKey: p.serverKey}
+			sc := &tls.Config{Certificates: []tls.Certificate{tlsCert}, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10, CipherSuites: []uint16{bs.baseline}}
+			cc := &tls.Config{RootCAs: p.roots, ServerName: "localhost", MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10, CipherSuites: []uint16{bs.baseline}}
+			addr, stop := benchListener(b, func(c net.Conn) {
+				s := tls.Server(c, sc)
+				io.Copy(io.Discard, s)
+				s.Close()
+			})
+			defer stop()
+			c, err := tls.Dial("tcp", addr, cc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			b.SetBytes(int64(len(chunk)))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := c.Write(chunk); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

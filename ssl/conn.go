@@ -53,6 +53,7 @@ type Conn struct {
 	// acceptable next record.
 	sendBuf   []byte // pending flight when buffering
 	buffering bool
+	outBuf    []byte // record being sealed, reused
 
 	closeNotifySent  bool
 	closeNotifyErr   error
@@ -646,12 +647,17 @@ func (c *Conn) writeRecordLocked(typ recordType, data []byte) (int, error) {
 		if m > maxPlaintext {
 			m = maxPlaintext
 		}
-		var record []byte
-		record = append(record, byte(typ), byte(VersionSSL30>>8), byte(VersionSSL30&0xff), 0, 0)
+		// One reused buffer, sized for header, data, MAC, padding and a
+		// Fortezza prefix, so sealing a record allocates nothing.
+		if need := recordHeaderLen + m + 64; cap(c.outBuf) < need {
+			c.outBuf = make([]byte, 0, need)
+		}
+		record := append(c.outBuf[:0], byte(typ), byte(VersionSSL30>>8), byte(VersionSSL30&0xff), 0, 0)
 		record, err := c.out.encrypt(record, typ, data[:m], c.config.rand())
 		if err != nil {
 			return n, c.out.setErrorLocked(err)
 		}
+		c.outBuf = record[:0]
 		if err := c.write(record); err != nil {
 			return n, err
 		}
