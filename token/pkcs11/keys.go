@@ -151,21 +151,7 @@ func (k *RSAKey) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byt
 	if len(data) > k.pub.Size()-11 {
 		return nil, &Error{Op: "sign", Token: k.b.label, Detail: "message too long for RSA key size"}
 	}
-	ctx, cancel := k.b.opCtx()
-	defer cancel()
-	var sig []byte
-	err := k.b.do(ctx, "sign", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
-		if err := c.SignInit(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_RSA_PKCS, nil)}, k.handle()); err != nil {
-			return err
-		}
-		var err error
-		sig, err = c.Sign(sh, data)
-		return err
-	})
-	if err != nil {
-		return nil, wrapOp(err, "sign", k.b.label)
-	}
-	return sig, nil
+	return k.sign(p11.CKM_RSA_PKCS, data)
 }
 
 // Decrypt does PKCS#1 v1.5 decryption with CKM_RSA_PKCS. A malformed
@@ -297,19 +283,9 @@ func (k *DSAKey) Sign(_ io.Reader, digest []byte, _ crypto.SignerOpts) ([]byte, 
 	if len(digest) > qlen {
 		digest = digest[:qlen]
 	}
-	ctx, cancel := k.b.opCtx()
-	defer cancel()
-	var raw []byte
-	err := k.b.do(ctx, "sign", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
-		if err := c.SignInit(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DSA, nil)}, k.handle()); err != nil {
-			return err
-		}
-		var err error
-		raw, err = c.Sign(sh, digest)
-		return err
-	})
+	raw, err := k.sign(p11.CKM_DSA, digest)
 	if err != nil {
-		return nil, wrapOp(err, "sign", k.b.label)
+		return nil, err
 	}
 	if len(raw) == 0 || len(raw)%2 != 0 {
 		return nil, &Error{Op: "sign", Token: k.b.label, Detail: fmt.Sprintf("token returned a %d-byte DSA signature", len(raw))}
@@ -427,3 +403,22 @@ var (
 	_ crypto.Decrypter = (*RSAKey)(nil)
 	_ crypto.Signer    = (*DSAKey)(nil)
 )
+
+// sign runs one C_SignInit/C_Sign with mech over data on a pooled session.
+func (o *Object) sign(mech uint, data []byte) ([]byte, error) {
+	ctx, cancel := o.b.opCtx()
+	defer cancel()
+	var sig []byte
+	err := o.b.do(ctx, "sign", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
+		if err := c.SignInit(sh, []*p11.Mechanism{p11.NewMechanism(mech, nil)}, o.handle()); err != nil {
+			return err
+		}
+		var err error
+		sig, err = c.Sign(sh, data)
+		return err
+	})
+	if err != nil {
+		return nil, wrapOp(err, "sign", o.b.label)
+	}
+	return sig, nil
+}
