@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"testing"
 
@@ -26,20 +27,7 @@ func BenchmarkTokenRSAHandshake(b *testing.B) {
 	dec := cert.PrivateKey.(crypto.Decrypter)
 
 	sc := &ssl.Config{Certificates: []ssl.Certificate{cert}, CipherSuites: []uint16{ssl.SSL_RSA_WITH_RC4_128_SHA}}
-	ln, err := ssl.Listen("tcp", "127.0.0.1:0", sc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); io.Copy(io.Discard, c) }()
-		}
-	}()
+	ln := serveSSL(b, sc, func(c net.Conn) { io.Copy(io.Discard, c) })
 	cc := &ssl.Config{RootCAs: ca.roots, ServerName: "localhost", CipherSuites: sc.CipherSuites}
 
 	ops := map[string]func() error{

@@ -248,20 +248,7 @@ func TestConcurrentHandshakesSharePool(t *testing.T) {
 	ca := newTestCA(t)
 	cert, _, b := tokenRSA(t, ca, "localhost", x509.ExtKeyUsageServerAuth, 4)
 	sc := &ssl.Config{Certificates: []ssl.Certificate{cert}, CipherSuites: []uint16{ssl.SSL_RSA_WITH_RC4_128_SHA}}
-	ln, err := ssl.Listen("tcp", "127.0.0.1:0", sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); io.Copy(c, c) }()
-		}
-	}()
+	ln := serveSSL(t, sc, func(c net.Conn) { io.Copy(c, c) })
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for i := 0; i < 64; i++ {
@@ -296,27 +283,13 @@ func TestTokenRemovedAndRestoredUnderServer(t *testing.T) {
 	var served atomic.Int64
 	sc := &ssl.Config{Certificates: []ssl.Certificate{cert}, CipherSuites: []uint16{ssl.SSL_RSA_WITH_3DES_EDE_CBC_SHA},
 		DisableSessionCache: true}
-	ln, err := ssl.Listen("tcp", "127.0.0.1:0", sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if err := c.(*ssl.Conn).Handshake(); err != nil {
-					serverErrs.Store(err.Error(), err)
-					return
-				}
-				served.Add(1)
-			}()
+	ln := serveSSL(t, sc, func(c net.Conn) {
+		if err := c.(*ssl.Conn).Handshake(); err != nil {
+			serverErrs.Store(err.Error(), err)
+			return
 		}
-	}()
+		served.Add(1)
+	})
 	cc := &ssl.Config{RootCAs: ca.roots, ServerName: "localhost", CipherSuites: sc.CipherSuites}
 	dial := func() error {
 		c, err := ssl.Dial("tcp", ln.Addr().String(), cc)
@@ -379,6 +352,26 @@ func TestTokenRemovedAndRestoredUnderServer(t *testing.T) {
 		}
 	}
 	t.Logf("%d handshakes failed while the token was away; served %d in all", failures, served.Load())
+}
+
+// serveSSL listens on loopback with config and runs handle on each
+// accepted connection (then closes it) until the test ends.
+func serveSSL(t testing.TB, config *ssl.Config, handle func(net.Conn)) net.Listener {
+	ln, err := ssl.Listen("tcp", "127.0.0.1:0", config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); handle(c) }()
+		}
+	}()
+	return ln
 }
 
 // oneSession is a client session cache that always offers its last
