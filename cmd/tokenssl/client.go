@@ -107,11 +107,13 @@ func clientSession(addr string, config *ssl.Config, in io.Reader, out io.Writer,
 		for {
 			n, err := c.Read(buf)
 			if n > 0 {
-				received.Add(int64(n))
+				// Count only what has reached out: the waiter below may
+				// return (and the process exit) as soon as the count is full.
 				if _, werr := out.Write(buf[:n]); werr != nil {
 					readDone <- werr
 					return
 				}
+				received.Add(int64(n))
 				select {
 				case progress <- struct{}{}:
 				default:
