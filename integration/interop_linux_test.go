@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokenssl/tokenssl/integration/interop"
 	"github.com/tokenssl/tokenssl/ssl"
@@ -105,7 +106,7 @@ func TestInteropZcrypto(t *testing.T) {
 					t.Fatal("resumed against a server that issues no session id")
 				}
 			}
-			if hs, err := zs.WaitHandshakes(2, 0); err != nil || len(hs) != 2 {
+			if hs, err := zs.WaitHandshakes(2, 10*time.Second); err != nil || len(hs) != 2 {
 				t.Fatalf("zcrypto server saw %v: %v", hs, err)
 			}
 			m.add(s.id, "ours -> zcrypto server", "ok, echo (server cannot resume)")
@@ -148,7 +149,7 @@ func TestInteropNSS(t *testing.T) {
 				}
 				states = append(states, st)
 			}
-			hs, err := ss.WaitHandshakes(2, 10e9)
+			hs, err := ss.WaitHandshakes(2, 10*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
