@@ -322,3 +322,22 @@ func TestAuthenticatedChangeCipherSpecAfterHandshake(t *testing.T) {
 	_, err = server.Read(make([]byte, 1))
 	assertAlert(t, err, alertUnexpectedMessage, true)
 }
+
+// Content types may interleave (§7.2.1): a warning alert between two
+// fragments of one handshake message is processed and the message still
+// reassembles.
+func TestAlertBetweenHandshakeFragments(t *testing.T) {
+	peer, errc := runRawServer(t, serverConfig(t))
+	hello := testClientHello(t)
+	wire := rawRecord(recordTypeHandshake, VersionSSL30, hello[:7])
+	wire = append(wire, rawRecord(recordTypeAlert, VersionSSL30, []byte{alertLevelWarning, byte(alertCertificateUnknown)})...)
+	wire = append(wire, rawRecord(recordTypeHandshake, VersionSSL30, hello[7:])...)
+	peer.Write(wire)
+	peer.SetReadDeadline(time.Now().Add(10 * time.Second))
+	typ, body, err := readRawRecord(t, peer)
+	if err != nil || typ != recordTypeHandshake || body[0] != typeServerHello {
+		t.Fatalf("no ServerHello after an interleaved warning: %v %v", typ, err)
+	}
+	peer.Close()
+	<-errc
+}
