@@ -1,8 +1,9 @@
 # The two commands of the README: `make demo` and `make test`.
 GO ?= go
 BIN := bin/tokenssl
-# Packages with concurrency run under the race detector.
-RACE_PKGS := ./ssl/... ./token/...
+# Packages with concurrency (the engine and the token backends, the
+# SoftHSM card emulator among them) run under the race detector.
+RACE_PKGS := ./ssl/... ./token/... ./softhsm/...
 
 .PHONY: all build demo test deps test-deps vet fmt-check clean
 
@@ -32,7 +33,7 @@ fmt-check:
 
 test: test-deps fmt-check vet
 	$(GO) test -race -timeout 10m $(RACE_PKGS)
-	$(GO) test -timeout 10m $$($(GO) list ./... | grep -v -E '/tokenssl/(ssl|token)(/|$$)')
+	$(GO) test -timeout 10m $$($(GO) list ./... | grep -v -E '/tokenssl/(ssl|token|softhsm)(/|$$)')
 
 clean:
 	rm -rf bin
