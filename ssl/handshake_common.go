@@ -268,6 +268,51 @@ func verifyChain(certs []*x509.Certificate, roots *x509.CertPool, dnsName string
 	return chains, err
 }
 
+// verifyDSAChain verifies a chain that crypto/x509 rejected because of DSA
+// signatures (Fortezza KEA and DSS certificates are signed by a DSA CA):
+// the trust anchors are the presented certificates that are in roots (a
+// CertPool cannot be listed, so the server must send its CA), the chain is
+// built and checked by dsax509, and dnsName, if given, must match the
+// leaf's DNS names or, lacking those, its common name (1996 certificates
+// have no subjectAltName).
+func verifyDSAChain(certs []*x509.Certificate, roots *x509.CertPool, dnsName string, now time.Time) ([][]*x509.Certificate, error) {
+	if roots == nil {
+		return nil, errors.New("ssl: DSA-signed chain and no explicit root pool")
+	}
+	var anchors []*x509.Certificate
+	for _, cand := range certs {
+		if poolContains(roots, cand) {
+			anchors = append(anchors, cand)
+		}
+	}
+	if len(anchors) == 0 {
+		return nil, x509.UnknownAuthorityError{Cert: certs[0]}
+	}
+	chains, err := dsax509.VerifyChain(certs[0], certs[1:], anchors, now)
+	if err != nil {
+		return nil, err
+	}
+	if dnsName != "" {
+		leaf := certs[0]
+		if len(leaf.DNSNames) > 0 || len(leaf.IPAddresses) > 0 {
+			if err := leaf.VerifyHostname(dnsName); err != nil {
+				return nil, err
+			}
+		} else if leaf.Subject.CommonName != dnsName {
+			return nil, x509.HostnameError{Certificate: leaf, Host: dnsName}
+		}
+	}
+	return chains, nil
+}
+
+// poolContains reports whether cert is in pool: adding a certificate a
+// pool already holds leaves it unchanged.
+func poolContains(pool *x509.CertPool, cert *x509.Certificate) bool {
+	clone := pool.Clone()
+	clone.AddCert(cert)
+	return clone.Equal(pool)
+}
+
 // checkExtKeyUsage applies crypto/x509's extended key usage rule to chains
 // built without it (verifyDSAChain): every certificate that lists extended
 // key usages must list usage or anyExtendedKeyUsage (or, for server
