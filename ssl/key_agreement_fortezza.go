@@ -32,12 +32,6 @@ import (
 // cannot be re-derived from the master secret. 0x001C and 0x001E resume
 // like any other suite: their keys all come from the master secret.
 
-func init() {
-	// FORTEZZA_CBC has no software implementation; it runs on the card
-	// through recordCipherProvider, which this file supplies.
-	cipherFortezza.available = true
-}
-
 // FortezzaKeys sizes (fortezza.md §4.5; y_signature is 40 bytes, the
 // November 1996 text).
 const (
