@@ -105,15 +105,17 @@ func newRC2Export(key []byte) (cipher.Block, error) {
 }
 
 var (
-	cipherNull     = &bulkCipher{name: "NULL", exportable: true, available: true}
-	cipherRC4_40   = &bulkCipher{name: "RC4_40", keyMaterial: 5, expandedKey: 16, exportable: true, stream: newRC4, available: true}
-	cipherRC4_128  = &bulkCipher{name: "RC4_128", keyMaterial: 16, expandedKey: 16, stream: newRC4, available: true}
-	cipherRC2_40   = &bulkCipher{name: "RC2_CBC_40", keyMaterial: 5, expandedKey: 16, ivSize: 8, blockSize: 8, exportable: true, block: newRC2Export, available: true}
-	cipherIDEA     = &bulkCipher{name: "IDEA_CBC", keyMaterial: 16, expandedKey: 16, ivSize: 8, blockSize: 8, block: idea.NewCipher, available: true}
-	cipherDES40    = &bulkCipher{name: "DES40_CBC", keyMaterial: 5, expandedKey: 8, ivSize: 8, blockSize: 8, exportable: true, block: des.NewCipher, available: true}
-	cipherDES      = &bulkCipher{name: "DES_CBC", keyMaterial: 8, expandedKey: 8, ivSize: 8, blockSize: 8, block: des.NewCipher, available: true}
-	cipher3DES     = &bulkCipher{name: "3DES_EDE_CBC", keyMaterial: 24, expandedKey: 24, ivSize: 8, blockSize: 8, block: des.NewTripleDESCipher, available: true}
-	cipherFortezza = &bulkCipher{name: "FORTEZZA_CBC", blockSize: 8}
+	cipherNull    = &bulkCipher{name: "NULL", exportable: true, available: true}
+	cipherRC4_40  = &bulkCipher{name: "RC4_40", keyMaterial: 5, expandedKey: 16, exportable: true, stream: newRC4, available: true}
+	cipherRC4_128 = &bulkCipher{name: "RC4_128", keyMaterial: 16, expandedKey: 16, stream: newRC4, available: true}
+	cipherRC2_40  = &bulkCipher{name: "RC2_CBC_40", keyMaterial: 5, expandedKey: 16, ivSize: 8, blockSize: 8, exportable: true, block: newRC2Export, available: true}
+	cipherIDEA    = &bulkCipher{name: "IDEA_CBC", keyMaterial: 16, expandedKey: 16, ivSize: 8, blockSize: 8, block: idea.NewCipher, available: true}
+	cipherDES40   = &bulkCipher{name: "DES40_CBC", keyMaterial: 5, expandedKey: 8, ivSize: 8, blockSize: 8, exportable: true, block: des.NewCipher, available: true}
+	cipherDES     = &bulkCipher{name: "DES_CBC", keyMaterial: 8, expandedKey: 8, ivSize: 8, blockSize: 8, block: des.NewCipher, available: true}
+	cipher3DES    = &bulkCipher{name: "3DES_EDE_CBC", keyMaterial: 24, expandedKey: 24, ivSize: 8, blockSize: 8, block: des.NewTripleDESCipher, available: true}
+	// FORTEZZA_CBC has no software implementation: it runs on the card,
+	// through the Fortezza key agreement's recordCipherProvider.
+	cipherFortezza = &bulkCipher{name: "FORTEZZA_CBC", blockSize: 8, available: true}
 )
 
 // cipherSuite is one row of the table.
