@@ -79,6 +79,9 @@ func (r *recorder) pipe(t testing.TB, client, server net.Conn) {
 
 func (r *recorder) copy(from, to net.Conn, log *[][]byte, mutate func([]byte) []byte) {
 	defer to.Close()
+	// Only the plaintext ClientKeyExchange is rewritten: after
+	// ChangeCipherSpec an encrypted record may begin with the same byte.
+	plaintext := true
 	for {
 		hdr := make([]byte, 5)
 		if _, err := io.ReadFull(from, hdr); err != nil {
@@ -88,7 +91,10 @@ func (r *recorder) copy(from, to net.Conn, log *[][]byte, mutate func([]byte) []
 		if _, err := io.ReadFull(from, body); err != nil {
 			return
 		}
-		if mutate != nil && hdr[0] == recordHandshake && len(body) > 4 && body[0] == handshakeClientKeyExch {
+		if hdr[0] == 20 { // change_cipher_spec
+			plaintext = false
+		}
+		if mutate != nil && plaintext && hdr[0] == recordHandshake && len(body) > 4 && body[0] == handshakeClientKeyExch {
 			nb := mutate(bytes.Clone(body[4:]))
 			body = append([]byte{handshakeClientKeyExch, byte(len(nb) >> 16), byte(len(nb) >> 8), byte(len(nb))}, nb...)
 			binary.BigEndian.PutUint16(hdr[3:], uint16(len(body)))

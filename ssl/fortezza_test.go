@@ -266,6 +266,9 @@ func mutateCKX(t *testing.T, cc, sc *Config, mutate func(body []byte) []byte) er
 	go func() { io.Copy(p1, p2); p1.Close() }()
 	go func() {
 		defer p2.Close()
+		// Only the plaintext ClientKeyExchange: after ChangeCipherSpec an
+		// encrypted record may start with the same byte by chance.
+		done := false
 		for {
 			hdr := make([]byte, 5)
 			if _, err := io.ReadFull(p1, hdr); err != nil {
@@ -275,7 +278,11 @@ func mutateCKX(t *testing.T, cc, sc *Config, mutate func(body []byte) []byte) er
 			if _, err := io.ReadFull(p1, body); err != nil {
 				return
 			}
-			if hdr[0] == byte(recordTypeHandshake) && len(body) > 4 && body[0] == typeClientKeyExchange {
+			if hdr[0] == byte(recordTypeChangeCipherSpec) {
+				done = true
+			}
+			if !done && hdr[0] == byte(recordTypeHandshake) && len(body) > 4 && body[0] == typeClientKeyExchange {
+				done = true
 				nb := mutate(bytes.Clone(body[4:]))
 				body = append([]byte{typeClientKeyExchange, byte(len(nb) >> 16), byte(len(nb) >> 8), byte(len(nb))}, nb...)
 				binary.BigEndian.PutUint16(hdr[3:], uint16(len(body)))
