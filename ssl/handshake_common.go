@@ -10,7 +10,6 @@ import (
 	"crypto/sha1"
 	"crypto/subtle"
 	"crypto/x509"
-	"encoding/asn1"
 	"errors"
 	"fmt"
 	"math/big"
@@ -168,9 +167,8 @@ func verifyHandshakeSignature(pub crypto.PublicKey, md5sha1, sig []byte) error {
 
 // parseDSASignature decodes a DER Dss-Sig-Value or a raw 40-byte r‖s.
 func parseDSASignature(sig []byte) (r, s *big.Int, err error) {
-	var v struct{ R, S *big.Int }
-	if rest, derr := asn1.Unmarshal(sig, &v); derr == nil && len(rest) == 0 && v.R != nil && v.S != nil {
-		return v.R, v.S, nil
+	if r, s, err := dsax509.ParseDSSSigValue(sig); err == nil {
+		return r, s, nil
 	}
 	if len(sig) == 40 {
 		return new(big.Int).SetBytes(sig[:20]), new(big.Int).SetBytes(sig[20:]), nil

@@ -40,6 +40,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/tokenssl/tokenssl/kea/keacert"
 )
 
 // Object identifiers.
@@ -49,7 +51,6 @@ var (
 	// OIDDHKeyAgreement is PKCS #3 dhKeyAgreement.
 	OIDDHKeyAgreement = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 3, 1}
 
-	oidPublicKeyDSA     = asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 1}
 	oidSigDSAWithSHA1   = asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 3}
 	oidSigSHA256WithRSA = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
 
@@ -224,28 +225,7 @@ func MarshalPublicKey(pub *PublicKey) ([]byte, error) {
 // §2.3.2, parameters Dss-Parms present). crypto/x509 parses such keys but
 // no longer writes them.
 func MarshalDSAPublicKey(pub *dsa.PublicKey) ([]byte, error) {
-	if pub == nil || pub.P == nil || pub.Q == nil || pub.G == nil || pub.Y == nil {
-		return nil, errors.New("dhcert: incomplete DSA public key")
-	}
-	var y cryptobyte.Builder
-	y.AddASN1BigInt(pub.Y)
-	yDER, err := y.Bytes()
-	if err != nil {
-		return nil, err
-	}
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(oidPublicKeyDSA)
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1BigInt(pub.P)
-				b.AddASN1BigInt(pub.Q)
-				b.AddASN1BigInt(pub.G)
-			})
-		})
-		b.AddASN1BitString(yDER)
-	})
-	return b.Bytes()
+	return keacert.MarshalDSAPublicKey(pub) // one encoder for the project
 }
 
 // SignerAlgorithm returns the public key algorithm that made a certificate
