@@ -177,8 +177,8 @@ func TestNoAllocs(t *testing.T) {
 			t.Errorf("%d-byte key: %v allocations per Encrypt+Decrypt, want 0", n, a)
 		}
 		key := make([]byte, n)
-		if a := testing.AllocsPerRun(100, func() { _, _ = NewCipher(key) }); a != 1 {
-			t.Errorf("%d-byte key: NewCipher made %v allocations, want 1", n, a)
+		if a := testing.AllocsPerRun(100, func() { _, _ = NewCipher(key) }); a > 1 {
+			t.Errorf("%d-byte key: NewCipher made %v allocations, want at most 1", n, a)
 		}
 	}
 }
