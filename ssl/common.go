@@ -148,13 +148,27 @@ type Config struct {
 	// ClientSessionCache lets a client resume; nil disables resumption.
 	ClientSessionCache ClientSessionCache
 
-	// HandshakeTimeout bounds a handshake's duration on the wire (0: none).
+	// HandshakeTimeout bounds a handshake's duration on the wire: 0 means
+	// DefaultHandshakeTimeout, a negative value no bound. Without one a
+	// peer that sends nothing (or only what is ignored) holds the
+	// connection for ever.
 	HandshakeTimeout time.Duration
 
 	// Renegotiation says whether a new handshake may run on an established
 	// connection (§7.6.1.1): never (the default), only when both sides bind
 	// it to the previous one with RFC 5746, or even without that binding.
 	Renegotiation RenegotiationSupport
+	// MaxRenegotiations bounds the renegotiations one connection runs,
+	// whichever side asks: 0 means DefaultMaxRenegotiations, a negative
+	// value no bound. Each full handshake costs a private-key operation, so
+	// a peer must not be able to ask for them without limit.
+	MaxRenegotiations int
+	// RenegotiationInterval bounds the rate of renegotiations the peer
+	// starts (a ClientHello the server did not ask for, a HelloRequest to
+	// a client): after a burst of RenegotiationBurst, one per interval.
+	// 0 means DefaultRenegotiationInterval, a negative value no bound. It
+	// is measured with Config.Time.
+	RenegotiationInterval time.Duration
 
 	// SendSSL2Hello makes the client open with an SSL 2.0-compatible
 	// CLIENT-HELLO (Appendix E) offering SSL 3.0, for servers that expect
@@ -203,6 +217,55 @@ func (c *Config) time() time.Time {
 	return c.Time()
 }
 
+// Defaults of the Config fields whose zero value means "the default".
+const (
+	// DefaultHandshakeTimeout is long enough for a person to type a token
+	// PIN on a protected authentication path, short enough that an idle or
+	// trickling peer cannot hold a connection (crypto/tls has no default).
+	DefaultHandshakeTimeout = 60 * time.Second
+	// DefaultMaxRenegotiations allows the occasional re-key or late client
+	// authentication, not a loop of private-key operations.
+	DefaultMaxRenegotiations = 4
+	// DefaultRenegotiationInterval refills one peer-initiated renegotiation.
+	DefaultRenegotiationInterval = 10 * time.Second
+	// RenegotiationBurst is how many peer-initiated renegotiations may run
+	// back to back before RenegotiationInterval applies.
+	RenegotiationBurst = 3
+)
+
+// handshakeTimeout is the effective HandshakeTimeout (0: none).
+func (c *Config) handshakeTimeout() time.Duration {
+	switch {
+	case c.HandshakeTimeout < 0:
+		return 0
+	case c.HandshakeTimeout == 0:
+		return DefaultHandshakeTimeout
+	}
+	return c.HandshakeTimeout
+}
+
+// maxRenegotiations is the effective MaxRenegotiations (-1: no bound).
+func (c *Config) maxRenegotiations() int {
+	switch {
+	case c.MaxRenegotiations < 0:
+		return -1
+	case c.MaxRenegotiations == 0:
+		return DefaultMaxRenegotiations
+	}
+	return c.MaxRenegotiations
+}
+
+// renegotiationInterval is the effective RenegotiationInterval (0: none).
+func (c *Config) renegotiationInterval() time.Duration {
+	switch {
+	case c.RenegotiationInterval < 0:
+		return 0
+	case c.RenegotiationInterval == 0:
+		return DefaultRenegotiationInterval
+	}
+	return c.RenegotiationInterval
+}
+
 func (c *Config) sessionLifetime() time.Duration {
 	if c.SessionLifetime > 0 {
 		return c.SessionLifetime
@@ -244,6 +307,7 @@ func (c *Config) Clone() *Config {
 		SessionLifetime: c.SessionLifetime, ClientSessionCache: c.ClientSessionCache,
 		DHParameters: c.DHParameters, ExportDHParameters: c.ExportDHParameters, MinDHBits: c.MinDHBits,
 		HandshakeTimeout: c.HandshakeTimeout, Renegotiation: c.Renegotiation,
+		MaxRenegotiations: c.MaxRenegotiations, RenegotiationInterval: c.RenegotiationInterval,
 		SendSSL2Hello: c.SendSSL2Hello, SendFallbackSCSV: c.SendFallbackSCSV,
 		DisableRecordSplitting: c.DisableRecordSplitting,
 	}

@@ -78,6 +78,12 @@ type Conn struct {
 	serverFinished      []byte
 	renegotiating       bool
 	pendingApp          []byte
+	// helloRequestSent: our server asked for the next ClientHello, so it is
+	// not peer-initiated. Set by Renegotiate, which may run beside Read.
+	helloRequestSent atomic.Bool
+	// renegotiationTAT paces peer-initiated renegotiations (a GCRA token
+	// bucket): the time at which the bucket is full again.
+	renegotiationTAT time.Time
 }
 
 // halfConn is the state of one direction: the current and pending cipher
@@ -348,6 +354,16 @@ func (c *Conn) readRecordOrCCS(expectCCS bool) error {
 	}
 	handshakeComplete := c.handshakeComplete.Load()
 
+	if !c.sawFirstRecord && !c.isClient {
+		// An SSL 2.0 header has two bytes: a short SSL 2.0 record must get
+		// its answer without waiting for a third.
+		if err := c.readFromUntil(c.conn, 2); err != nil {
+			return c.readErr(err)
+		}
+		if c.rawInput.Bytes()[0]&0x80 != 0 {
+			return c.readSSL2Hello()
+		}
+	}
 	if err := c.readFromUntil(c.conn, recordHeaderLen); err != nil {
 		return c.readErr(err)
 	}
@@ -355,10 +371,6 @@ func (c *Conn) readRecordOrCCS(expectCCS bool) error {
 	typ := recordType(hdr[0])
 	vers := uint16(hdr[1])<<8 | uint16(hdr[2])
 	n := int(hdr[3])<<8 | int(hdr[4])
-
-	if !c.sawFirstRecord && !c.isClient && hdr[0]&0x80 != 0 {
-		return c.readSSL2Hello()
-	}
 	switch typ {
 	case recordTypeChangeCipherSpec, recordTypeAlert, recordTypeHandshake, recordTypeApplicationData:
 	default:
@@ -401,17 +413,19 @@ func (c *Conn) readRecordOrCCS(expectCCS bool) error {
 		return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("decrypted record of %d bytes exceeds 2^14", len(data))))
 	}
 	// Empty fragments are legal for application data (CBC 1/n-1 style
-	// splitting) but a flood of them is a cheap way to spin us; bound them.
+	// splitting) but a flood of them is a cheap way to spin us; they are
+	// counted with warning alerts (ignoreRecord), as crypto/tls counts them.
 	if len(data) == 0 && typ != recordTypeApplicationData {
 		return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("empty %s record", typ)))
 	}
+	if len(data) > 0 && (typ == recordTypeApplicationData ||
+		(typ == recordTypeHandshake && (!handshakeComplete || c.renegotiating))) {
+		c.retryCount = 0 // the record advances the connection
+	}
 	if len(data) == 0 {
-		c.retryCount++
-		if c.retryCount > maxUselessRecords {
-			return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, errors.New("too many empty records")))
+		if err := c.ignoreRecord(); err != nil {
+			return err
 		}
-	} else {
-		c.retryCount = 0
 	}
 
 	switch typ {
@@ -435,17 +449,23 @@ func (c *Conn) readRecordOrCCS(expectCCS bool) error {
 				// Meaningful only to the server's client-auth step; the
 				// handshake code asks for it via noCertificateReceived.
 				c.noCertificate = true
-				return nil
 			}
-			// Other warnings carry no obligation in SSL 3.0; go on.
-			return nil
+			// Other warnings carry no obligation in SSL 3.0; go on, but
+			// not forever.
+			return c.ignoreRecord()
 		}
 		c.invalidateSession()
 		return c.in.setErrorLocked(&AlertError{Alert: uint8(desc)})
 
 	case recordTypeChangeCipherSpec:
-		if len(data) != 1 || data[0] != 1 {
-			return c.in.setErrorLocked(c.sendAlert(alertIllegalParameter, errors.New("malformed ChangeCipherSpec")))
+		// A CCS of the wrong length is not a CCS at all: unexpected_message,
+		// as other SSL 3.0 stacks answer it. A wrong value in the one byte
+		// is a bad parameter of a CCS.
+		if len(data) != 1 {
+			return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("ChangeCipherSpec record of %d bytes, want 1", len(data))))
+		}
+		if data[0] != 1 {
+			return c.in.setErrorLocked(c.sendAlert(alertIllegalParameter, fmt.Errorf("ChangeCipherSpec with value %d, want 1", data[0])))
 		}
 		if !expectCCS || c.hand.Len() > 0 {
 			// CCS must fall between handshake messages, at the one point the
@@ -487,20 +507,37 @@ func (c *Conn) readRecordOrCCS(expectCCS bool) error {
 	return nil
 }
 
-// maxUselessRecords bounds consecutive empty application-data records.
+// maxUselessRecords bounds consecutive records that do not advance the
+// connection: warning alerts and empty application-data records (the
+// bound of crypto/tls).
 const maxUselessRecords = 16
+
+// ignoreRecord counts a record that is dropped without advancing the
+// connection and fails once there have been too many in a row.
+func (c *Conn) ignoreRecord() error {
+	c.retryCount++
+	if c.retryCount > maxUselessRecords {
+		return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage,
+			fmt.Errorf("too many ignored records (more than %d warning alerts or empty records in a row)", maxUselessRecords)))
+	}
+	return nil
+}
 
 // maxPendingAppData bounds application data buffered during renegotiation.
 const maxPendingAppData = 1 << 18
 
 // readSSL2Hello reads an SSL 2.0 record (2-byte header, high bit set) that
-// opens the connection and keeps its body for the server handshake.
+// opens the connection and keeps its body for the server handshake. A
+// malformed record gets an SSL 3.0 alert, as any malformed first record
+// does: SSL 2.0's ERROR is only for a well-formed SSL 2.0-only hello.
 func (c *Conn) readSSL2Hello() error {
 	hdr := c.rawInput.Bytes()
 	n := int(hdr[0]&0x7f)<<8 | int(hdr[1])
-	if n < 9 || n > ssl2MaxRecord {
-		c.writeRaw(ssl2ErrorNoCipher)
-		return c.in.setErrorLocked(fmt.Errorf("ssl: malformed SSL 2.0 record of %d bytes", n))
+	if n == 0 {
+		return c.in.setErrorLocked(c.sendAlert(alertIllegalParameter, errors.New("empty SSL 2.0 record")))
+	}
+	if n > ssl2MaxRecord {
+		return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("SSL 2.0 record of %d bytes exceeds the %d-byte limit", n, ssl2MaxRecord)))
 	}
 	if err := c.readFromUntil(c.conn, 2+n); err != nil {
 		return c.readErr(err)
@@ -521,6 +558,9 @@ func (c *Conn) takeSSL2Hello(transcript *finishedHash) (any, error) {
 		// The only refusal an SSL 2.0 client understands is its own ERROR.
 		c.writeRaw(ssl2ErrorNoCipher)
 		return nil, c.in.setErrorLocked(fmt.Errorf("ssl: %w", err))
+	}
+	if err == errSSL2NotHello {
+		return nil, c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, err))
 	}
 	if err != nil {
 		return nil, c.in.setErrorLocked(c.sendAlert(alertIllegalParameter, err))
@@ -962,6 +1002,9 @@ func (c *Conn) handlePostHandshakeMessage() error {
 		if !c.renegotiationAllowed() {
 			return nil
 		}
+		if err := c.checkRenegotiationBudget(true); err != nil {
+			return c.in.setErrorLocked(c.sendAlert(alertHandshakeFailure, fmt.Errorf("server asked to renegotiate: %w", err)))
+		}
 		return c.renegotiateLocked()
 	case !c.isClient && typ == typeClientHello:
 		if !c.renegotiationAllowed() {
@@ -971,6 +1014,10 @@ func (c *Conn) handlePostHandshakeMessage() error {
 			}
 			return c.in.setErrorLocked(c.sendAlert(alertHandshakeFailure, errors.New("client tried to renegotiate; "+why)))
 		}
+		solicited := c.helloRequestSent.Swap(false)
+		if err := c.checkRenegotiationBudget(!solicited); err != nil {
+			return c.in.setErrorLocked(c.sendAlert(alertHandshakeFailure, fmt.Errorf("client tried to renegotiate: %w", err)))
+		}
 		return c.renegotiateLocked()
 	}
 	msg, err := c.readHandshake(nil)
@@ -978,6 +1025,33 @@ func (c *Conn) handlePostHandshakeMessage() error {
 		return err
 	}
 	return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("unexpected %T after the handshake", msg)))
+}
+
+// checkRenegotiationBudget says whether one more renegotiation may run on
+// this connection: at most Config.MaxRenegotiations in all, and those the
+// peer starts at most RenegotiationBurst at once, then one per
+// Config.RenegotiationInterval. Each is a full handshake with a private-key
+// operation; unbounded, one connection could keep the token busy. Called
+// with c.in or c.handshakeMutex held.
+func (c *Conn) checkRenegotiationBudget(peerInitiated bool) error {
+	if max := c.config.maxRenegotiations(); max >= 0 && c.handshakes-1 >= max {
+		return fmt.Errorf("renegotiation limit of %d per connection reached (Config.MaxRenegotiations)", max)
+	}
+	iv := c.config.renegotiationInterval()
+	if !peerInitiated || iv <= 0 {
+		return nil
+	}
+	now := c.config.time()
+	tat := c.renegotiationTAT
+	if tat.Before(now) {
+		tat = now
+	}
+	tat = tat.Add(iv)
+	if tat.Sub(now) > RenegotiationBurst*iv {
+		return fmt.Errorf("peer renegotiates too often: more than %d at once, then one per %v (Config.RenegotiationInterval)", RenegotiationBurst, iv)
+	}
+	c.renegotiationTAT = tat
+	return nil
 }
 
 func (c *Conn) renegotiationAllowed() bool {
@@ -999,11 +1073,11 @@ func (c *Conn) renegotiateLocked() error {
 	c.renegotiating = true
 	defer func() { c.renegotiating = false }()
 	ctx := context.Background()
-	if c.config.HandshakeTimeout > 0 {
+	if timeout := c.config.handshakeTimeout(); timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.config.HandshakeTimeout)
+		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
-		c.conn.SetDeadline(time.Now().Add(c.config.HandshakeTimeout))
+		c.conn.SetDeadline(time.Now().Add(timeout))
 		defer c.conn.SetDeadline(time.Time{})
 	}
 	if err := c.handshakeFn(ctx); err != nil {
@@ -1026,6 +1100,13 @@ func (c *Conn) Renegotiate() error {
 		return errors.New("ssl: renegotiation not allowed by Config.Renegotiation (or the peer lacks RFC 5746 support)")
 	}
 	if !c.isClient {
+		c.handshakeMutex.Lock()
+		err := c.checkRenegotiationBudget(false)
+		c.handshakeMutex.Unlock()
+		if err != nil {
+			return fmt.Errorf("ssl: %w", err)
+		}
+		c.helloRequestSent.Store(true)
 		if err := c.writeHandshake(&helloRequestMsg{}, nil); err != nil {
 			return err
 		}
@@ -1035,6 +1116,9 @@ func (c *Conn) Renegotiate() error {
 	defer c.in.Unlock()
 	if c.in.err != nil {
 		return c.in.err
+	}
+	if err := c.checkRenegotiationBudget(false); err != nil {
+		return fmt.Errorf("ssl: %w", err)
 	}
 	return c.renegotiateLocked()
 }
@@ -1099,14 +1183,15 @@ func (c *Conn) closeNotify() error {
 func (c *Conn) Handshake() error { return c.HandshakeContext(context.Background()) }
 
 // HandshakeContext runs the handshake, aborting when ctx ends (by closing
-// the connection) or when Config.HandshakeTimeout expires.
+// the connection) or when Config.HandshakeTimeout (by default
+// DefaultHandshakeTimeout) expires.
 func (c *Conn) HandshakeContext(ctx context.Context) (ret error) {
 	if c.handshakeComplete.Load() {
 		return nil
 	}
-	if c.config.HandshakeTimeout > 0 {
+	if timeout := c.config.handshakeTimeout(); timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.config.HandshakeTimeout)
+		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
 	if ctx.Done() != nil {

@@ -37,13 +37,17 @@ const (
 
 // maxHandshakeSize caps the body length of a handshake message we accept
 // or produce. The uint24 length field allows 16 MiB, which a peer could use
-// to make us buffer that much before any authentication. 128 KiB is well
-// above anything SSL 3.0 needs except a long Certificate chain: a
-// ClientHello is at most ~66 KiB (its cipher_suites vector is capped at
-// 2^16-1 bytes), a CertificateRequest's CA list ~64 KiB, key exchange
-// messages a few KiB, while a chain of several certificates with large keys
-// and extensions can reach tens of KiB; 2^17 leaves room for that.
-const maxHandshakeSize = 1 << 17
+// to make us buffer that much before any authentication. The cap is the
+// largest legal ClientHello, so that every one is accepted: version (2),
+// random (32), session_id<0..32> (1+32), cipher_suites<2..2^16-1> (2+65534,
+// an even length), compression_methods<1..2^8-1> (1+255) and an
+// extensions block<0..2^16-1> (2+65535), 131,396 bytes. The same cap (128
+// KiB and a little) suits every other message: a CertificateRequest's CA
+// list is ~64 KiB, key exchange messages a few KiB, and a Certificate
+// chain of several large certificates stays within it.
+const maxHandshakeSize = maxClientHelloSize
+
+const maxClientHelloSize = 2 + helloRandomLen + 1 + maxSessionIDLen + 2 + (maxUint16Vec - 1) + 1 + maxUint8Vec + 2 + maxUint16Vec
 
 // Sizes and vector bounds of §7.6.
 const (

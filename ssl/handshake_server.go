@@ -70,8 +70,8 @@ func (c *Conn) serverHandshake(ctx context.Context) error {
 
 func (hs *serverHandshakeState) processClientHello() error {
 	c, ch := hs.c, hs.clientHello
-	if ch.vers>>8 != 3 {
-		// A client offering less than 3.0 cannot speak to us.
+	if ch.vers < VersionSSL30 {
+		// A client offering less than 3.0 cannot speak to us; any higher offer gets 3.0.
 		return c.sendAlert(alertHandshakeFailure, fmt.Errorf("client offered version %#04x; this server speaks SSL 3.0 only", ch.vers))
 	}
 	c.offeredVersion = ch.vers
