@@ -158,9 +158,10 @@ func (hs *serverHandshakeState) chooseSuite() (*cipherSuite, *Certificate, error
 		if s.anonymous() {
 			return s, nil, nil
 		}
+		ka := s.ka(s)
 		for i := range c.config.Certificates {
 			cert := &c.config.Certificates[i]
-			if certificateFits(s, cert) {
+			if ka.certificateFits(cert) {
 				return s, cert, nil
 			}
 		}
@@ -232,8 +233,8 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 			return c.sendAlert(alertHandshakeFailure, err)
 		}
 	}
-	hs.ka = newKeyAgreement(hs.suite)
-	defer releaseKeyAgreement(hs.ka)
+	hs.ka = hs.suite.ka(hs.suite) // chooseSuite took only implemented suites
+	defer hs.ka.release()
 	c.out.Lock()
 	c.buffering = true
 	c.out.Unlock()
@@ -245,9 +246,9 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 			return err
 		}
 	}
-	skx, err := hs.ka.generateServerKeyExchange(c, hs.cert, hs.clientHello, hs.hello)
+	skx, err := hs.ka.generateServerKeyExchange(c.config, hs.cert, hs.clientHello, hs.hello)
 	if err != nil {
-		return c.sendAlert(alertHandshakeFailure, err)
+		return c.sendAlertFor(err, alertHandshakeFailure)
 	}
 	if skx != nil {
 		if err := c.writeHandshake(skx, &hs.transcript); err != nil {
@@ -257,7 +258,7 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 	// §7.6.4: an anonymous server must not request a client certificate.
 	hs.requestCert = c.config.ClientAuth != NoClientCert && !hs.suite.anonymous()
 	if hs.requestCert {
-		req := &certificateRequestMsg{certificateTypes: clientCertTypes(hs.suite)}
+		req := &certificateRequestMsg{certificateTypes: hs.ka.traits().clientCertTypes}
 		if c.config.ClientCAs != nil {
 			//lint:ignore SA1019 Subjects of a pool built from certificates are the DNs we need.
 			req.certificateAuthorities = c.config.ClientCAs.Subjects() //nolint:staticcheck
@@ -274,6 +275,7 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 	}
 
 	var pub crypto.PublicKey
+	var clientLeaf *x509.Certificate
 	msg, err := c.readHandshake(&hs.transcript)
 	if err != nil {
 		return err
@@ -284,7 +286,8 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 				return err
 			}
 			if len(c.peerCertificates) > 0 {
-				pub = c.peerCertificates[0].PublicKey
+				clientLeaf = c.peerCertificates[0]
+				pub = clientLeaf.PublicKey
 			}
 			if msg, err = c.readHandshake(&hs.transcript); err != nil {
 				return err
@@ -301,13 +304,9 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 	if !ok {
 		return c.unexpectedMessage("ClientKeyExchange", msg)
 	}
-	preMaster, err := hs.ka.processClientKeyExchange(c, hs.cert, ckx)
+	preMaster, err := hs.ka.processClientKeyExchange(c.config, hs.cert, hs.clientHello, clientLeaf, ckx)
 	if err != nil {
-		var ae *AlertError
-		if errors.As(err, &ae) {
-			return err
-		}
-		return c.sendAlert(alertIllegalParameter, err)
+		return c.sendAlertFor(err, alertIllegalParameter)
 	}
 	hs.masterSecret = masterFromPreMaster(preMaster, hs.clientHello.random, hs.hello.random)
 
@@ -327,19 +326,6 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 		}
 	}
 	return prepareKeys(c, hs.suite, hs.masterSecret, hs.clientHello.random, hs.hello.random, hs.ka)
-}
-
-// clientCertTypes lists the certificate types a server asks for.
-func clientCertTypes(s *cipherSuite) []byte {
-	if s.kex == kexFortezza {
-		return []byte{certTypeFortezzaDMS}
-	}
-	if s.kex == kexDH || s.kex == kexDHE {
-		// A fixed-DH certificate in the server's group authenticates
-		// through the implicit public value (readClientDHPublic).
-		return []byte{certTypeRSASign, certTypeDSSSign, certTypeRSAFixedDH, certTypeDSSFixedDH}
-	}
-	return []byte{certTypeRSASign, certTypeDSSSign}
 }
 
 // processClientCertificate applies the client-auth policy to the received
