@@ -364,34 +364,6 @@ func (hs *clientHandshakeState) verifyServerCertificate(raw [][]byte) error {
 	return nil
 }
 
-func (hs *clientHandshakeState) sendFinished() error {
-	c := hs.c
-	fin := &finishedMsg{verifyData: hs.transcript.clone().finishedSum(hs.masterSecret, senderClient)}
-	c.clientFinished = fin.verifyData
-	return c.writeChangeCipherSpecAndFinished(fin, &hs.transcript)
-}
-
-func (hs *clientHandshakeState) readFinished() error {
-	c := hs.c
-	if err := c.readChangeCipherSpec(); err != nil {
-		return err
-	}
-	want := hs.transcript.clone().finishedSum(hs.masterSecret, senderServer)
-	msg, err := c.readHandshake(&hs.transcript)
-	if err != nil {
-		return err
-	}
-	fin, ok := msg.(*finishedMsg)
-	if !ok {
-		return c.unexpectedMessage("Finished", msg)
-	}
-	if !verifyFinished(want, fin) {
-		return c.sendAlert(alertHandshakeFailure, errors.New("server Finished does not verify"))
-	}
-	c.serverFinished = fin.verifyData
-	return nil
-}
-
 // saveSession stores the completed session for resumption.
 func (hs *clientHandshakeState) saveSession() {
 	c := hs.c

@@ -357,34 +357,6 @@ func (hs *serverHandshakeState) processClientCertificate(raw [][]byte) error {
 	return nil
 }
 
-func (hs *serverHandshakeState) readFinished() error {
-	c := hs.c
-	if err := c.readChangeCipherSpec(); err != nil {
-		return err
-	}
-	want := hs.transcript.clone().finishedSum(hs.masterSecret, senderClient)
-	msg, err := c.readHandshake(&hs.transcript)
-	if err != nil {
-		return err
-	}
-	fin, ok := msg.(*finishedMsg)
-	if !ok {
-		return c.unexpectedMessage("Finished", msg)
-	}
-	if !verifyFinished(want, fin) {
-		return c.sendAlert(alertHandshakeFailure, errors.New("client Finished does not verify"))
-	}
-	c.clientFinished = fin.verifyData
-	return nil
-}
-
-func (hs *serverHandshakeState) sendFinished() error {
-	c := hs.c
-	fin := &finishedMsg{verifyData: hs.transcript.clone().finishedSum(hs.masterSecret, senderServer)}
-	c.serverFinished = fin.verifyData
-	return c.writeChangeCipherSpecAndFinished(fin, &hs.transcript)
-}
-
 // saveSession makes the session resumable, now that the handshake is done.
 func (hs *serverHandshakeState) saveSession() {
 	c := hs.c

@@ -3,7 +3,6 @@ package ssl
 import (
 	"crypto/md5"
 	"crypto/sha1"
-	"crypto/subtle"
 	"encoding"
 	"hash"
 )
@@ -244,9 +243,4 @@ func deriveKeys(s *cipherSuite, master, clientRandom, serverRandom []byte) keyMa
 		}
 	}
 	return km
-}
-
-// verifyFinished compares a received Finished in constant time.
-func verifyFinished(want []byte, got *finishedMsg) bool {
-	return len(got.verifyData) == len(want) && subtle.ConstantTimeCompare(want, got.verifyData) == 1
 }
