@@ -52,7 +52,7 @@ func (c *Conn) readFinished(transcript *finishedHash, master []byte, sender [4]b
 		return nil, err
 	}
 	want := transcript.clone().finishedSum(master, sender)
-	msg, err := c.readHandshake(transcript)
+	msg, err := c.readHandshake(transcript, typeFinished)
 	if err != nil {
 		return nil, err
 	}

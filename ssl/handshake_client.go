@@ -36,7 +36,7 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 	if err := hs.sendClientHello(); err != nil {
 		return err
 	}
-	msg, err := c.readHandshake(&hs.transcript)
+	msg, err := c.readHandshake(&hs.transcript, typeServerHello)
 	if err != nil {
 		return err
 	}
@@ -212,7 +212,14 @@ func (hs *clientHandshakeState) doFullHandshake() error {
 	c := hs.c
 	ka := hs.suite.ka(hs.suite) // processServerHello took only implemented suites
 	defer ka.release()
-	msg, err := c.readHandshake(&hs.transcript)
+	// What may follow the server's Certificate (or, anonymous, its
+	// ServerHello); each message narrows the choice.
+	afterCert := []uint8{typeServerKeyExchange, typeCertificateRequest, typeServerHelloDone}
+	first := afterCert
+	if !hs.suite.anonymous() {
+		first = []uint8{typeCertificate}
+	}
+	msg, err := c.readHandshake(&hs.transcript, first...)
 	if err != nil {
 		return err
 	}
@@ -226,7 +233,7 @@ func (hs *clientHandshakeState) doFullHandshake() error {
 			return err
 		}
 		leaf = c.peerCertificates[0]
-		if msg, err = c.readHandshake(&hs.transcript); err != nil {
+		if msg, err = c.readHandshake(&hs.transcript, afterCert...); err != nil {
 			return err
 		}
 	}
@@ -234,7 +241,7 @@ func (hs *clientHandshakeState) doFullHandshake() error {
 		if err := ka.processServerKeyExchange(c.config, hs.hello, hs.serverHello, leaf, skx); err != nil {
 			return c.sendAlertFor(err, alertHandshakeFailure)
 		}
-		if msg, err = c.readHandshake(&hs.transcript); err != nil {
+		if msg, err = c.readHandshake(&hs.transcript, afterCert[1:]...); err != nil {
 			return err
 		}
 	}
@@ -246,7 +253,7 @@ func (hs *clientHandshakeState) doFullHandshake() error {
 			return c.sendAlert(alertHandshakeFailure, errors.New("anonymous server requested a client certificate"))
 		}
 		certReq = cr
-		if msg, err = c.readHandshake(&hs.transcript); err != nil {
+		if msg, err = c.readHandshake(&hs.transcript, typeServerHelloDone); err != nil {
 			return err
 		}
 	}

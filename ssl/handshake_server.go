@@ -28,7 +28,7 @@ type serverHandshakeState struct {
 
 func (c *Conn) serverHandshake(ctx context.Context) error {
 	hs := serverHandshakeState{c: c, ctx: ctx, transcript: newFinishedHash()}
-	msg, err := c.readHandshake(&hs.transcript)
+	msg, err := c.readHandshake(&hs.transcript, typeClientHello)
 	if err != nil {
 		return err
 	}
@@ -276,7 +276,11 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 
 	var pub crypto.PublicKey
 	var clientLeaf *x509.Certificate
-	msg, err := c.readHandshake(&hs.transcript)
+	want := []uint8{typeClientKeyExchange}
+	if hs.requestCert {
+		want = []uint8{typeCertificate, typeClientKeyExchange}
+	}
+	msg, err := c.readHandshake(&hs.transcript, want...)
 	if err != nil {
 		return err
 	}
@@ -289,7 +293,7 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 				clientLeaf = c.peerCertificates[0]
 				pub = clientLeaf.PublicKey
 			}
-			if msg, err = c.readHandshake(&hs.transcript); err != nil {
+			if msg, err = c.readHandshake(&hs.transcript, typeClientKeyExchange); err != nil {
 				return err
 			}
 		} else {
@@ -313,7 +317,7 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 	if pub != nil {
 		// CertificateVerify covers every message before it (§7.6.8).
 		sum := hs.transcript.clone().certificateVerifySum(hs.masterSecret)
-		msg, err := c.readHandshake(&hs.transcript)
+		msg, err := c.readHandshake(&hs.transcript, typeCertificateVerify)
 		if err != nil {
 			return err
 		}
