@@ -53,10 +53,10 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 		if err := prepareKeys(c, hs.suite, hs.masterSecret, hs.hello.random, sh.random); err != nil {
 			return c.sendAlert(alertHandshakeFailure, err)
 		}
-		if err := hs.readFinished(); err != nil {
+		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
-		if err := hs.sendFinished(); err != nil {
+		if err := c.sendFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
 		c.session = hs.session
@@ -65,10 +65,10 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 		if err := hs.doFullHandshake(); err != nil {
 			return err
 		}
-		if err := hs.sendFinished(); err != nil {
+		if err := c.sendFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
-		if err := hs.readFinished(); err != nil {
+		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
 		hs.saveSession()

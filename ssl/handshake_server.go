@@ -44,10 +44,10 @@ func (c *Conn) serverHandshake(ctx context.Context) error {
 		if err := hs.doResumeHandshake(); err != nil {
 			return err
 		}
-		if err := hs.sendFinished(); err != nil {
+		if err := c.sendFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
-		if err := hs.readFinished(); err != nil {
+		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
 		c.didResume = true
@@ -55,10 +55,10 @@ func (c *Conn) serverHandshake(ctx context.Context) error {
 		if err := hs.doFullHandshake(); err != nil {
 			return err
 		}
-		if err := hs.readFinished(); err != nil {
+		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
-		if err := hs.sendFinished(); err != nil {
+		if err := c.sendFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
 		hs.saveSession()
