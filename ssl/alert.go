@@ -1,6 +1,9 @@
 package ssl
 
-import "strconv"
+import (
+	"errors"
+	"strconv"
+)
 
 // alert is an SSL 3.0 AlertDescription (§7.4.2). SSL 3.0 defines exactly
 // these twelve; later TLS codes (record_overflow, decode_error, …) do not
@@ -78,3 +81,28 @@ func (e *AlertError) Unwrap() error { return e.Err }
 
 // AlertName is the SSL 3.0 name of the alert.
 func (e *AlertError) AlertName() string { return alert(e.Alert).String() }
+
+// alertErr is a failure found below the drivers (a key exchange, a
+// certificate check) together with the alert it calls for. Only the drivers
+// send alerts: they turn an alertErr into the alert and an AlertError
+// whose Err is the cause (sendAlertFor).
+type alertErr struct {
+	alert alert
+	err   error
+}
+
+func (e *alertErr) Error() string { return e.err.Error() }
+func (e *alertErr) Unwrap() error { return e.err }
+
+// withAlert names the alert to send for err.
+func withAlert(a alert, err error) error { return &alertErr{alert: a, err: err} }
+
+// sendAlertFor sends the alert err names (withAlert), or def when it names
+// none, and returns the error for the caller.
+func (c *Conn) sendAlertFor(err error, def alert) error {
+	var ae *alertErr
+	if errors.As(err, &ae) {
+		return c.sendAlert(ae.alert, ae.err)
+	}
+	return c.sendAlert(def, err)
+}

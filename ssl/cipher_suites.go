@@ -11,6 +11,7 @@ import (
 
 	"github.com/tokenssl/tokenssl/ssl/internal/idea"
 	"github.com/tokenssl/tokenssl/ssl/internal/rc2"
+	"github.com/tokenssl/tokenssl/ssl/internal/ssl3mac"
 )
 
 // The cipher-suite table of Appendix C: every code the SSL 3.0 text
@@ -57,18 +58,6 @@ const (
 	TLS_FALLBACK_SCSV                 uint16 = 0x5600
 )
 
-// kexMethod is how the pre-master secret is established.
-type kexMethod uint8
-
-const (
-	kexNull     kexMethod = iota
-	kexRSA                // client encrypts under the server's RSA key
-	kexDH                 // fixed DH from the server certificate
-	kexDHE                // ephemeral DH signed by the server
-	kexDHAnon             // ephemeral DH, unsigned
-	kexFortezza           // FORTEZZA KEA
-)
-
 // authMethod is what the server certificate's key does.
 type authMethod uint8
 
@@ -91,6 +80,9 @@ type bulkCipher struct {
 	// and for ciphers that run on a token (FORTEZZA_CBC).
 	stream func(key []byte) (cipher.Stream, error)
 	block  func(key []byte) (cipher.Block, error)
+	// onToken: the cipher runs on a token with keys the key exchange made
+	// there (keyAgreement.recordCiphers), not from the key_block.
+	onToken bool
 	// available is false while the implementation is missing.
 	available bool
 }
@@ -114,15 +106,17 @@ var (
 	cipherDES     = &bulkCipher{name: "DES_CBC", keyMaterial: 8, expandedKey: 8, ivSize: 8, blockSize: 8, block: des.NewCipher, available: true}
 	cipher3DES    = &bulkCipher{name: "3DES_EDE_CBC", keyMaterial: 24, expandedKey: 24, ivSize: 8, blockSize: 8, block: des.NewTripleDESCipher, available: true}
 	// FORTEZZA_CBC has no software implementation: it runs on the card,
-	// through the Fortezza key agreement's recordCipherProvider.
-	cipherFortezza = &bulkCipher{name: "FORTEZZA_CBC", blockSize: 8, available: true}
+	// with the MEKs the Fortezza key exchange made (recordCiphers).
+	cipherFortezza = &bulkCipher{name: "FORTEZZA_CBC", blockSize: 8, onToken: true, available: true}
 )
 
 // cipherSuite is one row of the table.
 type cipherSuite struct {
-	id         uint16
-	name       string
-	kex        kexMethod
+	id   uint16
+	name string
+	// ka makes a fresh instance of the suite's key exchange for one
+	// handshake; nil where the exchange is not implemented.
+	ka         func(*cipherSuite) keyAgreement
 	auth       authMethod
 	exportable bool // Appendix C '*': export key-size limits apply
 	cipher     *bulkCipher
@@ -151,46 +145,47 @@ func (s *cipherSuite) macSize() int {
 
 // implemented reports whether both the key exchange and the cipher exist.
 func (s *cipherSuite) implemented() bool {
-	return s.id != SSL_NULL_WITH_NULL_NULL && s.cipher.available && keyExchangeAvailable(s)
+	return s.id != SSL_NULL_WITH_NULL_NULL && s.cipher.available && s.ka != nil
 }
 
-// anonymous reports an unauthenticated server.
-func (s *cipherSuite) anonymous() bool { return s.kex == kexDHAnon }
+// anonymous reports an unauthenticated server (no certificate, no
+// CertificateRequest: §7.6.4).
+func (s *cipherSuite) anonymous() bool { return s.auth == authNone && s.ka != nil }
 
 var cipherSuiteTable = []*cipherSuite{
-	{SSL_NULL_WITH_NULL_NULL, "SSL_NULL_WITH_NULL_NULL", kexNull, authNone, true, cipherNull, 0},
-	{SSL_RSA_WITH_NULL_MD5, "SSL_RSA_WITH_NULL_MD5", kexRSA, authRSA, true, cipherNull, crypto.MD5},
-	{SSL_RSA_WITH_NULL_SHA, "SSL_RSA_WITH_NULL_SHA", kexRSA, authRSA, true, cipherNull, crypto.SHA1},
-	{SSL_RSA_EXPORT_WITH_RC4_40_MD5, "SSL_RSA_EXPORT_WITH_RC4_40_MD5", kexRSA, authRSA, true, cipherRC4_40, crypto.MD5},
-	{SSL_RSA_WITH_RC4_128_MD5, "SSL_RSA_WITH_RC4_128_MD5", kexRSA, authRSA, false, cipherRC4_128, crypto.MD5},
-	{SSL_RSA_WITH_RC4_128_SHA, "SSL_RSA_WITH_RC4_128_SHA", kexRSA, authRSA, false, cipherRC4_128, crypto.SHA1},
-	{SSL_RSA_EXPORT_WITH_RC2_CBC_40_MD5, "SSL_RSA_EXPORT_WITH_RC2_CBC_40_MD5", kexRSA, authRSA, true, cipherRC2_40, crypto.MD5},
-	{SSL_RSA_WITH_IDEA_CBC_SHA, "SSL_RSA_WITH_IDEA_CBC_SHA", kexRSA, authRSA, false, cipherIDEA, crypto.SHA1},
-	{SSL_RSA_EXPORT_WITH_DES40_CBC_SHA, "SSL_RSA_EXPORT_WITH_DES40_CBC_SHA", kexRSA, authRSA, true, cipherDES40, crypto.SHA1},
-	{SSL_RSA_WITH_DES_CBC_SHA, "SSL_RSA_WITH_DES_CBC_SHA", kexRSA, authRSA, false, cipherDES, crypto.SHA1},
-	{SSL_RSA_WITH_3DES_EDE_CBC_SHA, "SSL_RSA_WITH_3DES_EDE_CBC_SHA", kexRSA, authRSA, false, cipher3DES, crypto.SHA1},
-	{SSL_DH_DSS_EXPORT_WITH_DES40_CBC_SHA, "SSL_DH_DSS_EXPORT_WITH_DES40_CBC_SHA", kexDH, authDSS, true, cipherDES40, crypto.SHA1},
-	{SSL_DH_DSS_WITH_DES_CBC_SHA, "SSL_DH_DSS_WITH_DES_CBC_SHA", kexDH, authDSS, false, cipherDES, crypto.SHA1},
-	{SSL_DH_DSS_WITH_3DES_EDE_CBC_SHA, "SSL_DH_DSS_WITH_3DES_EDE_CBC_SHA", kexDH, authDSS, false, cipher3DES, crypto.SHA1},
-	{SSL_DH_RSA_EXPORT_WITH_DES40_CBC_SHA, "SSL_DH_RSA_EXPORT_WITH_DES40_CBC_SHA", kexDH, authRSA, true, cipherDES40, crypto.SHA1},
-	{SSL_DH_RSA_WITH_DES_CBC_SHA, "SSL_DH_RSA_WITH_DES_CBC_SHA", kexDH, authRSA, false, cipherDES, crypto.SHA1},
-	{SSL_DH_RSA_WITH_3DES_EDE_CBC_SHA, "SSL_DH_RSA_WITH_3DES_EDE_CBC_SHA", kexDH, authRSA, false, cipher3DES, crypto.SHA1},
-	{SSL_DHE_DSS_EXPORT_WITH_DES40_CBC_SHA, "SSL_DHE_DSS_EXPORT_WITH_DES40_CBC_SHA", kexDHE, authDSS, true, cipherDES40, crypto.SHA1},
-	{SSL_DHE_DSS_WITH_DES_CBC_SHA, "SSL_DHE_DSS_WITH_DES_CBC_SHA", kexDHE, authDSS, false, cipherDES, crypto.SHA1},
-	{SSL_DHE_DSS_WITH_3DES_EDE_CBC_SHA, "SSL_DHE_DSS_WITH_3DES_EDE_CBC_SHA", kexDHE, authDSS, false, cipher3DES, crypto.SHA1},
-	{SSL_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA, "SSL_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA", kexDHE, authRSA, true, cipherDES40, crypto.SHA1},
-	{SSL_DHE_RSA_WITH_DES_CBC_SHA, "SSL_DHE_RSA_WITH_DES_CBC_SHA", kexDHE, authRSA, false, cipherDES, crypto.SHA1},
-	{SSL_DHE_RSA_WITH_3DES_EDE_CBC_SHA, "SSL_DHE_RSA_WITH_3DES_EDE_CBC_SHA", kexDHE, authRSA, false, cipher3DES, crypto.SHA1},
-	{SSL_DH_anon_EXPORT_WITH_RC4_40_MD5, "SSL_DH_anon_EXPORT_WITH_RC4_40_MD5", kexDHAnon, authNone, true, cipherRC4_40, crypto.MD5},
-	{SSL_DH_anon_WITH_RC4_128_MD5, "SSL_DH_anon_WITH_RC4_128_MD5", kexDHAnon, authNone, false, cipherRC4_128, crypto.MD5},
+	{SSL_NULL_WITH_NULL_NULL, "SSL_NULL_WITH_NULL_NULL", nil, authNone, true, cipherNull, 0},
+	{SSL_RSA_WITH_NULL_MD5, "SSL_RSA_WITH_NULL_MD5", newRSAKeyAgreement, authRSA, true, cipherNull, crypto.MD5},
+	{SSL_RSA_WITH_NULL_SHA, "SSL_RSA_WITH_NULL_SHA", newRSAKeyAgreement, authRSA, true, cipherNull, crypto.SHA1},
+	{SSL_RSA_EXPORT_WITH_RC4_40_MD5, "SSL_RSA_EXPORT_WITH_RC4_40_MD5", newRSAExportKeyAgreement, authRSA, true, cipherRC4_40, crypto.MD5},
+	{SSL_RSA_WITH_RC4_128_MD5, "SSL_RSA_WITH_RC4_128_MD5", newRSAKeyAgreement, authRSA, false, cipherRC4_128, crypto.MD5},
+	{SSL_RSA_WITH_RC4_128_SHA, "SSL_RSA_WITH_RC4_128_SHA", newRSAKeyAgreement, authRSA, false, cipherRC4_128, crypto.SHA1},
+	{SSL_RSA_EXPORT_WITH_RC2_CBC_40_MD5, "SSL_RSA_EXPORT_WITH_RC2_CBC_40_MD5", newRSAExportKeyAgreement, authRSA, true, cipherRC2_40, crypto.MD5},
+	{SSL_RSA_WITH_IDEA_CBC_SHA, "SSL_RSA_WITH_IDEA_CBC_SHA", newRSAKeyAgreement, authRSA, false, cipherIDEA, crypto.SHA1},
+	{SSL_RSA_EXPORT_WITH_DES40_CBC_SHA, "SSL_RSA_EXPORT_WITH_DES40_CBC_SHA", newRSAExportKeyAgreement, authRSA, true, cipherDES40, crypto.SHA1},
+	{SSL_RSA_WITH_DES_CBC_SHA, "SSL_RSA_WITH_DES_CBC_SHA", newRSAKeyAgreement, authRSA, false, cipherDES, crypto.SHA1},
+	{SSL_RSA_WITH_3DES_EDE_CBC_SHA, "SSL_RSA_WITH_3DES_EDE_CBC_SHA", newRSAKeyAgreement, authRSA, false, cipher3DES, crypto.SHA1},
+	{SSL_DH_DSS_EXPORT_WITH_DES40_CBC_SHA, "SSL_DH_DSS_EXPORT_WITH_DES40_CBC_SHA", newFixedDHKeyAgreement, authDSS, true, cipherDES40, crypto.SHA1},
+	{SSL_DH_DSS_WITH_DES_CBC_SHA, "SSL_DH_DSS_WITH_DES_CBC_SHA", newFixedDHKeyAgreement, authDSS, false, cipherDES, crypto.SHA1},
+	{SSL_DH_DSS_WITH_3DES_EDE_CBC_SHA, "SSL_DH_DSS_WITH_3DES_EDE_CBC_SHA", newFixedDHKeyAgreement, authDSS, false, cipher3DES, crypto.SHA1},
+	{SSL_DH_RSA_EXPORT_WITH_DES40_CBC_SHA, "SSL_DH_RSA_EXPORT_WITH_DES40_CBC_SHA", newFixedDHKeyAgreement, authRSA, true, cipherDES40, crypto.SHA1},
+	{SSL_DH_RSA_WITH_DES_CBC_SHA, "SSL_DH_RSA_WITH_DES_CBC_SHA", newFixedDHKeyAgreement, authRSA, false, cipherDES, crypto.SHA1},
+	{SSL_DH_RSA_WITH_3DES_EDE_CBC_SHA, "SSL_DH_RSA_WITH_3DES_EDE_CBC_SHA", newFixedDHKeyAgreement, authRSA, false, cipher3DES, crypto.SHA1},
+	{SSL_DHE_DSS_EXPORT_WITH_DES40_CBC_SHA, "SSL_DHE_DSS_EXPORT_WITH_DES40_CBC_SHA", newDHEKeyAgreement, authDSS, true, cipherDES40, crypto.SHA1},
+	{SSL_DHE_DSS_WITH_DES_CBC_SHA, "SSL_DHE_DSS_WITH_DES_CBC_SHA", newDHEKeyAgreement, authDSS, false, cipherDES, crypto.SHA1},
+	{SSL_DHE_DSS_WITH_3DES_EDE_CBC_SHA, "SSL_DHE_DSS_WITH_3DES_EDE_CBC_SHA", newDHEKeyAgreement, authDSS, false, cipher3DES, crypto.SHA1},
+	{SSL_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA, "SSL_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA", newDHEKeyAgreement, authRSA, true, cipherDES40, crypto.SHA1},
+	{SSL_DHE_RSA_WITH_DES_CBC_SHA, "SSL_DHE_RSA_WITH_DES_CBC_SHA", newDHEKeyAgreement, authRSA, false, cipherDES, crypto.SHA1},
+	{SSL_DHE_RSA_WITH_3DES_EDE_CBC_SHA, "SSL_DHE_RSA_WITH_3DES_EDE_CBC_SHA", newDHEKeyAgreement, authRSA, false, cipher3DES, crypto.SHA1},
+	{SSL_DH_anon_EXPORT_WITH_RC4_40_MD5, "SSL_DH_anon_EXPORT_WITH_RC4_40_MD5", newDHAnonKeyAgreement, authNone, true, cipherRC4_40, crypto.MD5},
+	{SSL_DH_anon_WITH_RC4_128_MD5, "SSL_DH_anon_WITH_RC4_128_MD5", newDHAnonKeyAgreement, authNone, false, cipherRC4_128, crypto.MD5},
 	// Appendix C omits the '*' on this row although the name and the cipher
 	// (DES40) are export grade; we treat it as exportable.
-	{SSL_DH_anon_EXPORT_WITH_DES40_CBC_SHA, "SSL_DH_anon_EXPORT_WITH_DES40_CBC_SHA", kexDHAnon, authNone, true, cipherDES40, crypto.SHA1},
-	{SSL_DH_anon_WITH_DES_CBC_SHA, "SSL_DH_anon_WITH_DES_CBC_SHA", kexDHAnon, authNone, false, cipherDES, crypto.SHA1},
-	{SSL_DH_anon_WITH_3DES_EDE_CBC_SHA, "SSL_DH_anon_WITH_3DES_EDE_CBC_SHA", kexDHAnon, authNone, false, cipher3DES, crypto.SHA1},
-	{SSL_FORTEZZA_KEA_WITH_NULL_SHA, "SSL_FORTEZZA_KEA_WITH_NULL_SHA", kexFortezza, authFortezza, false, cipherNull, crypto.SHA1},
-	{SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA, "SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA", kexFortezza, authFortezza, false, cipherFortezza, crypto.SHA1},
-	{SSL_FORTEZZA_KEA_WITH_RC4_128_SHA, "SSL_FORTEZZA_KEA_WITH_RC4_128_SHA", kexFortezza, authFortezza, false, cipherRC4_128, crypto.SHA1},
+	{SSL_DH_anon_EXPORT_WITH_DES40_CBC_SHA, "SSL_DH_anon_EXPORT_WITH_DES40_CBC_SHA", newDHAnonKeyAgreement, authNone, true, cipherDES40, crypto.SHA1},
+	{SSL_DH_anon_WITH_DES_CBC_SHA, "SSL_DH_anon_WITH_DES_CBC_SHA", newDHAnonKeyAgreement, authNone, false, cipherDES, crypto.SHA1},
+	{SSL_DH_anon_WITH_3DES_EDE_CBC_SHA, "SSL_DH_anon_WITH_3DES_EDE_CBC_SHA", newDHAnonKeyAgreement, authNone, false, cipher3DES, crypto.SHA1},
+	{SSL_FORTEZZA_KEA_WITH_NULL_SHA, "SSL_FORTEZZA_KEA_WITH_NULL_SHA", newFortezzaKeyAgreement, authFortezza, false, cipherNull, crypto.SHA1},
+	{SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA, "SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA", newFortezzaKeyAgreement, authFortezza, false, cipherFortezza, crypto.SHA1},
+	{SSL_FORTEZZA_KEA_WITH_RC4_128_SHA, "SSL_FORTEZZA_KEA_WITH_RC4_128_SHA", newFortezzaKeyAgreement, authFortezza, false, cipherRC4_128, crypto.SHA1},
 }
 
 var signallingNames = map[uint16]string{
@@ -320,8 +315,76 @@ func DefaultCipherSuites() []uint16 {
 	return out
 }
 
-// resumable reports whether sessions of this suite may be resumed.
-// FORTEZZA_CBC is not (fortezza.md §4.12, option 1 of Appendix D.5.3): its
+// resumable reports whether sessions of this suite may be resumed. A
+// cipher on a token, FORTEZZA_CBC, is not (fortezza.md §4.12, option 1 of Appendix D.5.3): its
 // record keys live on the card and are not re-derivable from the master
 // secret.
-func (s *cipherSuite) resumable() bool { return s.cipher != cipherFortezza }
+func (s *cipherSuite) resumable() bool { return !s.cipher.onToken }
+
+// newRecordCipher builds one direction's cipher state.
+func newRecordCipher(s *cipherSuite, key, iv []byte, forRead bool) (any, error) {
+	bc := s.cipher
+	switch {
+	case bc.stream != nil:
+		return bc.stream(key)
+	case bc.block != nil:
+		b, err := bc.block(key)
+		if err != nil {
+			return nil, err
+		}
+		if forRead {
+			return cipher.NewCBCDecrypter(b, iv), nil
+		}
+		return cipher.NewCBCEncrypter(b, iv), nil
+	case bc == cipherNull:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("ssl: cipher %s has no software implementation", bc.name)
+}
+
+// prepareKeys installs the pending read and write states of c from the
+// master secret; ChangeCipherSpec activates them.
+// ka, when given, is the key agreement of a full handshake: for a suite
+// whose bulk cipher runs on a token (FORTEZZA_CBC) it supplies the record
+// ciphers (keyAgreement.recordCiphers).
+func prepareKeys(c *Conn, s *cipherSuite, master, clientRandom, serverRandom []byte, ka ...keyAgreement) error {
+	km := deriveKeys(s, master, clientRandom, serverRandom)
+	var macHash crypto.Hash = s.mac
+	clientMAC, err := ssl3mac.New(macHash, km.clientMAC)
+	if err != nil {
+		return err
+	}
+	serverMAC, err := ssl3mac.New(macHash, km.serverMAC)
+	if err != nil {
+		return err
+	}
+	var clientCipher, serverCipher any
+	if s.cipher.onToken && len(ka) > 0 {
+		write, read, err := ka[0].recordCiphers(c.isClient)
+		if err != nil {
+			return err
+		}
+		clientCipher, serverCipher = read, write
+		if c.isClient {
+			clientCipher, serverCipher = write, read
+			c.in.prepareFortezzaPrefix(false) // drop the server's first 8 bytes
+		} else {
+			c.out.prepareFortezzaPrefix(true) // prefix our first record (D.5.1)
+		}
+	} else {
+		if clientCipher, err = newRecordCipher(s, km.clientKey, km.clientIV, !c.isClient); err != nil {
+			return err
+		}
+		if serverCipher, err = newRecordCipher(s, km.serverKey, km.serverIV, c.isClient); err != nil {
+			return err
+		}
+	}
+	if c.isClient {
+		c.out.prepareCipherSpec(clientCipher, clientMAC)
+		c.in.prepareCipherSpec(serverCipher, serverMAC)
+	} else {
+		c.out.prepareCipherSpec(serverCipher, serverMAC)
+		c.in.prepareCipherSpec(clientCipher, clientMAC)
+	}
+	return nil
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -785,9 +786,11 @@ func (c *Conn) flushLocked() error {
 	return c.flush()
 }
 
-// readHandshake reads the next handshake message. HelloRequest is dropped
-// on the client while a handshake runs (§7.6.1.1: ignore it then).
-func (c *Conn) readHandshake(transcript *finishedHash) (any, error) {
+// readHandshake reads the next handshake message, which must be of one of
+// the types in want: any other gets unexpected_message from its type alone,
+// before its body is read or parsed. HelloRequest is dropped on the client
+// while a handshake runs (§7.6.1.1: ignore it then).
+func (c *Conn) readHandshake(transcript *finishedHash, want ...uint8) (any, error) {
 	for {
 		for c.hand.Len() < 4 {
 			if err := c.readRecord(); err != nil {
@@ -798,6 +801,9 @@ func (c *Conn) readHandshake(transcript *finishedHash) (any, error) {
 			}
 		}
 		data := c.hand.Bytes()
+		if err := c.checkHandshakeType(data[0], want); err != nil {
+			return nil, err
+		}
 		n := int(data[1])<<16 | int(data[2])<<8 | int(data[3])
 		if n > maxHandshakeSize {
 			return nil, c.in.setErrorLocked(c.sendAlert(alertIllegalParameter,
@@ -810,9 +816,6 @@ func (c *Conn) readHandshake(transcript *finishedHash) (any, error) {
 		}
 		data = c.hand.Next(4 + n)
 		typ := data[0]
-		if !knownHandshakeType(typ) {
-			return nil, c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("unknown handshake message type %d", typ)))
-		}
 		if typ == typeHelloRequest && c.isClient {
 			if n != 0 {
 				return nil, c.in.setErrorLocked(c.sendAlert(alertIllegalParameter, errors.New("malformed HelloRequest")))
@@ -830,6 +833,26 @@ func (c *Conn) readHandshake(transcript *finishedHash) (any, error) {
 		}
 		return msg, nil
 	}
+}
+
+// checkHandshakeType refuses a message by its type: unknown, or not one of
+// want (HelloRequest excepted on the client, which drops it).
+func (c *Conn) checkHandshakeType(typ uint8, want []uint8) error {
+	if !knownHandshakeType(typ) {
+		return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("unknown handshake message type %d", typ)))
+	}
+	if typ == typeHelloRequest && c.isClient || bytes.IndexByte(want, typ) >= 0 {
+		return nil
+	}
+	names := make([]string, len(want))
+	for i, w := range want {
+		names[i] = handshakeTypeName(w)
+	}
+	expected := strings.Join(names, " or ")
+	if len(want) == 0 {
+		expected = "no handshake message"
+	}
+	return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("received %s where %s was expected", handshakeTypeName(typ), expected)))
 }
 
 func knownHandshakeType(t uint8) bool {
@@ -1020,11 +1043,7 @@ func (c *Conn) handlePostHandshakeMessage() error {
 		}
 		return c.renegotiateLocked()
 	}
-	msg, err := c.readHandshake(nil)
-	if err != nil {
-		return err
-	}
-	return c.in.setErrorLocked(c.sendAlert(alertUnexpectedMessage, fmt.Errorf("unexpected %T after the handshake", msg)))
+	return c.checkHandshakeType(typ, nil) // none other is expected
 }
 
 // checkRenegotiationBudget says whether one more renegotiation may run on

@@ -3,9 +3,6 @@ package ssl
 import (
 	"bytes"
 	"context"
-	"crypto/dsa"
-	"crypto/ecdsa"
-	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -39,7 +36,7 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 	if err := hs.sendClientHello(); err != nil {
 		return err
 	}
-	msg, err := c.readHandshake(&hs.transcript)
+	msg, err := c.readHandshake(&hs.transcript, typeServerHello)
 	if err != nil {
 		return err
 	}
@@ -56,10 +53,10 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 		if err := prepareKeys(c, hs.suite, hs.masterSecret, hs.hello.random, sh.random); err != nil {
 			return c.sendAlert(alertHandshakeFailure, err)
 		}
-		if err := hs.readFinished(); err != nil {
+		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
-		if err := hs.sendFinished(); err != nil {
+		if err := c.sendFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
 		c.session = hs.session
@@ -68,10 +65,10 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 		if err := hs.doFullHandshake(); err != nil {
 			return err
 		}
-		if err := hs.sendFinished(); err != nil {
+		if err := c.sendFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
-		if err := hs.readFinished(); err != nil {
+		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
 		hs.saveSession()
@@ -213,12 +210,16 @@ func (hs *clientHandshakeState) checkRenegotiationInfo() error {
 
 func (hs *clientHandshakeState) doFullHandshake() error {
 	c := hs.c
-	ka := newKeyAgreement(hs.suite)
-	if ka == nil {
-		return c.sendAlert(alertHandshakeFailure, errors.New("internal error: no key agreement for the chosen suite"))
+	ka := hs.suite.ka(hs.suite) // processServerHello took only implemented suites
+	defer ka.release()
+	// What may follow the server's Certificate (or, anonymous, its
+	// ServerHello); each message narrows the choice.
+	afterCert := []uint8{typeServerKeyExchange, typeCertificateRequest, typeServerHelloDone}
+	first := afterCert
+	if !hs.suite.anonymous() {
+		first = []uint8{typeCertificate}
 	}
-	defer releaseKeyAgreement(ka)
-	msg, err := c.readHandshake(&hs.transcript)
+	msg, err := c.readHandshake(&hs.transcript, first...)
 	if err != nil {
 		return err
 	}
@@ -232,15 +233,15 @@ func (hs *clientHandshakeState) doFullHandshake() error {
 			return err
 		}
 		leaf = c.peerCertificates[0]
-		if msg, err = c.readHandshake(&hs.transcript); err != nil {
+		if msg, err = c.readHandshake(&hs.transcript, afterCert...); err != nil {
 			return err
 		}
 	}
 	if skx, ok := msg.(*serverKeyExchangeMsg); ok {
-		if err := ka.processServerKeyExchange(c, hs.hello, hs.serverHello, leaf, skx); err != nil {
-			return err
+		if err := ka.processServerKeyExchange(c.config, hs.hello, hs.serverHello, leaf, skx); err != nil {
+			return c.sendAlertFor(err, alertHandshakeFailure)
 		}
-		if msg, err = c.readHandshake(&hs.transcript); err != nil {
+		if msg, err = c.readHandshake(&hs.transcript, afterCert[1:]...); err != nil {
 			return err
 		}
 	}
@@ -252,7 +253,7 @@ func (hs *clientHandshakeState) doFullHandshake() error {
 			return c.sendAlert(alertHandshakeFailure, errors.New("anonymous server requested a client certificate"))
 		}
 		certReq = cr
-		if msg, err = c.readHandshake(&hs.transcript); err != nil {
+		if msg, err = c.readHandshake(&hs.transcript, typeServerHelloDone); err != nil {
 			return err
 		}
 	}
@@ -265,7 +266,7 @@ func (hs *clientHandshakeState) doFullHandshake() error {
 	c.out.Unlock()
 	var clientCert *Certificate
 	if certReq != nil {
-		clientCert = chooseClientCertificate(c.config, certReq, clientAuthDHGroup(ka, leaf))
+		clientCert = chooseClientCertificate(c.config, certReq, ka.clientAuthDHGroup(leaf))
 		if clientCert == nil {
 			// §7.6.6: a client without a suitable certificate sends the
 			// no_certificate warning instead of a Certificate message.
@@ -279,24 +280,18 @@ func (hs *clientHandshakeState) doFullHandshake() error {
 			return err
 		}
 	}
-	if fk, ok := ka.(*fortezzaKeyAgreement); ok {
-		fk.setClientCertificate(clientCert) // y_signature needs it
-	}
-	// A fixed-DH client certificate: implicit public value (§7.6.7.3).
-	fixedDH := clientCert != nil && useFixedDHClientCertificate(ka, clientCert)
-	preMaster, ckx, err := ka.generateClientKeyExchange(c, hs.hello, leaf)
+	preMaster, ckx, err := ka.generateClientKeyExchange(c.config, hs.hello, leaf, clientCert)
 	if err != nil {
-		var ae *AlertError
-		if errors.As(err, &ae) {
-			return err
-		}
-		return c.sendAlert(alertHandshakeFailure, err)
+		return c.sendAlertFor(err, alertHandshakeFailure)
 	}
 	if err := c.writeHandshake(ckx, &hs.transcript); err != nil {
 		return err
 	}
 	hs.masterSecret = masterFromPreMaster(preMaster, hs.hello.random, hs.serverHello.random)
-	if clientCert != nil && !fixedDH { // §7.6.8: no CertificateVerify for fixed DH
+	// A fixed-DH client certificate authenticates through the implicit
+	// public value (§7.6.7.3) and sends no CertificateVerify (§7.6.8).
+	fixedDH := ka.traits().fixedDHClientAuth && fixedDHClientKey(clientCert) != nil
+	if clientCert != nil && !fixedDH {
 		signer, ok := handshakeSigner(clientCert.PrivateKey)
 		if !ok {
 			return c.sendAlert(alertHandshakeFailure, errors.New("client certificate key cannot sign"))
@@ -327,21 +322,8 @@ func chooseClientCertificate(config *Config, req *certificateRequestMsg, dhGroup
 		if err != nil {
 			continue
 		}
-		var want byte
-		switch leaf.PublicKey.(type) {
-		case *rsa.PublicKey:
-			want = certTypeRSASign
-		case *dsa.PublicKey:
-			want = certTypeDSSSign
-		case *ecdsa.PublicKey:
-			continue // no SSL 3.0 certificate type carries ECDSA
-		case nil: // a key crypto/x509 does not know: DH?
-			want = fixedDHCertType(cert, leaf, dhGroup)
-		}
-		if fortezzaCard(cert) != nil {
-			want = certTypeFortezzaDMS // a card's DSS certificate
-		}
-		if bytes.IndexByte(req.certificateTypes, want) < 0 {
+		want := clientCertificateType(cert, leaf, dhGroup)
+		if want == 0 || bytes.IndexByte(req.certificateTypes, want) < 0 {
 			continue
 		}
 		if len(req.certificateAuthorities) == 0 {
@@ -386,34 +368,6 @@ func (hs *clientHandshakeState) verifyServerCertificate(raw [][]byte) error {
 		c.verifiedChains = chains
 	}
 	c.peerCertificates = certs
-	return nil
-}
-
-func (hs *clientHandshakeState) sendFinished() error {
-	c := hs.c
-	fin := &finishedMsg{verifyData: hs.transcript.clone().finishedSum(hs.masterSecret, senderClient)}
-	c.clientFinished = fin.verifyData
-	return c.writeChangeCipherSpecAndFinished(fin, &hs.transcript)
-}
-
-func (hs *clientHandshakeState) readFinished() error {
-	c := hs.c
-	if err := c.readChangeCipherSpec(); err != nil {
-		return err
-	}
-	want := hs.transcript.clone().finishedSum(hs.masterSecret, senderServer)
-	msg, err := c.readHandshake(&hs.transcript)
-	if err != nil {
-		return err
-	}
-	fin, ok := msg.(*finishedMsg)
-	if !ok {
-		return c.unexpectedMessage("Finished", msg)
-	}
-	if !verifyFinished(want, fin) {
-		return c.sendAlert(alertHandshakeFailure, errors.New("server Finished does not verify"))
-	}
-	c.serverFinished = fin.verifyData
 	return nil
 }
 

@@ -28,7 +28,7 @@ type serverHandshakeState struct {
 
 func (c *Conn) serverHandshake(ctx context.Context) error {
 	hs := serverHandshakeState{c: c, ctx: ctx, transcript: newFinishedHash()}
-	msg, err := c.readHandshake(&hs.transcript)
+	msg, err := c.readHandshake(&hs.transcript, typeClientHello)
 	if err != nil {
 		return err
 	}
@@ -44,10 +44,10 @@ func (c *Conn) serverHandshake(ctx context.Context) error {
 		if err := hs.doResumeHandshake(); err != nil {
 			return err
 		}
-		if err := hs.sendFinished(); err != nil {
+		if err := c.sendFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
-		if err := hs.readFinished(); err != nil {
+		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
 		c.didResume = true
@@ -55,10 +55,10 @@ func (c *Conn) serverHandshake(ctx context.Context) error {
 		if err := hs.doFullHandshake(); err != nil {
 			return err
 		}
-		if err := hs.readFinished(); err != nil {
+		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
-		if err := hs.sendFinished(); err != nil {
+		if err := c.sendFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
 		hs.saveSession()
@@ -158,9 +158,10 @@ func (hs *serverHandshakeState) chooseSuite() (*cipherSuite, *Certificate, error
 		if s.anonymous() {
 			return s, nil, nil
 		}
+		ka := s.ka(s)
 		for i := range c.config.Certificates {
 			cert := &c.config.Certificates[i]
-			if certificateFits(s, cert) {
+			if ka.certificateFits(cert) {
 				return s, cert, nil
 			}
 		}
@@ -232,8 +233,8 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 			return c.sendAlert(alertHandshakeFailure, err)
 		}
 	}
-	hs.ka = newKeyAgreement(hs.suite)
-	defer releaseKeyAgreement(hs.ka)
+	hs.ka = hs.suite.ka(hs.suite) // chooseSuite took only implemented suites
+	defer hs.ka.release()
 	c.out.Lock()
 	c.buffering = true
 	c.out.Unlock()
@@ -245,9 +246,9 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 			return err
 		}
 	}
-	skx, err := hs.ka.generateServerKeyExchange(c, hs.cert, hs.clientHello, hs.hello)
+	skx, err := hs.ka.generateServerKeyExchange(c.config, hs.cert, hs.clientHello, hs.hello)
 	if err != nil {
-		return c.sendAlert(alertHandshakeFailure, err)
+		return c.sendAlertFor(err, alertHandshakeFailure)
 	}
 	if skx != nil {
 		if err := c.writeHandshake(skx, &hs.transcript); err != nil {
@@ -257,7 +258,7 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 	// §7.6.4: an anonymous server must not request a client certificate.
 	hs.requestCert = c.config.ClientAuth != NoClientCert && !hs.suite.anonymous()
 	if hs.requestCert {
-		req := &certificateRequestMsg{certificateTypes: clientCertTypes(hs.suite)}
+		req := &certificateRequestMsg{certificateTypes: hs.ka.traits().clientCertTypes}
 		if c.config.ClientCAs != nil {
 			//lint:ignore SA1019 Subjects of a pool built from certificates are the DNs we need.
 			req.certificateAuthorities = c.config.ClientCAs.Subjects() //nolint:staticcheck
@@ -274,7 +275,12 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 	}
 
 	var pub crypto.PublicKey
-	msg, err := c.readHandshake(&hs.transcript)
+	var clientLeaf *x509.Certificate
+	want := []uint8{typeClientKeyExchange}
+	if hs.requestCert {
+		want = []uint8{typeCertificate, typeClientKeyExchange}
+	}
+	msg, err := c.readHandshake(&hs.transcript, want...)
 	if err != nil {
 		return err
 	}
@@ -284,9 +290,10 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 				return err
 			}
 			if len(c.peerCertificates) > 0 {
-				pub = c.peerCertificates[0].PublicKey
+				clientLeaf = c.peerCertificates[0]
+				pub = clientLeaf.PublicKey
 			}
-			if msg, err = c.readHandshake(&hs.transcript); err != nil {
+			if msg, err = c.readHandshake(&hs.transcript, typeClientKeyExchange); err != nil {
 				return err
 			}
 		} else {
@@ -301,20 +308,16 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 	if !ok {
 		return c.unexpectedMessage("ClientKeyExchange", msg)
 	}
-	preMaster, err := hs.ka.processClientKeyExchange(c, hs.cert, ckx)
+	preMaster, err := hs.ka.processClientKeyExchange(c.config, hs.cert, hs.clientHello, clientLeaf, ckx)
 	if err != nil {
-		var ae *AlertError
-		if errors.As(err, &ae) {
-			return err
-		}
-		return c.sendAlert(alertIllegalParameter, err)
+		return c.sendAlertFor(err, alertIllegalParameter)
 	}
 	hs.masterSecret = masterFromPreMaster(preMaster, hs.clientHello.random, hs.hello.random)
 
 	if pub != nil {
 		// CertificateVerify covers every message before it (§7.6.8).
 		sum := hs.transcript.clone().certificateVerifySum(hs.masterSecret)
-		msg, err := c.readHandshake(&hs.transcript)
+		msg, err := c.readHandshake(&hs.transcript, typeCertificateVerify)
 		if err != nil {
 			return err
 		}
@@ -327,19 +330,6 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 		}
 	}
 	return prepareKeys(c, hs.suite, hs.masterSecret, hs.clientHello.random, hs.hello.random, hs.ka)
-}
-
-// clientCertTypes lists the certificate types a server asks for.
-func clientCertTypes(s *cipherSuite) []byte {
-	if s.kex == kexFortezza {
-		return []byte{certTypeFortezzaDMS}
-	}
-	if s.kex == kexDH || s.kex == kexDHE {
-		// A fixed-DH certificate in the server's group authenticates
-		// through the implicit public value (readClientDHPublic).
-		return []byte{certTypeRSASign, certTypeDSSSign, certTypeRSAFixedDH, certTypeDSSFixedDH}
-	}
-	return []byte{certTypeRSASign, certTypeDSSSign}
 }
 
 // processClientCertificate applies the client-auth policy to the received
@@ -369,34 +359,6 @@ func (hs *serverHandshakeState) processClientCertificate(raw [][]byte) error {
 	}
 	c.peerCertificates = certs
 	return nil
-}
-
-func (hs *serverHandshakeState) readFinished() error {
-	c := hs.c
-	if err := c.readChangeCipherSpec(); err != nil {
-		return err
-	}
-	want := hs.transcript.clone().finishedSum(hs.masterSecret, senderClient)
-	msg, err := c.readHandshake(&hs.transcript)
-	if err != nil {
-		return err
-	}
-	fin, ok := msg.(*finishedMsg)
-	if !ok {
-		return c.unexpectedMessage("Finished", msg)
-	}
-	if !verifyFinished(want, fin) {
-		return c.sendAlert(alertHandshakeFailure, errors.New("client Finished does not verify"))
-	}
-	c.clientFinished = fin.verifyData
-	return nil
-}
-
-func (hs *serverHandshakeState) sendFinished() error {
-	c := hs.c
-	fin := &finishedMsg{verifyData: hs.transcript.clone().finishedSum(hs.masterSecret, senderServer)}
-	c.serverFinished = fin.verifyData
-	return c.writeChangeCipherSpecAndFinished(fin, &hs.transcript)
 }
 
 // saveSession makes the session resumable, now that the handshake is done.

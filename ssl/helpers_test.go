@@ -177,3 +177,6 @@ func echoCheck(t testing.TB, a, b *Conn, data []byte) {
 		}
 	}
 }
+
+// certificateFits reports whether cert can serve suite s on the server.
+func certificateFits(s *cipherSuite, cert *Certificate) bool { return s.ka(s).certificateFits(cert) }

@@ -1,10 +1,12 @@
 package ssl
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -448,5 +450,71 @@ func TestHostileInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUnexpectedHandshakeType injects, in each state of either side that
+// waits for a handshake message, a message of every type that state does
+// not expect, with a one-byte body malformed for every type: the receiver
+// must answer unexpected_message, decided from the type before any
+// parsing (a parsed body would get illegal_parameter). The states after
+// ChangeCipherSpec (Finished) cannot be reached by a proxy without the
+// keys; TestHostileInput covers them.
+func TestUnexpectedHandshakeType(t *testing.T) {
+	allTypes := []uint8{typeHelloRequest, typeClientHello, typeServerHello, typeCertificate, typeServerKeyExchange,
+		typeCertificateRequest, typeServerHelloDone, typeCertificateVerify, typeClientKeyExchange, typeFinished}
+	clientAuth := func(cc, sc *Config) {
+		sc.ClientAuth, sc.ClientCAs = RequireAnyClientCert, testCerts(nopTB{}).roots
+		cc.Certificates = []Certificate{testCerts(nopTB{}).client}
+	}
+	states := []struct {
+		name   string
+		dir    int
+		before uint8 // the injected message precedes this one
+		config func(cc, sc *Config)
+		// expected are the types the state accepts (HelloRequest, which a
+		// client drops, included).
+		expected []uint8
+	}{
+		{"server awaiting ClientHello", toServer, typeClientHello, nil, []uint8{typeClientHello}},
+		{"server awaiting ClientKeyExchange", toServer, typeClientKeyExchange, nil, []uint8{typeClientKeyExchange}},
+		{"server awaiting Certificate or ClientKeyExchange", toServer, typeCertificate, clientAuth, []uint8{typeCertificate, typeClientKeyExchange}},
+		{"server awaiting CertificateVerify", toServer, typeCertificateVerify, clientAuth, []uint8{typeCertificateVerify}},
+		{"client awaiting ServerHello", toClient, typeServerHello, nil, []uint8{typeHelloRequest, typeServerHello}},
+		{"client awaiting Certificate", toClient, typeCertificate, nil, []uint8{typeHelloRequest, typeCertificate}},
+		{"client awaiting ServerKeyExchange, CertificateRequest or ServerHelloDone", toClient, typeServerHelloDone, nil,
+			[]uint8{typeHelloRequest, typeServerKeyExchange, typeCertificateRequest, typeServerHelloDone}},
+		{"client awaiting ServerHelloDone", toClient, typeServerHelloDone, clientAuth, []uint8{typeHelloRequest, typeServerHelloDone}},
+	}
+	for _, st := range states {
+		for _, typ := range allTypes {
+			if bytes.IndexByte(st.expected, typ) >= 0 {
+				continue
+			}
+			row := hostileRow{
+				dir: st.dir, target: int(st.before), config: st.config,
+				act:      replaceWith(recordTypeHandshake, []byte{typ, 0, 0, 1, 0xff}),
+				wantWire: alertUnexpectedMessage,
+			}
+			t.Run(st.name+"/"+handshakeTypeName(typ), func(t *testing.T) {
+				m, cerr, serr := runHostile(t, &row)
+				recvErr, recvDir := serr, toClient
+				if row.dir == toClient {
+					recvErr, recvDir = cerr, toServer
+				}
+				assertAlert(t, recvErr, alertUnexpectedMessage, true)
+				if !strings.Contains(recvErr.Error(), "received "+handshakeTypeName(typ)+" where") {
+					t.Errorf("error %q does not name the unexpected type", recvErr)
+				}
+				m.mu.Lock()
+				defer m.mu.Unlock()
+				for _, a := range m.alerts {
+					if a.dir == recvDir && a.level == alertLevelFatal && alert(a.desc) == alertUnexpectedMessage {
+						return
+					}
+				}
+				t.Fatalf("unexpected_message not seen on the wire; saw %+v", m.alerts)
+			})
+		}
 	}
 }

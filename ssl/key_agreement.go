@@ -17,86 +17,112 @@ import (
 // ClientKeyExchange; the client side the reverse. Every implementation
 // returns the pre-master secret and reaches private keys only through the
 // token interfaces.
+//
+// A cipher-suite row names its exchange by constructor (cipherSuite.ka);
+// the handshake drivers know exchanges only through this interface. An
+// exchange never touches the connection: it reads the Config, and a
+// failure it wants reported with a particular alert is an alertErr
+// (withAlert); the driver sends the alert.
 type keyAgreement interface {
-	// generateServerKeyExchange returns nil when the exchange sends none.
-	generateServerKeyExchange(c *Conn, cert *Certificate, ch *clientHelloMsg, sh *serverHelloMsg) (*serverKeyExchangeMsg, error)
-	processClientKeyExchange(c *Conn, cert *Certificate, ckx *clientKeyExchangeMsg) ([]byte, error)
+	// traits are the exchange's static needs.
+	traits() kexTraits
+	// certificateFits reports whether cert can serve the exchange on the
+	// server (suite selection).
+	certificateFits(cert *Certificate) bool
 
-	processServerKeyExchange(c *Conn, ch *clientHelloMsg, sh *serverHelloMsg, cert *x509.Certificate, skx *serverKeyExchangeMsg) error
-	generateClientKeyExchange(c *Conn, ch *clientHelloMsg, cert *x509.Certificate) (preMaster []byte, ckx *clientKeyExchangeMsg, err error)
+	// Server side. generateServerKeyExchange returns nil when the
+	// exchange sends none. clientLeaf is the client's certificate, if it
+	// sent one.
+	generateServerKeyExchange(config *Config, cert *Certificate, ch *clientHelloMsg, sh *serverHelloMsg) (*serverKeyExchangeMsg, error)
+	processClientKeyExchange(config *Config, cert *Certificate, ch *clientHelloMsg, clientLeaf *x509.Certificate, ckx *clientKeyExchangeMsg) ([]byte, error)
+
+	// Client side. serverLeaf is nil for an anonymous exchange;
+	// processServerKeyExchange runs only if the server sent one.
+	processServerKeyExchange(config *Config, ch *clientHelloMsg, sh *serverHelloMsg, serverLeaf *x509.Certificate, skx *serverKeyExchangeMsg) error
+	// clientAuthDHGroup returns the group a fixed-DH client certificate
+	// must be in (known once the server's Certificate and
+	// ServerKeyExchange have been processed), or nil when the exchange
+	// takes none.
+	clientAuthDHGroup(serverLeaf *x509.Certificate) *token.DHParams
+	// generateClientKeyExchange returns the pre-master secret and the
+	// message; clientCert is the certificate the client sent, or nil.
+	generateClientKeyExchange(config *Config, ch *clientHelloMsg, serverLeaf *x509.Certificate, clientCert *Certificate) (preMaster []byte, ckx *clientKeyExchangeMsg, err error)
+
+	// recordCiphers returns this side's record ciphers when the suite's
+	// bulk cipher runs on a token (bulkCipher.onToken: FORTEZZA_CBC, whose
+	// keys the exchange made on the card) instead of from the key_block.
+	recordCiphers(isClient bool) (write, read any, err error)
+	// release frees whatever the exchange holds on a token; the driver
+	// calls it when the handshake ends, successfully or not.
+	release()
 }
 
-// keyExchangeAvailable reports whether this build implements s's exchange.
-func keyExchangeAvailable(s *cipherSuite) bool {
-	switch s.kex {
-	case kexRSA, kexDH, kexDHE, kexDHAnon:
-		return true
-	case kexFortezza:
-		return true
-	}
-	return false
+// kexTraits is what the drivers ask of an exchange before running it.
+type kexTraits struct {
+	// clientCertTypes are the certificate_types a server's
+	// CertificateRequest lists (§7.6.4).
+	clientCertTypes []byte
+	// fixedDHClientAuth: a fixed-DH client certificate in the server's
+	// group authenticates through the implicit public value (§7.6.7.3),
+	// without CertificateVerify (§7.6.8).
+	fixedDHClientAuth bool
+	// checksClientKey: the exchange itself proves possession of a client
+	// certificate key that cannot sign (Fortezza: a KEA certificate).
+	checksClientKey bool
 }
 
-func newKeyAgreement(s *cipherSuite) keyAgreement {
-	switch s.kex {
-	case kexRSA:
-		if s.exportKex() {
-			return &rsaExportKeyAgreement{}
-		}
-		return rsaKeyAgreement{}
-	case kexDH:
-		return &fixedDHKeyAgreement{suite: s}
-	case kexDHE:
-		return &dheKeyAgreement{suite: s}
-	case kexDHAnon:
-		return &dhAnonKeyAgreement{suite: s}
-	case kexFortezza:
-		return &fortezzaKeyAgreement{suite: s}
-	}
-	return nil
+// signingClientCerts are the CertificateRequest types of an exchange in
+// which a client authenticates only by CertificateVerify.
+var signingClientCerts = []byte{certTypeRSASign, certTypeDSSSign}
+
+// kexDefaults gives an exchange the answers of one that keeps nothing on a
+// token and takes no fixed-DH client certificate.
+type kexDefaults struct{}
+
+func (kexDefaults) clientAuthDHGroup(*x509.Certificate) *token.DHParams { return nil }
+
+func (kexDefaults) recordCiphers(bool) (write, read any, err error) {
+	return nil, nil, errors.New("ssl: this key exchange keeps no record keys on a token")
 }
 
-// certificateFits reports whether cert can serve suite s on the server.
-func certificateFits(s *cipherSuite, cert *Certificate) bool {
-	switch s.kex {
-	case kexRSA:
-		if s.exportKex() {
-			return rsaExportCertificateFits(cert)
-		}
-		_, isDecrypter := cert.PrivateKey.(crypto.Decrypter)
-		leaf, err := cert.leaf()
-		if err != nil || !isDecrypter {
-			return false
-		}
-		_, isRSA := leaf.PublicKey.(*rsa.PublicKey)
-		return isRSA
-	case kexDH:
-		return fixedDHCertificateFits(s, cert)
-	case kexDHE:
-		return dheCertificateFits(s, cert)
-	case kexFortezza:
-		return fortezzaCertificateFits(cert)
-	}
-	return false
-}
+func (kexDefaults) release() {}
 
 // rsaKeyAgreement: the client encrypts a 48-byte pre-master secret under the
 // server certificate's RSA key (§7.6.7.1).
-type rsaKeyAgreement struct{}
+type rsaKeyAgreement struct{ kexDefaults }
 
-func (rsaKeyAgreement) generateServerKeyExchange(*Conn, *Certificate, *clientHelloMsg, *serverHelloMsg) (*serverKeyExchangeMsg, error) {
+func newRSAKeyAgreement(*cipherSuite) keyAgreement { return rsaKeyAgreement{} }
+
+func (rsaKeyAgreement) traits() kexTraits { return kexTraits{clientCertTypes: signingClientCerts} }
+
+func (rsaKeyAgreement) certificateFits(cert *Certificate) bool {
+	_, isDecrypter := cert.PrivateKey.(crypto.Decrypter)
+	leaf, err := cert.leaf()
+	if err != nil || !isDecrypter {
+		return false
+	}
+	_, isRSA := leaf.PublicKey.(*rsa.PublicKey)
+	return isRSA
+}
+
+func (rsaKeyAgreement) generateServerKeyExchange(*Config, *Certificate, *clientHelloMsg, *serverHelloMsg) (*serverKeyExchangeMsg, error) {
 	return nil, nil
 }
 
-func (rsaKeyAgreement) processClientKeyExchange(c *Conn, cert *Certificate, ckx *clientKeyExchangeMsg) ([]byte, error) {
+func (rsaKeyAgreement) processClientKeyExchange(config *Config, cert *Certificate, ch *clientHelloMsg, _ *x509.Certificate, ckx *clientKeyExchangeMsg) ([]byte, error) {
 	d, ok := cert.PrivateKey.(crypto.Decrypter)
 	if !ok {
 		return nil, errors.New("ssl: certificate key cannot decrypt")
 	}
-	preMaster, err := decryptPreMaster(c.config.rand(), d, ckx.ciphertext, c.offeredVersion)
+	return serverDecryptPreMaster(config, d, ckx, ch)
+}
+
+// serverDecryptPreMaster is the server's half of the RSA exchanges.
+func serverDecryptPreMaster(config *Config, d crypto.Decrypter, ckx *clientKeyExchangeMsg, ch *clientHelloMsg) ([]byte, error) {
+	preMaster, err := decryptPreMaster(config.rand(), d, ckx.ciphertext, ch.vers)
 	if err != nil {
 		// Our failure (token gone, no randomness), not the peer's.
-		return nil, c.sendAlert(alertHandshakeFailure, err)
+		return nil, withAlert(alertHandshakeFailure, err)
 	}
 	return preMaster, nil
 }
@@ -134,24 +160,31 @@ func decryptPreMaster(rand io.Reader, d crypto.Decrypter, ciphertext []byte, off
 	return preMaster, nil
 }
 
-func (rsaKeyAgreement) processServerKeyExchange(c *Conn, _ *clientHelloMsg, _ *serverHelloMsg, _ *x509.Certificate, _ *serverKeyExchangeMsg) error {
-	return c.sendAlert(alertUnexpectedMessage, errors.New("unexpected ServerKeyExchange for an RSA suite"))
+func (rsaKeyAgreement) processServerKeyExchange(*Config, *clientHelloMsg, *serverHelloMsg, *x509.Certificate, *serverKeyExchangeMsg) error {
+	return withAlert(alertUnexpectedMessage, errors.New("unexpected ServerKeyExchange for an RSA suite"))
 }
 
-func (rsaKeyAgreement) generateClientKeyExchange(c *Conn, ch *clientHelloMsg, cert *x509.Certificate) ([]byte, *clientKeyExchangeMsg, error) {
-	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+func (rsaKeyAgreement) generateClientKeyExchange(config *Config, ch *clientHelloMsg, serverLeaf *x509.Certificate, _ *Certificate) ([]byte, *clientKeyExchangeMsg, error) {
+	pub, ok := serverLeaf.PublicKey.(*rsa.PublicKey)
 	if !ok {
-		return nil, nil, c.sendAlert(alertUnsupportedCertificate, errors.New("server certificate has no RSA key for an RSA suite"))
+		return nil, nil, withAlert(alertUnsupportedCertificate, errors.New("server certificate has no RSA key for an RSA suite"))
 	}
+	return clientEncryptPreMaster(config, ch, pub, rsa.EncryptPKCS1v15)
+}
+
+// clientEncryptPreMaster is the client's half of the RSA exchanges: a
+// pre-master secret with the offered version, encrypted under pub and sent
+// bare (SSL 3.0 has no length prefix, unlike TLS).
+func clientEncryptPreMaster(config *Config, ch *clientHelloMsg, pub *rsa.PublicKey,
+	encrypt func(io.Reader, *rsa.PublicKey, []byte) ([]byte, error)) ([]byte, *clientKeyExchangeMsg, error) {
 	preMaster := make([]byte, 48)
 	preMaster[0], preMaster[1] = byte(ch.vers>>8), byte(ch.vers)
-	if _, err := io.ReadFull(c.config.rand(), preMaster[2:]); err != nil {
+	if _, err := io.ReadFull(config.rand(), preMaster[2:]); err != nil {
 		return nil, nil, err
 	}
-	ct, err := rsa.EncryptPKCS1v15(c.config.rand(), pub, preMaster)
+	ct, err := encrypt(config.rand(), pub, preMaster)
 	if err != nil {
-		return nil, nil, c.sendAlert(alertHandshakeFailure, err)
+		return nil, nil, withAlert(alertHandshakeFailure, err)
 	}
-	// SSL 3.0 sends the RSA ciphertext bare, without TLS's length prefix.
 	return preMaster, &clientKeyExchangeMsg{ciphertext: ct}, nil
 }

@@ -13,30 +13,40 @@ import (
 // never asks for a client certificate (§7.6.4), so the client's public
 // value is always explicit.
 type dhAnonKeyAgreement struct {
-	suite *cipherSuite
-	dh    ephemeralDH
+	kexDefaults // keeps nothing on a token
+	suite       *cipherSuite
+	dh          ephemeralDH
 }
 
-func (ka *dhAnonKeyAgreement) generateServerKeyExchange(c *Conn, _ *Certificate, _ *clientHelloMsg, _ *serverHelloMsg) (*serverKeyExchangeMsg, error) {
-	params, err := ka.dh.serverParams(c, ka.suite.exportKex())
+func newDHAnonKeyAgreement(s *cipherSuite) keyAgreement { return &dhAnonKeyAgreement{suite: s} }
+
+// traits: an anonymous server never sends a CertificateRequest.
+func (*dhAnonKeyAgreement) traits() kexTraits { return kexTraits{clientCertTypes: signingClientCerts} }
+
+// certificateFits: no certificate serves an anonymous exchange; the server
+// picks an anonymous suite without one (chooseSuite).
+func (*dhAnonKeyAgreement) certificateFits(*Certificate) bool { return false }
+
+func (ka *dhAnonKeyAgreement) generateServerKeyExchange(config *Config, _ *Certificate, _ *clientHelloMsg, _ *serverHelloMsg) (*serverKeyExchangeMsg, error) {
+	params, err := ka.dh.serverParams(config, ka.suite.exportKex())
 	if err != nil {
 		return nil, err
 	}
 	return &serverKeyExchangeMsg{key: params}, nil
 }
 
-func (ka *dhAnonKeyAgreement) processClientKeyExchange(c *Conn, _ *Certificate, ckx *clientKeyExchangeMsg) ([]byte, error) {
-	return ka.dh.serverAgree(c, ckx)
+func (ka *dhAnonKeyAgreement) processClientKeyExchange(_ *Config, _ *Certificate, _ *clientHelloMsg, clientLeaf *x509.Certificate, ckx *clientKeyExchangeMsg) ([]byte, error) {
+	return ka.dh.serverAgree(clientLeaf, ckx)
 }
 
-func (ka *dhAnonKeyAgreement) processServerKeyExchange(c *Conn, _ *clientHelloMsg, _ *serverHelloMsg, _ *x509.Certificate, skx *serverKeyExchangeMsg) error {
+func (ka *dhAnonKeyAgreement) processServerKeyExchange(config *Config, _ *clientHelloMsg, _ *serverHelloMsg, _ *x509.Certificate, skx *serverKeyExchangeMsg) error {
 	p, g, ys, _, _, ok := parseDHServerKeyExchange(skx.key, false)
 	if !ok {
-		return c.sendAlert(alertIllegalParameter, errors.New("malformed ServerKeyExchange"))
+		return withAlert(alertIllegalParameter, errors.New("malformed ServerKeyExchange"))
 	}
-	return ka.dh.clientAccept(c, ka.suite, p, g, ys)
+	return ka.dh.clientAccept(config, ka.suite, p, g, ys)
 }
 
-func (ka *dhAnonKeyAgreement) generateClientKeyExchange(c *Conn, _ *clientHelloMsg, _ *x509.Certificate) ([]byte, *clientKeyExchangeMsg, error) {
-	return ka.dh.clientAgree(c, nil)
+func (ka *dhAnonKeyAgreement) generateClientKeyExchange(config *Config, _ *clientHelloMsg, _ *x509.Certificate, _ *Certificate) ([]byte, *clientKeyExchangeMsg, error) {
+	return ka.dh.clientAgree(config, nil)
 }

@@ -2,7 +2,6 @@ package ssl
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/dsa"
 	"crypto/sha1"
 	"crypto/x509"
@@ -24,7 +23,7 @@ import (
 // encrypted under the TEK. Every card operation goes through
 // token.FortezzaCard, found in Certificate.PrivateKey. For
 // FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA the record ciphers are the MEKs on the
-// cards (recordCipherProvider); the other two suites take their MAC secrets
+// cards (keyAgreement.recordCiphers); the other two suites take their MAC secrets
 // (and RC4 keys) from the key_block as usual.
 //
 // Resumption: option 1 of Appendix D.5.3 for FORTEZZA_CBC — never resumed
@@ -100,31 +99,11 @@ func parseFortezzaKeys(body []byte) (*fortezzaKeys, bool) {
 	return k, s.Empty()
 }
 
-// recordCipherProvider is implemented by key agreements whose record
-// ciphers do not come from the key_block (FORTEZZA_CBC: MEKs on the card).
-// prepareKeys consults it for a suite whose bulk cipher runs on a token.
-// write and read are this side's two directions.
-type recordCipherProvider interface {
-	recordCiphers(c *Conn, forClient bool) (write, read any, err error)
-}
-
-// keyAgreementReleaser is implemented by key agreements that hold token
-// objects during the handshake; the handshake calls release when it ends,
-// successfully or not, so nothing is left on the token.
-type keyAgreementReleaser interface {
-	release()
-}
-
-func releaseKeyAgreement(ka keyAgreement) {
-	if r, ok := ka.(keyAgreementReleaser); ok {
-		r.release()
-	}
-}
-
 // fortezzaKeyAgreement is one side of one fortezza_kea exchange.
 type fortezzaKeyAgreement struct {
-	suite *cipherSuite
-	card  token.FortezzaCard
+	kexDefaults // takes no fixed-DH client certificate
+	suite       *cipherSuite
+	card        token.FortezzaCard
 
 	// server
 	rs token.FortezzaRandom
@@ -140,6 +119,14 @@ type fortezzaKeyAgreement struct {
 	clientEnc            token.FortezzaCBC // client: encryption started for client_write_iv
 
 	keys []token.FortezzaKey // every key this exchange made, destroyed by release
+}
+
+func newFortezzaKeyAgreement(s *cipherSuite) keyAgreement { return &fortezzaKeyAgreement{suite: s} }
+
+// traits: clients authenticate with a card's certificate, whose KEA key
+// the exchange itself proves (y_c, or the KEA certificate: §4.7).
+func (*fortezzaKeyAgreement) traits() kexTraits {
+	return kexTraits{clientCertTypes: []byte{certTypeFortezzaDMS}, checksClientKey: true}
 }
 
 func (ka *fortezzaKeyAgreement) track(k token.FortezzaKey) token.FortezzaKey {
@@ -165,17 +152,9 @@ func (ka *fortezzaKeyAgreement) release() {
 	}
 }
 
-// fortezzaCard returns the Fortezza card behind cert, or nil.
-func fortezzaCard(cert *Certificate) token.FortezzaCard {
-	if cert == nil {
-		return nil
-	}
-	return token.AsFortezzaCard(cert.PrivateKey)
-}
-
-// fortezzaCertificateFits: the server needs a card and its KEA
-// certificate as the leaf.
-func fortezzaCertificateFits(cert *Certificate) bool {
+// certificateFits: the server needs a card and its KEA certificate as the
+// leaf.
+func (*fortezzaKeyAgreement) certificateFits(cert *Certificate) bool {
 	card := fortezzaCard(cert)
 	if card == nil || len(cert.Certificate) == 0 {
 		return false
@@ -190,7 +169,7 @@ func fortezzaCertificateFits(cert *Certificate) bool {
 
 // --- server side ---
 
-func (ka *fortezzaKeyAgreement) generateServerKeyExchange(c *Conn, cert *Certificate, _ *clientHelloMsg, _ *serverHelloMsg) (*serverKeyExchangeMsg, error) {
+func (ka *fortezzaKeyAgreement) generateServerKeyExchange(_ *Config, cert *Certificate, _ *clientHelloMsg, _ *serverHelloMsg) (*serverKeyExchangeMsg, error) {
 	ka.card = fortezzaCard(cert)
 	if ka.card == nil {
 		return nil, errors.New("ssl: certificate key is not a Fortezza card")
@@ -208,12 +187,12 @@ func (ka *fortezzaKeyAgreement) generateServerKeyExchange(c *Conn, cert *Certifi
 	return &serverKeyExchangeMsg{key: r}, nil
 }
 
-func (ka *fortezzaKeyAgreement) processClientKeyExchange(c *Conn, cert *Certificate, ckx *clientKeyExchangeMsg) ([]byte, error) {
+func (ka *fortezzaKeyAgreement) processClientKeyExchange(_ *Config, cert *Certificate, _ *clientHelloMsg, clientLeaf *x509.Certificate, ckx *clientKeyExchangeMsg) ([]byte, error) {
 	illegal := func(format string, args ...any) error {
-		return c.sendAlert(alertIllegalParameter, fmt.Errorf("FortezzaKeys: "+format, args...))
+		return withAlert(alertIllegalParameter, fmt.Errorf("FortezzaKeys: "+format, args...))
 	}
 	if ka.card == nil || ka.rs == nil {
-		return nil, c.sendAlert(alertHandshakeFailure, errors.New("internal error: no Fortezza ServerKeyExchange state"))
+		return nil, withAlert(alertHandshakeFailure, errors.New("internal error: no Fortezza ServerKeyExchange state"))
 	}
 	fk, ok := parseFortezzaKeys(ckx.ciphertext)
 	if !ok {
@@ -223,8 +202,7 @@ func (ka *fortezzaKeyAgreement) processClientKeyExchange(c *Conn, cert *Certific
 
 	// The client's static KEA key (§4.7 step 2).
 	var yc *big.Int
-	if len(c.peerCertificates) > 0 {
-		leaf := c.peerCertificates[0]
+	if leaf := clientLeaf; leaf != nil {
 		switch pub := leaf.PublicKey.(type) {
 		case *dsa.PublicKey:
 			// A DSS certificate: y_c travels in the message, signed by it.
@@ -237,7 +215,7 @@ func (ka *fortezzaKeyAgreement) processClientKeyExchange(c *Conn, cert *Certific
 		default:
 			kc, err := keacert.ParseKEACertificate(leaf.Raw)
 			if err != nil {
-				return nil, c.sendAlert(alertUnsupportedCertificate, fmt.Errorf("client certificate carries neither a DSS nor a KEA key: %v", err))
+				return nil, withAlert(alertUnsupportedCertificate, fmt.Errorf("client certificate carries neither a DSS nor a KEA key: %v", err))
 			}
 			if len(fk.yc) != 0 {
 				return nil, illegal("y_c sent although the client certificate carries the KEA key")
@@ -269,7 +247,7 @@ func (ka *fortezzaKeyAgreement) processClientKeyExchange(c *Conn, cert *Certific
 		if errors.Is(err, token.ErrFortezzaPeer) {
 			return nil, illegal("KEA: %v", err)
 		}
-		return nil, c.sendAlert(alertHandshakeFailure, fmt.Errorf("Fortezza card: KEA derive: %w", err))
+		return nil, withAlert(alertHandshakeFailure, fmt.Errorf("Fortezza card: KEA derive: %w", err))
 	}
 	ka.track(tek)
 
@@ -286,7 +264,7 @@ func (ka *fortezzaKeyAgreement) processClientKeyExchange(c *Conn, cert *Certific
 				if errors.Is(err, token.ErrFortezzaChecksum) {
 					return nil, illegal("wrapped_%s_write_key: %v", w.name, err)
 				}
-				return nil, c.sendAlert(alertHandshakeFailure, fmt.Errorf("Fortezza card: unwrap: %w", err))
+				return nil, withAlert(alertHandshakeFailure, fmt.Errorf("Fortezza card: unwrap: %w", err))
 			}
 			*w.dst = ka.track(k)
 		}
@@ -296,7 +274,7 @@ func (ka *fortezzaKeyAgreement) processClientKeyExchange(c *Conn, cert *Certific
 
 	preMaster, err := ka.card.Decrypt(tek, fk.masterIV, fk.encryptedPreMaster)
 	if err != nil || len(preMaster) != fortezzaPMSLen {
-		return nil, c.sendAlert(alertHandshakeFailure, fmt.Errorf("Fortezza card: decrypting the pre-master secret: %v", err))
+		return nil, withAlert(alertHandshakeFailure, fmt.Errorf("Fortezza card: decrypting the pre-master secret: %v", err))
 	}
 	// The PMS version bytes are not checked: the spec calls for 48 random
 	// bytes, and NSS's 03 00 is a convention, not a requirement
@@ -304,37 +282,21 @@ func (ka *fortezzaKeyAgreement) processClientKeyExchange(c *Conn, cert *Certific
 	return preMaster, nil
 }
 
-// verifyFortezzaYSignature checks y_signature: DSA over SHA-1(y_c), as the
-// raw 40-byte r‖s of a card (a DER Dss-Sig-Value cannot fit in 40 bytes
-// reliably, and NSS sends raw).
-func verifyFortezzaYSignature(pub *dsa.PublicKey, yc, sig []byte) error {
-	if len(sig) != fortezzaYSigLen {
-		return errors.New("wrong length")
-	}
-	h := sha1.Sum(yc)
-	r := new(big.Int).SetBytes(sig[:20])
-	s := new(big.Int).SetBytes(sig[20:])
-	if !dsa.Verify(pub, h[:], r, s) {
-		return errors.New("does not verify under the client certificate's DSS key")
-	}
-	return nil
-}
-
 // --- client side ---
 
-func (ka *fortezzaKeyAgreement) processServerKeyExchange(c *Conn, _ *clientHelloMsg, _ *serverHelloMsg, cert *x509.Certificate, skx *serverKeyExchangeMsg) error {
+func (ka *fortezzaKeyAgreement) processServerKeyExchange(config *Config, _ *clientHelloMsg, _ *serverHelloMsg, cert *x509.Certificate, skx *serverKeyExchangeMsg) error {
 	if cert == nil {
-		return c.sendAlert(alertHandshakeFailure, errors.New("Fortezza ServerKeyExchange without a server certificate"))
+		return withAlert(alertHandshakeFailure, errors.New("Fortezza ServerKeyExchange without a server certificate"))
 	}
 	kc, err := keacert.ParseKEACertificate(cert.Raw)
 	if err != nil {
-		return c.sendAlert(alertUnsupportedCertificate, fmt.Errorf("server certificate for a FORTEZZA_KEA suite: %w", err))
+		return withAlert(alertUnsupportedCertificate, fmt.Errorf("server certificate for a FORTEZZA_KEA suite: %w", err))
 	}
 	// Our card must be in the server's KEA group (NSS:
 	// SSL_ERROR_FORTEZZA_PQG).
 	var mismatch error
-	for i := range c.config.Certificates {
-		card := fortezzaCard(&c.config.Certificates[i])
+	for i := range config.Certificates {
+		card := fortezzaCard(&config.Certificates[i])
 		if card == nil {
 			continue
 		}
@@ -350,54 +312,52 @@ func (ka *fortezzaKeyAgreement) processServerKeyExchange(c *Conn, _ *clientHello
 	}
 	if ka.card == nil {
 		if mismatch != nil && !errors.Is(mismatch, keacert.ErrParamsMismatch) {
-			return c.sendAlert(alertBadCertificate, fmt.Errorf("server KEA key: %w", mismatch))
+			return withAlert(alertBadCertificate, fmt.Errorf("server KEA key: %w", mismatch))
 		}
-		return c.sendAlert(alertHandshakeFailure, errors.New("no Fortezza card configured in the server's KEA group"))
+		return withAlert(alertHandshakeFailure, errors.New("no Fortezza card configured in the server's KEA group"))
 	}
 	if len(skx.key) != fortezzaValueLen {
-		return c.sendAlert(alertIllegalParameter, fmt.Errorf("ServerFortezzaParams: r_s is %d bytes, want %d", len(skx.key), fortezzaValueLen))
+		return withAlert(alertIllegalParameter, fmt.Errorf("ServerFortezzaParams: r_s is %d bytes, want %d", len(skx.key), fortezzaValueLen))
 	}
 	rs := new(big.Int).SetBytes(skx.key)
 	if !kea.IsEmailMode(rs) {
 		if err := kea.CheckPublic(&ka.card.KEAPublicKey().Params, rs); err != nil {
-			return c.sendAlert(alertIllegalParameter, fmt.Errorf("ServerFortezzaParams: r_s: %w", err))
+			return withAlert(alertIllegalParameter, fmt.Errorf("ServerFortezzaParams: r_s: %w", err))
 		}
 	}
 	ka.rsBytes = bytes.Clone(skx.key)
 	return nil
 }
 
-// setClientCertificate tells the client side which certificate it sent.
-func (ka *fortezzaKeyAgreement) setClientCertificate(cert *Certificate) { ka.clientAuth = cert }
-
-func (ka *fortezzaKeyAgreement) generateClientKeyExchange(c *Conn, ch *clientHelloMsg, _ *x509.Certificate) ([]byte, *clientKeyExchangeMsg, error) {
+func (ka *fortezzaKeyAgreement) generateClientKeyExchange(config *Config, ch *clientHelloMsg, _ *x509.Certificate, clientCert *Certificate) ([]byte, *clientKeyExchangeMsg, error) {
+	ka.clientAuth = clientCert // y_signature needs it
 	if ka.rsBytes == nil || ka.card == nil {
-		return nil, nil, c.sendAlert(alertUnexpectedMessage, errors.New("FORTEZZA_KEA server sent no ServerKeyExchange"))
+		return nil, nil, withAlert(alertUnexpectedMessage, errors.New("FORTEZZA_KEA server sent no ServerKeyExchange"))
 	}
 	card := ka.card
 	signer := token.FortezzaCard(nil)
 	if authCard := fortezzaCard(ka.clientAuth); authCard != nil {
 		// The authenticating card signs y_c; use its KEA key as well.
 		if !authCard.KEAPublicKey().Params.Equal(&card.KEAPublicKey().Params) {
-			return nil, nil, c.sendAlert(alertHandshakeFailure, errors.New("the client certificate's Fortezza card is not in the server's KEA group"))
+			return nil, nil, withAlert(alertHandshakeFailure, errors.New("the client certificate's Fortezza card is not in the server's KEA group"))
 		}
 		card, signer = authCard, authCard
 		ka.card = card
 	}
 	fail := func(what string, err error) ([]byte, *clientKeyExchangeMsg, error) {
-		return nil, nil, c.sendAlert(alertHandshakeFailure, fmt.Errorf("Fortezza card: %s: %w", what, err))
+		return nil, nil, withAlert(alertHandshakeFailure, fmt.Errorf("Fortezza card: %s: %w", what, err))
 	}
 
 	// §4.6, in NSS's order.
 	preMaster := make([]byte, fortezzaPMSLen)
 	preMaster[0], preMaster[1] = byte(ch.vers>>8), byte(ch.vers)
-	if _, err := io.ReadFull(c.config.rand(), preMaster[2:]); err != nil {
+	if _, err := io.ReadFull(config.rand(), preMaster[2:]); err != nil {
 		return nil, nil, err
 	}
 	tek, rc, err := card.DeriveTEKAsSender(ka.serverY, ka.rsBytes)
 	if err != nil {
 		if errors.Is(err, token.ErrFortezzaPeer) {
-			return nil, nil, c.sendAlert(alertIllegalParameter, fmt.Errorf("server KEA values: %w", err))
+			return nil, nil, withAlert(alertIllegalParameter, fmt.Errorf("server KEA values: %w", err))
 		}
 		return fail("KEA derive", err)
 	}
@@ -472,12 +432,12 @@ func (ka *fortezzaKeyAgreement) generateClientKeyExchange(c *Conn, ch *clientHel
 	return preMaster, &clientKeyExchangeMsg{ciphertext: body}, nil
 }
 
-// recordCiphers implements recordCipherProvider for FORTEZZA_CBC: the
+// recordCiphers, for FORTEZZA_CBC: the
 // client encrypts from client_write_iv and decrypts the server's records
 // from server_write_iv (its first block is the discarded prefix); the
 // server decrypts from client_write_iv and encrypts from a fresh IV of its
 // own card (fortezza.md §4.8).
-func (ka *fortezzaKeyAgreement) recordCiphers(c *Conn, forClient bool) (write, read any, err error) {
+func (ka *fortezzaKeyAgreement) recordCiphers(forClient bool) (write, read any, err error) {
 	if ka.card == nil || ka.clientMEK == nil || ka.serverMEK == nil {
 		return nil, nil, errors.New("ssl: FORTEZZA_CBC keys missing")
 	}
@@ -503,39 +463,4 @@ func (ka *fortezzaKeyAgreement) recordCiphers(c *Conn, forClient bool) (write, r
 		return nil, nil, fmt.Errorf("Fortezza card: %w", err)
 	}
 	return enc, dec, nil
-}
-
-// --- certificates ---
-
-// fortezzaSigner is a card's DSS key as a crypto.Signer whose signatures
-// are the raw 40-byte r‖s SSL 3.0 uses with Fortezza (fortezza.md §4.2).
-type fortezzaSigner struct{ card token.FortezzaCard }
-
-func (s fortezzaSigner) Public() crypto.PublicKey { return s.card.DSSPublicKey() }
-
-func (s fortezzaSigner) Sign(_ io.Reader, digest []byte, _ crypto.SignerOpts) ([]byte, error) {
-	return s.card.SignDSS(digest)
-}
-
-// handshakeSigner returns the key that signs CertificateVerify: a
-// crypto.Signer as is, or a Fortezza card's DSS key.
-func handshakeSigner(k token.Key) (crypto.Signer, bool) {
-	if card := token.AsFortezzaCard(k); card != nil {
-		if card.DSSPublicKey() == nil {
-			return nil, false
-		}
-		return fortezzaSigner{card}, true
-	}
-	s, ok := k.(crypto.Signer)
-	return s, ok
-}
-
-// recordCipherProviderOf returns the provider of a full handshake's record
-// ciphers when the suite's bulk cipher runs on a token.
-func recordCipherProviderOf(s *cipherSuite, ka []keyAgreement) (recordCipherProvider, bool) {
-	if s.cipher != cipherFortezza || len(ka) == 0 {
-		return nil, false
-	}
-	rp, ok := ka[0].(recordCipherProvider)
-	return rp, ok
 }

@@ -31,11 +31,14 @@ import (
 // crypto/rsa refuses keys under 1024 bits since Go 1.24, so keys of 512
 // bits go through smallRSAKey and encryptPKCS1v15 below.
 type rsaExportKeyAgreement struct {
+	kexDefaults
 	// Server: the temporary key this handshake sent (nil: none sent).
 	tempKey *smallRSAKey
 	// Client: the temporary key received (nil: none received).
 	serverTemp *rsa.PublicKey
 }
+
+func newRSAExportKeyAgreement(*cipherSuite) keyAgreement { return &rsaExportKeyAgreement{} }
 
 const (
 	exportRSABits = 512
@@ -46,7 +49,31 @@ const (
 	exportRSAKeyMaxUses  = 500
 )
 
-func (ka *rsaExportKeyAgreement) generateServerKeyExchange(c *Conn, cert *Certificate, ch *clientHelloMsg, sh *serverHelloMsg) (*serverKeyExchangeMsg, error) {
+func (*rsaExportKeyAgreement) traits() kexTraits {
+	return kexTraits{clientCertTypes: signingClientCerts}
+}
+
+// certificateFits: an RSA certificate whose key decrypts when it is at
+// most 512 bits (plain RSA) and signs when it is longer (it signs the
+// temporary key).
+func (*rsaExportKeyAgreement) certificateFits(cert *Certificate) bool {
+	leaf, err := cert.leaf()
+	if err != nil {
+		return false
+	}
+	pub, ok := leaf.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return false
+	}
+	if pub.N.BitLen() <= exportRSABits {
+		_, ok = cert.PrivateKey.(crypto.Decrypter)
+	} else {
+		_, ok = cert.PrivateKey.(crypto.Signer)
+	}
+	return ok
+}
+
+func (ka *rsaExportKeyAgreement) generateServerKeyExchange(config *Config, cert *Certificate, ch *clientHelloMsg, sh *serverHelloMsg) (*serverKeyExchangeMsg, error) {
 	leaf, err := cert.leaf()
 	if err != nil {
 		return nil, err
@@ -62,7 +89,7 @@ func (ka *rsaExportKeyAgreement) generateServerKeyExchange(c *Conn, cert *Certif
 	if !ok {
 		return nil, errors.New("ssl: certificate key cannot sign the temporary RSA key")
 	}
-	key, err := c.config.exportRSA.get(c.config)
+	key, err := config.exportRSA.get(config)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +97,7 @@ func (ka *rsaExportKeyAgreement) generateServerKeyExchange(c *Conn, cert *Certif
 	if err != nil {
 		return nil, err
 	}
-	body, err := signServerParams(c, signer, ch.random, sh.random, params)
+	body, err := signServerParams(config.rand(), signer, ch.random, sh.random, params)
 	if err != nil {
 		return nil, err
 	}
@@ -78,70 +105,56 @@ func (ka *rsaExportKeyAgreement) generateServerKeyExchange(c *Conn, cert *Certif
 	return &serverKeyExchangeMsg{key: body}, nil
 }
 
-func (ka *rsaExportKeyAgreement) processClientKeyExchange(c *Conn, cert *Certificate, ckx *clientKeyExchangeMsg) ([]byte, error) {
+func (ka *rsaExportKeyAgreement) processClientKeyExchange(config *Config, cert *Certificate, ch *clientHelloMsg, _ *x509.Certificate, ckx *clientKeyExchangeMsg) ([]byte, error) {
 	var d crypto.Decrypter = ka.tempKey
 	if ka.tempKey == nil {
 		var ok bool
 		if d, ok = cert.PrivateKey.(crypto.Decrypter); !ok {
-			return nil, c.sendAlert(alertHandshakeFailure, errors.New("certificate key cannot decrypt"))
+			return nil, withAlert(alertHandshakeFailure, errors.New("certificate key cannot decrypt"))
 		}
 		if k, ok := d.(*rsa.PrivateKey); ok && k.N.BitLen() < 1024 {
 			d = &smallRSAKey{pub: k.PublicKey, d: k.D}
 		}
 	}
-	preMaster, err := decryptPreMaster(c.config.rand(), d, ckx.ciphertext, c.offeredVersion)
-	if err != nil {
-		// Our failure (token gone, no randomness), not the peer's.
-		return nil, c.sendAlert(alertHandshakeFailure, err)
-	}
-	return preMaster, nil
+	return serverDecryptPreMaster(config, d, ckx, ch)
 }
 
-func (ka *rsaExportKeyAgreement) processServerKeyExchange(c *Conn, ch *clientHelloMsg, sh *serverHelloMsg, cert *x509.Certificate, skx *serverKeyExchangeMsg) error {
+func (ka *rsaExportKeyAgreement) processServerKeyExchange(_ *Config, ch *clientHelloMsg, sh *serverHelloMsg, cert *x509.Certificate, skx *serverKeyExchangeMsg) error {
 	certPub, ok := cert.PublicKey.(*rsa.PublicKey)
 	if !ok {
-		return c.sendAlert(alertUnsupportedCertificate, errors.New("server certificate has no RSA key for an RSA_EXPORT suite"))
+		return withAlert(alertUnsupportedCertificate, errors.New("server certificate has no RSA key for an RSA_EXPORT suite"))
 	}
 	if certPub.N.BitLen() <= exportRSABits {
-		return c.sendAlert(alertUnexpectedMessage, errors.New("ServerKeyExchange with a server key short enough for export"))
+		return withAlert(alertUnexpectedMessage, errors.New("ServerKeyExchange with a server key short enough for export"))
 	}
 	mod, exp, params, sig, ok := parseRSAExportServerKeyExchange(skx.key)
 	if !ok {
-		return c.sendAlert(alertIllegalParameter, errors.New("malformed ServerKeyExchange"))
+		return withAlert(alertIllegalParameter, errors.New("malformed ServerKeyExchange"))
 	}
-	if err := verifyHandshakeSignature(certPub, serverParamsDigest(ch.random, sh.random, params), sig); err != nil {
-		return c.sendAlert(alertHandshakeFailure, fmt.Errorf("ServerKeyExchange signature: %w", err))
+	if err := verifyServerParams(certPub, ch.random, sh.random, params, sig); err != nil {
+		return err
 	}
 	pub, a, err := checkExportRSAKey(mod, exp)
 	if err != nil {
-		return c.sendAlert(a, err)
+		return withAlert(a, err)
 	}
 	ka.serverTemp = pub
 	return nil
 }
 
-func (ka *rsaExportKeyAgreement) generateClientKeyExchange(c *Conn, ch *clientHelloMsg, cert *x509.Certificate) ([]byte, *clientKeyExchangeMsg, error) {
+func (ka *rsaExportKeyAgreement) generateClientKeyExchange(config *Config, ch *clientHelloMsg, cert *x509.Certificate, _ *Certificate) ([]byte, *clientKeyExchangeMsg, error) {
 	pub := ka.serverTemp
 	if pub == nil {
 		certPub, ok := cert.PublicKey.(*rsa.PublicKey)
 		if !ok {
-			return nil, nil, c.sendAlert(alertUnsupportedCertificate, errors.New("server certificate has no RSA key for an RSA_EXPORT suite"))
+			return nil, nil, withAlert(alertUnsupportedCertificate, errors.New("server certificate has no RSA key for an RSA_EXPORT suite"))
 		}
 		if certPub.N.BitLen() > exportRSABits {
-			return nil, nil, c.sendAlert(alertHandshakeFailure, fmt.Errorf("export suite with a %d-bit server key and no temporary key", certPub.N.BitLen()))
+			return nil, nil, withAlert(alertHandshakeFailure, fmt.Errorf("export suite with a %d-bit server key and no temporary key", certPub.N.BitLen()))
 		}
 		pub = certPub
 	}
-	preMaster := make([]byte, 48)
-	preMaster[0], preMaster[1] = byte(ch.vers>>8), byte(ch.vers)
-	if _, err := io.ReadFull(c.config.rand(), preMaster[2:]); err != nil {
-		return nil, nil, err
-	}
-	ct, err := encryptPKCS1v15(c.config.rand(), pub, preMaster)
-	if err != nil {
-		return nil, nil, c.sendAlert(alertHandshakeFailure, err)
-	}
-	return preMaster, &clientKeyExchangeMsg{ciphertext: ct}, nil
+	return clientEncryptPreMaster(config, ch, pub, encryptPKCS1v15)
 }
 
 // parseRSAExportServerKeyExchange splits an RSA_EXPORT ServerKeyExchange:
@@ -320,24 +333,4 @@ func encryptPKCS1v15Big(rand io.Reader, pub *rsa.PublicKey, msg []byte) ([]byte,
 	copy(em[size-len(msg):], msg)
 	c := new(big.Int).Exp(new(big.Int).SetBytes(em), big.NewInt(int64(pub.E)), pub.N)
 	return c.FillBytes(make([]byte, size)), nil
-}
-
-// rsaExportCertificateFits: an RSA certificate whose key decrypts when it
-// is at most 512 bits (plain RSA) and signs when it is longer (it signs the
-// temporary key).
-func rsaExportCertificateFits(cert *Certificate) bool {
-	leaf, err := cert.leaf()
-	if err != nil {
-		return false
-	}
-	pub, ok := leaf.PublicKey.(*rsa.PublicKey)
-	if !ok {
-		return false
-	}
-	if pub.N.BitLen() <= exportRSABits {
-		_, ok = cert.PrivateKey.(crypto.Decrypter)
-	} else {
-		_, ok = cert.PrivateKey.(crypto.Signer)
-	}
-	return ok
 }

@@ -210,3 +210,37 @@ func ssl3PaddedHash(dst []byte, inner, outer hash.Hash, master, sender []byte, p
 	outer.Write(innerSum)
 	return outer.Sum(dst)
 }
+
+// keyMaterial is the partition of the key_block for one cipher spec
+// (§8.2.2), after export expansion.
+type keyMaterial struct {
+	clientMAC, serverMAC []byte
+	clientKey, serverKey []byte
+	clientIV, serverIV   []byte
+}
+
+// deriveKeys partitions the key_block and applies the export rules.
+func deriveKeys(s *cipherSuite, master, clientRandom, serverRandom []byte) keyMaterial {
+	macLen := s.macSize()
+	keyLen := s.cipher.keyMaterial
+	ivLen := s.cipher.ivSize
+	n := 2*macLen + 2*keyLen + 2*ivLen
+	kb := keyBlock(master, clientRandom, serverRandom, n)
+	var km keyMaterial
+	km.clientMAC, kb = kb[:macLen], kb[macLen:]
+	km.serverMAC, kb = kb[:macLen], kb[macLen:]
+	km.clientKey, kb = kb[:keyLen], kb[keyLen:]
+	km.serverKey, kb = kb[:keyLen], kb[keyLen:]
+	km.clientIV, kb = kb[:ivLen], kb[ivLen:]
+	km.serverIV = kb[:ivLen]
+	if s.exportCipher() {
+		exp := s.cipher.expandedKey
+		km.clientKey = exportKey(km.clientKey, clientRandom, serverRandom, exp)
+		km.serverKey = exportKey(km.serverKey, serverRandom, clientRandom, exp)
+		if ivLen > 0 {
+			km.clientIV = exportIV(clientRandom, serverRandom, ivLen)
+			km.serverIV = exportIV(serverRandom, clientRandom, ivLen)
+		}
+	}
+	return km
+}

@@ -1,0 +1,52 @@
+package ssl
+
+import (
+	"crypto/subtle"
+	"errors"
+)
+
+// The end of every handshake (§7.6.9), the same on both sides but for the
+// Sender: ChangeCipherSpec, then Finished over the transcript. Both
+// verify_data are kept in the Conn for RFC 5746 renegotiation binding.
+
+// sendFinished writes ChangeCipherSpec and our Finished.
+func (c *Conn) sendFinished(transcript *finishedHash, master []byte) error {
+	sender, ours := senderServer, &c.serverFinished
+	if c.isClient {
+		sender, ours = senderClient, &c.clientFinished
+	}
+	fin := &finishedMsg{verifyData: transcript.clone().finishedSum(master, sender)}
+	*ours = fin.verifyData
+	return c.writeChangeCipherSpecAndFinished(fin, transcript)
+}
+
+// readFinished reads the peer's ChangeCipherSpec and Finished and checks
+// it.
+func (c *Conn) readFinished(transcript *finishedHash, master []byte) error {
+	sender, theirs, peer := senderClient, &c.clientFinished, "client"
+	if c.isClient {
+		sender, theirs, peer = senderServer, &c.serverFinished, "server"
+	}
+	if err := c.readChangeCipherSpec(); err != nil {
+		return err
+	}
+	want := transcript.clone().finishedSum(master, sender)
+	msg, err := c.readHandshake(transcript, typeFinished)
+	if err != nil {
+		return err
+	}
+	fin, ok := msg.(*finishedMsg)
+	if !ok {
+		return c.unexpectedMessage("Finished", msg)
+	}
+	if !verifyFinished(want, fin) {
+		return c.sendAlert(alertHandshakeFailure, errors.New(peer+" Finished does not verify"))
+	}
+	*theirs = fin.verifyData
+	return nil
+}
+
+// verifyFinished compares a received Finished in constant time.
+func verifyFinished(want []byte, got *finishedMsg) bool {
+	return len(got.verifyData) == len(want) && subtle.ConstantTimeCompare(want, got.verifyData) == 1
+}
