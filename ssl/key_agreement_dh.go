@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 
-	"github.com/tokenssl/tokenssl/ssl/dhcert"
 	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // fixedDHKeyAgreement is the fixed Diffie-Hellman exchange of DH_DSS and
@@ -86,10 +86,10 @@ func serverFixedDHKey(cert *x509.Certificate, s *cipherSuite, minBits int) (*tok
 	if s.auth == authDSS {
 		want = x509.DSA
 	}
-	if got := dhcert.SignerAlgorithm(cert.SignatureAlgorithm); got != want {
+	if got := x509legacy.SignerAlgorithm(cert.SignatureAlgorithm); got != want {
 		return nil, alertUnsupportedCertificate, fmt.Errorf("%s needs a DH certificate signed with %v, not %v", s.name, want, cert.SignatureAlgorithm)
 	}
-	dh, err := dhcert.ParseCertificate(cert)
+	dh, err := x509legacy.DHPublicKeyFromCertificate(cert)
 	if err != nil {
 		return nil, alertBadCertificate, fmt.Errorf("server DH certificate: %w", err)
 	}
@@ -106,12 +106,12 @@ func serverFixedDHKey(cert *x509.Certificate, s *cipherSuite, minBits int) (*tok
 }
 
 // clientDHCertificate returns the DH key of a fixed-DH certificate (one
-// whose key crypto/x509 does not know and dhcert parses), or nil.
-func clientDHCertificate(leaf *x509.Certificate) *dhcert.PublicKey {
+// whose key crypto/x509 does not know and x509legacy parses), or nil.
+func clientDHCertificate(leaf *x509.Certificate) *x509legacy.DHPublicKey {
 	if leaf == nil || leaf.PublicKeyAlgorithm != x509.UnknownPublicKeyAlgorithm {
 		return nil
 	}
-	pub, err := dhcert.ParseCertificate(leaf)
+	pub, err := x509legacy.DHPublicKeyFromCertificate(leaf)
 	if err != nil {
 		return nil
 	}
@@ -143,7 +143,7 @@ func readClientDHPublic(c *Conn, ckx *clientKeyExchangeMsg, group *token.DHParam
 	if !ok {
 		return nil, c.sendAlert(alertIllegalParameter, errors.New("malformed ClientDiffieHellmanPublic"))
 	}
-	var certKey *dhcert.PublicKey
+	var certKey *x509legacy.DHPublicKey
 	if len(c.peerCertificates) > 0 {
 		certKey = clientDHCertificate(c.peerCertificates[0])
 	}
@@ -229,7 +229,7 @@ func fixedDHCertType(cert *Certificate, leaf *x509.Certificate, group *token.DHP
 	if pub == nil || !sameDHGroup(&token.DHParams{P: pub.P, G: pub.G}, group) {
 		return 0
 	}
-	switch dhcert.SignerAlgorithm(leaf.SignatureAlgorithm) {
+	switch x509legacy.SignerAlgorithm(leaf.SignatureAlgorithm) {
 	case x509.RSA:
 		return certTypeRSAFixedDH
 	case x509.DSA:

@@ -11,6 +11,8 @@ import (
 	"io"
 	"math/big"
 	"os"
+
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // The software token: keys held in process memory, loaded from PEM files.
@@ -111,11 +113,6 @@ type DSAKey struct {
 	*dsa.PrivateKey
 }
 
-// dssSigValue is the DER Dss-Sig-Value of RFC 3279.
-type dssSigValue struct {
-	R, S *big.Int
-}
-
 // Public returns the *dsa.PublicKey.
 func (k *DSAKey) Public() crypto.PublicKey { return &k.PrivateKey.PublicKey }
 
@@ -126,7 +123,7 @@ func (k *DSAKey) Sign(rand io.Reader, digest []byte, _ crypto.SignerOpts) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	return asn1.Marshal(dssSigValue{r, s})
+	return x509legacy.MarshalDSASignature(r, s)
 }
 
 // DHKey is a software Diffie-Hellman private key.
