@@ -15,6 +15,9 @@
 //     to a trusted group lives in package kea.
 //   - Certificates for any of these keys signed by a DSA or RSA key held
 //     behind a crypto.Signer (a token). See create.go.
+//   - Private keys: x509.ParsePKCS8PrivateKey refuses DSA and DH keys, which
+//     OpenSSL 3 writes as PKCS #8 by default; ParsePrivateKeyPEM reads them
+//     and OpenSSL's traditional forms. See privatekey.go.
 //
 // Everything is parsed and built with golang.org/x/crypto/cryptobyte, as
 // crypto/x509 and crypto/ecdsa do: DER only, no trailing data, sizes
