@@ -15,12 +15,12 @@ import (
 	"time"
 
 	"github.com/tokenssl/tokenssl/kea"
-	"github.com/tokenssl/tokenssl/kea/keacert"
 	"github.com/tokenssl/tokenssl/kea/skipjack"
 	"github.com/tokenssl/tokenssl/softhsm"
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/ssl"
 	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // The three FORTEZZA_KEA suites end to end on SoftHSM-emulated cards, both
@@ -269,13 +269,13 @@ func TestFortezzaEmulatorMatchesSoftwareCard(t *testing.T) {
 	if err := dsa.GenerateKey(dss, rand.Reader); err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &keacert.Template{}
+	tmpl := &x509legacy.Template{}
 	tmpl.Subject.CommonName = p.ServerName
-	keaDER, err := keacert.CreateKEACertificate(nil, tmpl, k.Public(), p.CA.Cert, p.CA.Key)
+	keaDER, err := x509legacy.CreateKEACertificate(nil, tmpl, k.Params.DSAParameters(), k.Y, p.CA.Cert, p.CA.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dssDER, err := keacert.CreateDSACertificate(nil, tmpl, &dss.PublicKey, p.CA.Cert, p.CA.Key)
+	dssDER, err := x509legacy.CreateDSACertificate(nil, tmpl, &dss.PublicKey, p.CA.Cert, p.CA.Key)
 	if err != nil {
 		t.Fatal(err)
 	}

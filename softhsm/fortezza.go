@@ -3,7 +3,6 @@ package softhsm
 import (
 	"context"
 	"crypto/dsa"
-	"encoding/asn1"
 	"errors"
 	"fmt"
 	"math/big"
@@ -13,10 +12,10 @@ import (
 	p11 "github.com/miekg/pkcs11"
 
 	"github.com/tokenssl/tokenssl/kea"
-	"github.com/tokenssl/tokenssl/kea/keacert"
 	"github.com/tokenssl/tokenssl/kea/skipjack"
 	"github.com/tokenssl/tokenssl/token"
 	"github.com/tokenssl/tokenssl/token/pkcs11"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // The Fortezza card emulator: a token.FortezzaCard on a SoftHSM token,
@@ -81,16 +80,16 @@ func OpenFortezzaCard(b *pkcs11.Backend, params *kea.Params) (*FortezzaCard, err
 	if c.keaCert, err = b.FindCertificate(pkcs11.KeySpec{Label: FortezzaKEALabel}); err != nil {
 		return nil, fmt.Errorf("softhsm: Fortezza KEA certificate: %w", err)
 	}
-	kc, err := keacert.ParseKEACertificate(c.keaCert)
+	kc, err := x509legacy.ParseKEACertificate(c.keaCert)
 	if err != nil {
 		return nil, err
 	}
 	if kc.Params != nil {
-		params = kc.Params
+		params = &kea.Params{P: kc.Params.P, Q: kc.Params.Q, G: kc.Params.G}
 	} else if params == nil {
 		params = kea.DefaultParams()
 	}
-	if c.pub, err = kc.KEA.PublicKey(params); err != nil {
+	if c.pub, err = kea.CertificatePublicKey(kc.KEA, params); err != nil {
 		return nil, fmt.Errorf("softhsm: Fortezza KEA certificate: %w", err)
 	}
 	// The token's key must be the certificate's: compare y with g^x,
@@ -184,11 +183,11 @@ func (c *FortezzaCard) SignDSS(digest []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var sig struct{ R, S *big.Int }
-	if rest, err := asn1.Unmarshal(der, &sig); err != nil || len(rest) != 0 {
+	r, s, err := x509legacy.ParseDSASignature(der)
+	if err != nil {
 		return nil, errors.New("softhsm: malformed DSA signature from the token")
 	}
-	return token.RawDSASignature(c.DSSPublicKey().Q, sig.R, sig.S)
+	return token.RawDSASignature(c.DSSPublicKey().Q, r, s)
 }
 
 // --- token objects ---

@@ -15,8 +15,8 @@ import (
 	p11 "github.com/miekg/pkcs11"
 
 	"github.com/tokenssl/tokenssl/kea"
-	"github.com/tokenssl/tokenssl/kea/keacert"
 	"github.com/tokenssl/tokenssl/ssl"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // Provisioning of Fortezza "cards" on SoftHSM tokens: a KEA key pair and a
@@ -24,11 +24,11 @@ import (
 // certificates from a DSA CA, stored beside them.
 
 // FortezzaCA is a throw-away DSA certificate authority for Fortezza
-// certificates (crypto/x509 cannot issue DSA-signed certificates; keacert
+// certificates (crypto/x509 cannot issue DSA-signed certificates; x509legacy
 // does).
 type FortezzaCA struct {
 	Key  *dsa.PrivateKey
-	Cert *keacert.Certificate
+	Cert *x509legacy.Certificate
 	DER  []byte
 }
 
@@ -42,11 +42,11 @@ func NewFortezzaCA(params *kea.Params, cn string) (*FortezzaCA, error) {
 	if err := dsa.GenerateKey(key, rand.Reader); err != nil {
 		return nil, err
 	}
-	der, err := keacert.CreateCACertificate(nil, &keacert.Template{Subject: pkix.Name{CommonName: cn}}, key)
+	der, err := x509legacy.CreateCACertificate(nil, &x509legacy.Template{Subject: pkix.Name{CommonName: cn}}, key)
 	if err != nil {
 		return nil, err
 	}
-	cert, err := keacert.ParseCertificate(der)
+	cert, err := x509legacy.ParseCertificate(der)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ type FortezzaCardOptions struct {
 	// generated on the token (tests that must know x).
 	KEAKey *kea.PrivateKey
 	// ParamsEncoding of the KEA certificate (default: RFC 3279 id).
-	ParamsEncoding keacert.ParamsEncoding
+	ParamsEncoding x509legacy.KEAParamsEncoding
 	// Validity of the certificates; zero: one year from now.
 	NotAfter time.Time
 }
@@ -105,12 +105,12 @@ func (t *Token) ProvisionFortezzaCard(ca *FortezzaCA, opts FortezzaCardOptions) 
 	if err != nil {
 		return err
 	}
-	tmpl := &keacert.Template{Subject: pkix.Name{CommonName: opts.CommonName}, NotAfter: opts.NotAfter, KEAParams: opts.ParamsEncoding}
-	keaDER, err := keacert.CreateKEACertificate(nil, tmpl, &kea.PublicKey{Params: *params, Y: keaY}, ca.Cert, ca.Key)
+	tmpl := &x509legacy.Template{Subject: pkix.Name{CommonName: opts.CommonName}, NotAfter: opts.NotAfter, KEAParams: opts.ParamsEncoding}
+	keaDER, err := x509legacy.CreateKEACertificate(nil, tmpl, params.DSAParameters(), keaY, ca.Cert, ca.Key)
 	if err != nil {
 		return err
 	}
-	dssDER, err := keacert.CreateDSACertificate(nil, tmpl, dss.Public.(*dsa.PublicKey), ca.Cert, ca.Key)
+	dssDER, err := x509legacy.CreateDSACertificate(nil, tmpl, dss.Public.(*dsa.PublicKey), ca.Cert, ca.Key)
 	if err != nil {
 		return err
 	}

@@ -16,9 +16,9 @@ import (
 
 	"github.com/tokenssl/tokenssl/kea"
 	"github.com/tokenssl/tokenssl/ssl"
-	"github.com/tokenssl/tokenssl/ssl/dhcert"
 	"github.com/tokenssl/tokenssl/token"
 	"github.com/tokenssl/tokenssl/token/pkcs11"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // KeySource makes the private keys of an SSLPKI: on a SoftHSM token
@@ -123,8 +123,8 @@ var pkiSerial atomic.Int64
 // server certificates are issued for host.
 func NewSSLPKI(keys KeySource, host string) (*SSLPKI, error) {
 	now := time.Now()
-	tmpl := func(cn string, ku x509.KeyUsage, isCA bool, eku x509.ExtKeyUsage) *dhcert.Template {
-		t := &dhcert.Template{SerialNumber: big.NewInt(pkiSerial.Add(1) + now.Unix()), Subject: pkix.Name{CommonName: cn},
+	tmpl := func(cn string, ku x509.KeyUsage, isCA bool, eku x509.ExtKeyUsage) *x509legacy.Template {
+		t := &x509legacy.Template{SerialNumber: big.NewInt(pkiSerial.Add(1) + now.Unix()), Subject: pkix.Name{CommonName: cn},
 			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), KeyUsage: ku, IsCA: isCA}
 		if !isCA {
 			t.DNSNames = []string{cn}
@@ -137,7 +137,7 @@ func NewSSLPKI(keys KeySource, host string) (*SSLPKI, error) {
 		return nil, err
 	}
 	spki, _ := x509.MarshalPKIXPublicKey(&rsaCAKey.PublicKey)
-	rsaCADER, err := dhcert.CreateCertificate(rand.Reader, tmpl("tokenssl test RSA CA", x509.KeyUsageCertSign, true, 0), nil, spki, rsaCAKey)
+	rsaCADER, err := x509legacy.CreateCertificate(rand.Reader, tmpl("tokenssl test RSA CA", x509.KeyUsageCertSign, true, 0), nil, spki, rsaCAKey)
 	if err != nil {
 		return nil, err
 	}
@@ -145,8 +145,8 @@ func NewSSLPKI(keys KeySource, host string) (*SSLPKI, error) {
 	dsaParams := dsa.Parameters{P: kp.P, Q: kp.Q, G: kp.G}
 	caSoft, _ := SoftwareKeys{}.DSA("", dsaParams)
 	dsaCAKey := caSoft.(*token.DSAKey)
-	spki, _ = dhcert.MarshalDSAPublicKey(&dsaCAKey.PublicKey)
-	dsaCADER, err := dhcert.CreateCertificate(rand.Reader, tmpl("tokenssl test DSA CA", x509.KeyUsageCertSign, true, 0), nil, spki, dsaCAKey)
+	spki, _ = x509legacy.MarshalDSAPublicKey(&dsaCAKey.PublicKey)
+	dsaCADER, err := x509legacy.CreateCertificate(rand.Reader, tmpl("tokenssl test DSA CA", x509.KeyUsageCertSign, true, 0), nil, spki, dsaCAKey)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func NewSSLPKI(keys KeySource, host string) (*SSLPKI, error) {
 		if byDSA {
 			caCert, caKey = p.DSACA, dsaCAKey
 		}
-		der, err := dhcert.CreateCertificate(rand.Reader, tmpl(cn, ku, false, eku), caCert, spki, caKey)
+		der, err := x509legacy.CreateCertificate(rand.Reader, tmpl(cn, ku, false, eku), caCert, spki, caKey)
 		if err != nil {
 			return ssl.Certificate{}, err
 		}
@@ -206,7 +206,7 @@ func NewSSLPKI(keys KeySource, host string) (*SSLPKI, error) {
 		if err != nil {
 			return nil, err
 		}
-		spki, _ = dhcert.MarshalDSAPublicKey(dk.(crypto.Signer).Public().(*dsa.PublicKey))
+		spki, _ = x509legacy.MarshalDSAPublicKey(dk.(crypto.Signer).Public().(*dsa.PublicKey))
 		if c, err = issue(role.prefix+"-dsa", role.cn, dk, spki, signing, role.eku, true); err != nil {
 			return nil, err
 		}
@@ -227,7 +227,7 @@ func NewSSLPKI(keys KeySource, host string) (*SSLPKI, error) {
 		if err != nil {
 			return nil, err
 		}
-		spki, err := dhcert.MarshalPublicKey(&dhcert.PublicKey{P: d.group.P, G: d.group.G, Q: d.group.Q, Y: k.DHPublic().Y})
+		spki, err := x509legacy.MarshalDHPublicKey(&x509legacy.DHPublicKey{P: d.group.P, G: d.group.G, Q: d.group.Q, Y: k.DHPublic().Y})
 		if err != nil {
 			return nil, err
 		}

@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 
-	"github.com/tokenssl/tokenssl/ssl/internal/dsax509"
 	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // Signatures of the handshake (ServerKeyExchange, CertificateVerify,
@@ -61,7 +61,7 @@ func verifyHandshakeSignature(pub crypto.PublicKey, md5sha1, sig []byte) error {
 
 // parseDSASignature decodes a DER Dss-Sig-Value or a raw 40-byte r‖s.
 func parseDSASignature(sig []byte) (r, s *big.Int, err error) {
-	if r, s, err := dsax509.ParseDSSSigValue(sig); err == nil {
+	if r, s, err := x509legacy.ParseDSASignature(sig); err == nil {
 		return r, s, nil
 	}
 	if len(sig) == 40 {

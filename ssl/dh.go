@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 
-	"github.com/tokenssl/tokenssl/ssl/dhcert"
 	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // The halves of a Diffie-Hellman exchange that fixed DH (DH_DSS, DH_RSA),
@@ -18,12 +18,12 @@ import (
 // certificates (§7.6.7.3). Groups and value checks are in dh_groups.go.
 
 // clientDHCertificate returns the DH key of a fixed-DH certificate (one
-// whose key crypto/x509 does not know and dhcert parses), or nil.
-func clientDHCertificate(leaf *x509.Certificate) *dhcert.PublicKey {
+// whose key crypto/x509 does not know and x509legacy parses), or nil.
+func clientDHCertificate(leaf *x509.Certificate) *x509legacy.DHPublicKey {
 	if leaf == nil || leaf.PublicKeyAlgorithm != x509.UnknownPublicKeyAlgorithm {
 		return nil
 	}
-	pub, err := dhcert.ParseCertificate(leaf)
+	pub, err := x509legacy.DHPublicKeyFromCertificate(leaf)
 	if err != nil {
 		return nil
 	}
@@ -133,7 +133,7 @@ func fixedDHCertType(cert *Certificate, leaf *x509.Certificate, group *token.DHP
 	if pub == nil || !sameDHGroup(&token.DHParams{P: pub.P, G: pub.G}, group) {
 		return 0
 	}
-	switch dhcert.SignerAlgorithm(leaf.SignatureAlgorithm) {
+	switch x509legacy.SignerAlgorithm(leaf.SignatureAlgorithm) {
 	case x509.RSA:
 		return certTypeRSAFixedDH
 	case x509.DSA:

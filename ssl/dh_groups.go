@@ -9,8 +9,8 @@ import (
 	"io"
 	"math/big"
 
-	"github.com/tokenssl/tokenssl/ssl/dhcert"
 	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // Finite-field Diffie-Hellman for the DH, DHE and DH_anon key exchanges:
@@ -46,7 +46,7 @@ import (
 //     even RSA modulus): illegal_parameter — the peer sent something
 //     invalid;
 //   - a well-formed group we refuse by policy (smaller than MinDHBits, over
-//     512 bits on an export suite, over dhcert.MaxPBits, a temporary RSA key
+//     512 bits on an export suite, over x509legacy.MaxDHPrimeBits, a temporary RSA key
 //     over 512 bits, a client DH certificate in another group):
 //     handshake_failure — SSL 3.0 has no insufficient_security;
 //   - a ServerKeyExchange signature that does not verify: handshake_failure
@@ -219,7 +219,7 @@ func checkDHGroup(p, g *big.Int) (alert, error) {
 }
 
 // checkDHGroupSize applies the size policy to a group received from a
-// server: at most dhcert.MaxPBits bits; on an export suite at most 512 bits
+// server: at most x509legacy.MaxDHPrimeBits bits; on an export suite at most 512 bits
 // and at least min(MinDHBits, 512); otherwise at least MinDHBits.
 func checkDHGroupSize(p *big.Int, export bool, minBits int) (alert, error) {
 	bits := p.BitLen()
@@ -233,8 +233,8 @@ func checkDHGroupSize(p *big.Int, export bool, minBits int) (alert, error) {
 	if bits < floor {
 		return alertHandshakeFailure, fmt.Errorf("%d-bit DH group is below the minimum of %d", bits, floor)
 	}
-	if bits > dhcert.MaxPBits {
-		return alertHandshakeFailure, fmt.Errorf("%d-bit DH group exceeds %d bits", bits, dhcert.MaxPBits)
+	if bits > x509legacy.MaxDHPrimeBits {
+		return alertHandshakeFailure, fmt.Errorf("%d-bit DH group exceeds %d bits", bits, x509legacy.MaxDHPrimeBits)
 	}
 	return 0, nil
 }

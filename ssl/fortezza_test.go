@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/tokenssl/tokenssl/kea"
-	"github.com/tokenssl/tokenssl/kea/keacert"
 	"github.com/tokenssl/tokenssl/kea/skipjack"
 	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // fortezzaPKI is a DSA CA with a server and a client software card.
@@ -36,7 +36,7 @@ var (
 	fortezzaPKIErr  error
 )
 
-func newFortezzaCard(params *kea.Params, ca *keacert.Certificate, caKey *dsa.PrivateKey, cn string) (*token.SoftwareFortezzaCard, []byte, []byte, error) {
+func newFortezzaCard(params *kea.Params, ca *x509legacy.Certificate, caKey *dsa.PrivateKey, cn string) (*token.SoftwareFortezzaCard, []byte, []byte, error) {
 	k, err := kea.GenerateKey(nil, params)
 	if err != nil {
 		return nil, nil, nil, err
@@ -45,12 +45,12 @@ func newFortezzaCard(params *kea.Params, ca *keacert.Certificate, caKey *dsa.Pri
 	if err := dsa.GenerateKey(dss, rand.Reader); err != nil {
 		return nil, nil, nil, err
 	}
-	tmpl := &keacert.Template{Subject: pkix.Name{CommonName: cn}}
-	keaDER, err := keacert.CreateKEACertificate(nil, tmpl, k.Public(), ca, caKey)
+	tmpl := &x509legacy.Template{Subject: pkix.Name{CommonName: cn}}
+	keaDER, err := x509legacy.CreateKEACertificate(nil, tmpl, params.DSAParameters(), k.Y, ca, caKey)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	dssDER, err := keacert.CreateDSACertificate(nil, tmpl, &dss.PublicKey, ca, caKey)
+	dssDER, err := x509legacy.CreateDSACertificate(nil, tmpl, &dss.PublicKey, ca, caKey)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -66,11 +66,11 @@ func testFortezzaPKI(t testing.TB) *fortezzaPKI {
 		if fortezzaPKIErr = dsa.GenerateKey(caKey, rand.Reader); fortezzaPKIErr != nil {
 			return
 		}
-		p.caDER, fortezzaPKIErr = keacert.CreateCACertificate(nil, &keacert.Template{Subject: pkix.Name{CommonName: "Fortezza test CA"}}, caKey)
+		p.caDER, fortezzaPKIErr = x509legacy.CreateCACertificate(nil, &x509legacy.Template{Subject: pkix.Name{CommonName: "Fortezza test CA"}}, caKey)
 		if fortezzaPKIErr != nil {
 			return
 		}
-		ca, err := keacert.ParseCertificate(p.caDER)
+		ca, err := x509legacy.ParseCertificate(p.caDER)
 		if err != nil {
 			fortezzaPKIErr = err
 			return

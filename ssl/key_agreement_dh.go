@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/tokenssl/tokenssl/ssl/dhcert"
 	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // fixedDHKeyAgreement is the fixed Diffie-Hellman exchange of DH_DSS and
@@ -108,10 +108,10 @@ func serverFixedDHKey(cert *x509.Certificate, s *cipherSuite, minBits int) (*tok
 	if s.auth == authDSS {
 		want = x509.DSA
 	}
-	if got := dhcert.SignerAlgorithm(cert.SignatureAlgorithm); got != want {
+	if got := x509legacy.SignerAlgorithm(cert.SignatureAlgorithm); got != want {
 		return nil, alertUnsupportedCertificate, fmt.Errorf("%s needs a DH certificate signed with %v, not %v", s.name, want, cert.SignatureAlgorithm)
 	}
-	dh, err := dhcert.ParseCertificate(cert)
+	dh, err := x509legacy.DHPublicKeyFromCertificate(cert)
 	if err != nil {
 		return nil, alertBadCertificate, fmt.Errorf("server DH certificate: %w", err)
 	}

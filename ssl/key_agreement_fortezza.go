@@ -13,8 +13,8 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/tokenssl/tokenssl/kea"
-	"github.com/tokenssl/tokenssl/kea/keacert"
 	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // The fortezza_kea key exchange (fortezza.md §4): KEA between the two
@@ -159,7 +159,7 @@ func (*fortezzaKeyAgreement) certificateFits(cert *Certificate) bool {
 	if card == nil || len(cert.Certificate) == 0 {
 		return false
 	}
-	kc, err := keacert.ParseKEACertificate(cert.Certificate[0])
+	kc, err := x509legacy.ParseKEACertificate(cert.Certificate[0])
 	if err != nil {
 		return false
 	}
@@ -213,14 +213,14 @@ func (ka *fortezzaKeyAgreement) processClientKeyExchange(_ *Config, cert *Certif
 				return nil, illegal("y_signature: %v", err)
 			}
 		default:
-			kc, err := keacert.ParseKEACertificate(leaf.Raw)
+			kc, err := x509legacy.ParseKEACertificate(leaf.Raw)
 			if err != nil {
 				return nil, withAlert(alertUnsupportedCertificate, fmt.Errorf("client certificate carries neither a DSS nor a KEA key: %v", err))
 			}
 			if len(fk.yc) != 0 {
 				return nil, illegal("y_c sent although the client certificate carries the KEA key")
 			}
-			kp, err := kc.KEA.PublicKey(params)
+			kp, err := kea.CertificatePublicKey(kc.KEA, params)
 			if err != nil {
 				return nil, illegal("client KEA certificate: %v", err)
 			}
@@ -288,7 +288,7 @@ func (ka *fortezzaKeyAgreement) processServerKeyExchange(config *Config, _ *clie
 	if cert == nil {
 		return withAlert(alertHandshakeFailure, errors.New("Fortezza ServerKeyExchange without a server certificate"))
 	}
-	kc, err := keacert.ParseKEACertificate(cert.Raw)
+	kc, err := x509legacy.ParseKEACertificate(cert.Raw)
 	if err != nil {
 		return withAlert(alertUnsupportedCertificate, fmt.Errorf("server certificate for a FORTEZZA_KEA suite: %w", err))
 	}
@@ -300,9 +300,9 @@ func (ka *fortezzaKeyAgreement) processServerKeyExchange(config *Config, _ *clie
 		if card == nil {
 			continue
 		}
-		pub, err := kc.KEA.PublicKey(&card.KEAPublicKey().Params)
+		pub, err := kea.CertificatePublicKey(kc.KEA, &card.KEAPublicKey().Params)
 		if err != nil {
-			if mismatch == nil || !errors.Is(err, keacert.ErrParamsMismatch) {
+			if mismatch == nil || !errors.Is(err, x509legacy.ErrParamsMismatch) {
 				mismatch = err
 			}
 			continue
@@ -311,7 +311,7 @@ func (ka *fortezzaKeyAgreement) processServerKeyExchange(config *Config, _ *clie
 		break
 	}
 	if ka.card == nil {
-		if mismatch != nil && !errors.Is(mismatch, keacert.ErrParamsMismatch) {
+		if mismatch != nil && !errors.Is(mismatch, x509legacy.ErrParamsMismatch) {
 			return withAlert(alertBadCertificate, fmt.Errorf("server KEA key: %w", mismatch))
 		}
 		return withAlert(alertHandshakeFailure, errors.New("no Fortezza card configured in the server's KEA group"))

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenssl/tokenssl/ssl/dhcert"
 	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // legacyPKI extends testPKI with the certificates the DSS, fixed-DH and
@@ -84,7 +84,7 @@ func newDHKey(t testing.TB, group *token.DHParams) *token.DHKey {
 }
 
 func dhSPKI(t testing.TB, k *token.DHKey) []byte {
-	der, err := dhcert.MarshalPublicKey(&dhcert.PublicKey{P: k.Pub.P, G: k.Pub.G, Q: k.Pub.Q, Y: k.Pub.Y})
+	der, err := x509legacy.MarshalDHPublicKey(&x509legacy.DHPublicKey{P: k.Pub.P, G: k.Pub.G, Q: k.Pub.Q, Y: k.Pub.Y})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,12 +96,12 @@ func dhSPKI(t testing.TB, k *token.DHKey) []byte {
 func issueLegacy(t testing.TB, caCert *x509.Certificate, caKey crypto.Signer, spki []byte, key token.Key, cn string, eku x509.ExtKeyUsage, ku x509.KeyUsage) Certificate {
 	t.Helper()
 	now := time.Now()
-	tmpl := &dhcert.Template{
+	tmpl := &x509legacy.Template{
 		SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
 		KeyUsage: ku, ExtKeyUsage: []x509.ExtKeyUsage{eku},
 	}
-	der, err := dhcert.CreateCertificate(rand.Reader, tmpl, caCert, spki, caKey)
+	der, err := x509legacy.CreateCertificate(rand.Reader, tmpl, caCert, spki, caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,11 +120,11 @@ func newLegacyPKI(t testing.TB, p *testPKI) *legacyPKI {
 	l := &legacyPKI{}
 	now := time.Now()
 	l.dsaCAKey = newDSAKey(t)
-	caSPKI, err := dhcert.MarshalDSAPublicKey(&l.dsaCAKey.PublicKey)
+	caSPKI, err := x509legacy.MarshalDSAPublicKey(&l.dsaCAKey.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	caDER, err := dhcert.CreateCertificate(rand.Reader, &dhcert.Template{
+	caDER, err := x509legacy.CreateCertificate(rand.Reader, &x509legacy.Template{
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "test DSA CA"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(48 * time.Hour), IsCA: true, KeyUsage: x509.KeyUsageCertSign,
 	}, nil, caSPKI, l.dsaCAKey)
@@ -138,7 +138,7 @@ func newLegacyPKI(t testing.TB, p *testPKI) *legacyPKI {
 	l.roots.AddCert(l.dsaCA)
 
 	dsaSPKI := func(k *token.DSAKey) []byte {
-		der, err := dhcert.MarshalDSAPublicKey(&k.PublicKey)
+		der, err := x509legacy.MarshalDSAPublicKey(&k.PublicKey)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -57,7 +57,7 @@ func TestEverySuiteHandshakesAndResumes(t *testing.T) {
 			} else if len(first.VerifiedChains) == 0 {
 				t.Fatal("server chain not verified")
 			} else if s.auth == authDSS {
-				// Verified through the dsax509 fallback, up to the DSA CA.
+				// Verified through the x509legacy.VerifyChain fallback, up to the DSA CA.
 				chain := first.VerifiedChains[0]
 				if chain[0].SignatureAlgorithm != x509.DSAWithSHA1 || !chain[len(chain)-1].Equal(l.dsaCA) {
 					t.Fatalf("DSS chain %v .. %v", chain[0].SignatureAlgorithm, chain[len(chain)-1].Subject)
@@ -288,7 +288,7 @@ func TestDSASignatureEncodings(t *testing.T) {
 	}
 }
 
-// TestDSAServerChains: DHE_DSS and DH_DSS chains are verified by the dsax509
+// TestDSAServerChains: DHE_DSS and DH_DSS chains are verified by the x509legacy
 // fallback of verifyChain, with the usual alerts when they do not verify.
 func TestDSAServerChains(t *testing.T) {
 	p, l := testCerts(t), legacyCerts(t)
@@ -455,7 +455,7 @@ func TestClientAuthenticationKinds(t *testing.T) {
 	})
 
 	t.Run("DSA-signed certificate without the clientAuth usage", func(t *testing.T) {
-		// The usage is checked on the dsax509 path too (checkExtKeyUsage).
+		// The usage is checked on the x509legacy.VerifyChain path too (checkExtKeyUsage).
 		cc, sc := clientConfig(t), serverConfig(t)
 		suiteConfig(dheRSA)(cc, sc)
 		sc.ClientAuth, sc.ClientCAs = RequireAndVerifyClientCert, l.roots

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tokenssl/tokenssl/ssl/internal/dsax509"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // Verification of received certificate chains, and the alert each
@@ -42,11 +42,11 @@ func parseChain(raw [][]byte) ([]*x509.Certificate, error) {
 // verifyChain verifies certs (leaf first) against roots for the given usage.
 //
 // crypto/x509 no longer verifies DSA signatures: when it fails on a chain
-// that has one, verifyDSAChain retries with dsax509 and checkExtKeyUsage
+// that has one, verifyDSAChain retries with x509legacy.VerifyChain and checkExtKeyUsage
 // applies the usage. Limits of that path: the trust anchor must be among
 // the presented certificates (a CertPool cannot be listed), so a peer with
 // a DSA-signed certificate must send the CA; name constraints fail closed;
-// policies and revocation are not checked (see package dsax509).
+// policies and revocation are not checked (see x509legacy/chain.go).
 // certificateAlert maps the failures as for any chain: expired →
 // certificate_expired, no anchor → certificate_unknown, anything else (a
 // bad signature, the host name, the usage) → bad_certificate.
@@ -59,7 +59,7 @@ func verifyChain(certs []*x509.Certificate, roots *x509.CertPool, dnsName string
 		Roots: roots, Intermediates: inter, DNSName: dnsName, CurrentTime: now,
 		KeyUsages: []x509.ExtKeyUsage{usage},
 	})
-	if err != nil && dsax509.HasDSASignature(certs...) {
+	if err != nil && x509legacy.HasDSASignature(certs...) {
 		// crypto/x509 no longer verifies DSA signatures (Fortezza KEA and
 		// DSS certificates, DSS CAs).
 		if chains, err = verifyDSAChain(certs, roots, dnsName, now); err == nil {
@@ -76,7 +76,7 @@ func verifyChain(certs []*x509.Certificate, roots *x509.CertPool, dnsName string
 // signatures (Fortezza KEA and DSS certificates are signed by a DSA CA):
 // the trust anchors are the presented certificates that are in roots (a
 // CertPool cannot be listed, so the server must send its CA), the chain is
-// built and checked by dsax509, and dnsName, if given, must match the
+// built and checked by x509legacy.VerifyChain, and dnsName, if given, must match the
 // leaf's DNS names or, lacking those, its common name (1996 certificates
 // have no subjectAltName).
 func verifyDSAChain(certs []*x509.Certificate, roots *x509.CertPool, dnsName string, now time.Time) ([][]*x509.Certificate, error) {
@@ -92,7 +92,7 @@ func verifyDSAChain(certs []*x509.Certificate, roots *x509.CertPool, dnsName str
 	if len(anchors) == 0 {
 		return nil, x509.UnknownAuthorityError{Cert: certs[0]}
 	}
-	chains, err := dsax509.VerifyChain(certs[0], certs[1:], anchors, now)
+	chains, err := x509legacy.VerifyChain(certs[0], certs[1:], anchors, now)
 	if err != nil {
 		return nil, err
 	}

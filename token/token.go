@@ -12,6 +12,8 @@ import (
 	"crypto"
 	"errors"
 	"math/big"
+
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // DHParams are finite-field Diffie-Hellman domain parameters.
@@ -45,7 +47,7 @@ type DHAgreer interface {
 type Key = crypto.PrivateKey
 
 // ErrNoKey is returned by a loader that found no usable private key.
-var ErrNoKey = errors.New("token: no private key found")
+var ErrNoKey = x509legacy.ErrNoPrivateKey
 
 // ErrUnavailable is matched (errors.Is) by a backend's error when the token
 // itself is gone or failing — removed, store deleted, device error — as

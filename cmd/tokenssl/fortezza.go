@@ -19,11 +19,11 @@ import (
 	"time"
 
 	"github.com/tokenssl/tokenssl/kea"
-	"github.com/tokenssl/tokenssl/kea/keacert"
 	"github.com/tokenssl/tokenssl/softhsm"
 	"github.com/tokenssl/tokenssl/ssl"
 	"github.com/tokenssl/tokenssl/token"
 	"github.com/tokenssl/tokenssl/token/pkcs11"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // runProvisionFortezza implements `tokenssl token provision-fortezza`: it
@@ -109,7 +109,7 @@ func loadOrCreateFortezzaCA(dir string, generateParams bool) (*softhsm.FortezzaC
 		if blk == nil {
 			return nil, fmt.Errorf("%s: no PEM certificate", certPath)
 		}
-		cert, err := keacert.ParseCertificate(blk.Bytes)
+		cert, err := x509legacy.ParseCertificate(blk.Bytes)
 		if err != nil {
 			return nil, err
 		}

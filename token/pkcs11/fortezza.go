@@ -3,7 +3,6 @@ package pkcs11
 import (
 	"context"
 	"crypto/dsa"
-	"encoding/asn1"
 	"errors"
 	"fmt"
 	"math/big"
@@ -13,10 +12,10 @@ import (
 	p11 "github.com/miekg/pkcs11"
 
 	"github.com/tokenssl/tokenssl/kea"
-	"github.com/tokenssl/tokenssl/kea/keacert"
 	"github.com/tokenssl/tokenssl/kea/skipjack"
 	"github.com/tokenssl/tokenssl/token"
 	"github.com/tokenssl/tokenssl/token/pkcs11/internal/p11fortezza"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // The Fortezza card on a PKCS#11 token that has the Fortezza mechanisms
@@ -122,9 +121,9 @@ func OpenFortezzaCard(b *Backend, spec FortezzaCardSpec) (*FortezzaCard, error) 
 	y := spec.PublicKey
 	if der, err := o.Certificate(); err == nil {
 		c.keaCert = der
-		if kc, err := keacert.ParseKEACertificate(der); err == nil {
+		if kc, err := x509legacy.ParseKEACertificate(der); err == nil {
 			if params == nil && kc.Params != nil {
-				params = kc.Params
+				params = &kea.Params{P: kc.Params.P, Q: kc.Params.Q, G: kc.Params.G}
 			}
 			if y == nil {
 				y = kc.Y
@@ -191,11 +190,11 @@ func (c *FortezzaCard) SignDSS(digest []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var sig dssSigValue
-	if rest, err := asn1.Unmarshal(der, &sig); err != nil || len(rest) != 0 {
+	r, s, err := x509legacy.ParseDSASignature(der)
+	if err != nil {
 		return nil, errors.New("pkcs11: malformed DSA signature")
 	}
-	return token.RawDSASignature(c.dss.pub.Q, sig.R, sig.S)
+	return token.RawDSASignature(c.dss.pub.Q, r, s)
 }
 
 // p11Key is a SKIPJACK session key object (TEK or MEK).

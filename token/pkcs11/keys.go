@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"crypto/subtle"
 	"crypto/x509"
-	"encoding/asn1"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	p11 "github.com/miekg/pkcs11"
 
 	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // FindKey finds the private key matching spec and returns it as the
@@ -271,9 +271,6 @@ func newDSAKey(o *Object) (*DSAKey, error) {
 // Public returns the *dsa.PublicKey.
 func (k *DSAKey) Public() crypto.PublicKey { return k.pub }
 
-// dssSigValue is the DER Dss-Sig-Value of RFC 3279.
-type dssSigValue struct{ R, S *big.Int }
-
 // Sign signs a digest (SSL 3.0: the 20-byte SHA-1) with CKM_DSA and
 // converts the token's raw r‖s to a DER Dss-Sig-Value, the convention of
 // token.DSAKey and crypto11. A digest longer than q is truncated to q's
@@ -291,7 +288,7 @@ func (k *DSAKey) Sign(_ io.Reader, digest []byte, _ crypto.SignerOpts) ([]byte, 
 		return nil, &Error{Op: "sign", Token: k.b.label, Detail: fmt.Sprintf("token returned a %d-byte DSA signature", len(raw))}
 	}
 	half := len(raw) / 2
-	return asn1.Marshal(dssSigValue{new(big.Int).SetBytes(raw[:half]), new(big.Int).SetBytes(raw[half:])})
+	return x509legacy.MarshalDSASignature(new(big.Int).SetBytes(raw[:half]), new(big.Int).SetBytes(raw[half:]))
 }
 
 // DHKey is a Diffie-Hellman (PKCS#3, CKK_DH) private key on a token.

@@ -1,4 +1,4 @@
-package dhcert
+package x509legacy
 
 import (
 	"encoding/hex"
@@ -7,20 +7,20 @@ import (
 	"testing"
 )
 
-// FuzzParsePublicKey: the parser never panics; whatever it accepts passes
+// FuzzParseDHPublicKey: the parser never panics; whatever it accepts passes
 // the documented range checks, and re-marshals (as X9.42) to a key that
 // parses back to the same numbers.
 //
-// Seeds: testdata/fuzz/FuzzParsePublicKey (an OpenSSL DHX key, our own
+// Seeds: testdata/fuzz/FuzzParseDHPublicKey (an OpenSSL DHX key, our own
 // encodings of X9.42 and PKCS #3 keys, and malformed variants). To fuzz:
 //
-//	go test -run '^$' -fuzz '^FuzzParsePublicKey$' -fuzztime 60s ./ssl/internal/dhcert
-func FuzzParsePublicKey(f *testing.F) {
+//	go test -run '^$' -fuzz '^FuzzParseDHPublicKey$' -fuzztime 60s ./x509legacy
+func FuzzParseDHPublicKey(f *testing.F) {
 	der, _ := hex.DecodeString(strings.Join(strings.Fields(opensslDHXPub), ""))
 	f.Add(der)
 	one := big.NewInt(1)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		pub, err := ParsePublicKey(data)
+		pub, err := ParseDHPublicKey(data)
 		if err != nil {
 			if pub != nil {
 				t.Fatal("key returned with an error")
@@ -28,18 +28,18 @@ func FuzzParsePublicKey(f *testing.F) {
 			return
 		}
 		pm1 := new(big.Int).Sub(pub.P, one)
-		if pub.P.Bit(0) == 0 || pub.P.BitLen() > MaxPBits ||
+		if pub.P.Bit(0) == 0 || pub.P.BitLen() > MaxDHPrimeBits ||
 			pub.G.Cmp(one) <= 0 || pub.G.Cmp(pm1) >= 0 || pub.Y.Cmp(one) <= 0 || pub.Y.Cmp(pm1) >= 0 {
 			t.Fatalf("accepted out-of-range key %+v", pub)
 		}
 		if pub.Q != nil && new(big.Int).Mod(pm1, pub.Q).Sign() != 0 {
 			t.Fatal("accepted q not dividing p-1")
 		}
-		re, err := MarshalPublicKey(pub)
+		re, err := MarshalDHPublicKey(pub)
 		if err != nil {
 			t.Fatalf("accepted key does not marshal: %v", err)
 		}
-		back, err := ParsePublicKey(re)
+		back, err := ParseDHPublicKey(re)
 		if err != nil {
 			t.Fatalf("re-marshaled key does not parse: %v", err)
 		}

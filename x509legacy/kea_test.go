@@ -1,4 +1,4 @@
-package keacert
+package x509legacy_test
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tokenssl/tokenssl/kea"
+	. "github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // pki is a test CA with a KEA leaf and a DSA leaf.
@@ -67,12 +68,12 @@ func newPKI(t testing.TB) *pki {
 		Subject:      pkix.Name{CommonName: "kea.example", Organization: []string{"tokenssl"}},
 		NotBefore:    p.notBefore, NotAfter: p.notAf,
 	}
-	if p.keaDER, err = CreateKEACertificate(nil, tmpl, p.keaKey.Public(), p.ca, p.caKey); err != nil {
+	if p.keaDER, err = CreateKEACertificate(nil, tmpl, p.params.DSAParameters(), p.keaKey.Y, p.ca, p.caKey); err != nil {
 		t.Fatal(err)
 	}
-	tmpl.KEAParams = ParamsFull
+	tmpl.KEAParams = KEAParamsFull
 	tmpl.SerialNumber = big.NewInt(3)
-	if p.keaFull, err = CreateKEACertificate(nil, tmpl, p.keaKey.Public(), p.ca, p.caKey); err != nil {
+	if p.keaFull, err = CreateKEACertificate(nil, tmpl, p.params.DSAParameters(), p.keaKey.Y, p.ca, p.caKey); err != nil {
 		t.Fatal(err)
 	}
 	p.dsaKey = dsaKey(t, p.params)
@@ -106,22 +107,22 @@ func TestParamsIDDefinition(t *testing.T) {
 	for i := range want {
 		want[i] = h[i] ^ h[i+10]
 	}
-	got, err := ParamsID(params)
+	got, err := KEAParamsID(params.DSAParameters())
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("ParamsID = %x, %v; want %x", got, err, want)
 	}
 	t.Logf("KEA-Parms-Id of the default group: %x", got)
 	other := kea.DefaultParams()
 	other.G = new(big.Int).Exp(other.G, big.NewInt(2), other.P)
-	if id, _ := ParamsID(other); bytes.Equal(id, got) {
+	if id, _ := KEAParamsID(other.DSAParameters()); bytes.Equal(id, got) {
 		t.Fatal("different groups, same ParamsID")
 	}
-	if _, err := ParamsID(nil); err == nil {
-		t.Fatal("ParamsID(nil) succeeded")
+	if _, err := KEAParamsID(nil); err == nil {
+		t.Fatal("KEAParamsID(nil) succeeded")
 	}
 }
 
-func TestRoundTrip(t *testing.T) {
+func TestKEARoundTrip(t *testing.T) {
 	p := newPKI(t)
 
 	// CA.
@@ -139,7 +140,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 
 	// KEA leaves, both parameter encodings.
-	wantID, _ := ParamsID(p.params)
+	wantID, _ := KEAParamsID(p.params.DSAParameters())
 	for _, tc := range []struct {
 		name string
 		der  []byte
@@ -162,7 +163,7 @@ func TestRoundTrip(t *testing.T) {
 			if !bytes.Equal(kc.ParamsID, wantID) {
 				t.Errorf("ParamsID %x, want %x", kc.ParamsID, wantID)
 			}
-			if (kc.Params != nil) != tc.full || (tc.full && !kc.Params.Equal(p.params)) {
+			if (kc.Params != nil) != tc.full || (tc.full && !paramsEqual(kc.Params, p.params)) {
 				t.Errorf("Params = %v", kc.Params)
 			}
 			if kc.KeyUsage != x509.KeyUsageKeyAgreement || kc.IsCA {
@@ -174,12 +175,12 @@ func TestRoundTrip(t *testing.T) {
 			if err := VerifyDSASignature(&kc.Certificate, p.ca); err != nil {
 				t.Errorf("VerifyDSASignature: %v", err)
 			}
-			pub, err := kc.KEA.PublicKey(p.params)
+			pub, err := kea.CertificatePublicKey(kc.KEA, p.params)
 			if err != nil || pub.Y.Cmp(p.keaKey.Y) != 0 {
 				t.Errorf("KEA.PublicKey: %v", err)
 			}
 			other, _ := kea.GenerateParams(nil)
-			if _, err := kc.KEA.PublicKey(other); !errors.Is(err, ErrParamsMismatch) {
+			if _, err := kea.CertificatePublicKey(kc.KEA, other); !errors.Is(err, ErrParamsMismatch) {
 				t.Errorf("KEA.PublicKey with another group: %v", err)
 			}
 			if err := kc.CheckValidity(p.notBefore.Add(time.Hour)); err != nil {
@@ -196,8 +197,8 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !dsaKeysEqual(pub, &p.dsaKey.PublicKey) || c.KeyUsage != x509.KeyUsageDigitalSignature {
-		t.Errorf("DSA leaf: key equal %v, KeyUsage %v", dsaKeysEqual(pub, &p.dsaKey.PublicKey), c.KeyUsage)
+	if !DSAKeysEqual(pub, &p.dsaKey.PublicKey) || c.KeyUsage != x509.KeyUsageDigitalSignature {
+		t.Errorf("DSA leaf: key equal %v, KeyUsage %v", DSAKeysEqual(pub, &p.dsaKey.PublicKey), c.KeyUsage)
 	}
 	if c.SerialNumber.Sign() <= 0 {
 		t.Errorf("random serial %v", c.SerialNumber)
@@ -213,7 +214,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func TestVerifyRejects(t *testing.T) {
+func TestKEAVerifyRejects(t *testing.T) {
 	p := newPKI(t)
 	leaf, _ := ParseCertificate(p.keaDER)
 
@@ -253,10 +254,10 @@ func TestVerifyRejects(t *testing.T) {
 	if _, err := CreateDSACertificate(nil, &Template{}, &p.dsaKey.PublicKey, p.ca, p2.caKey); err == nil {
 		t.Error("CreateDSACertificate accepted a mismatched CA key")
 	}
-	if _, err := CreateKEACertificate(nil, &Template{}, p.keaKey.Public(), leaf, p.caKey); err == nil {
+	if _, err := CreateKEACertificate(nil, &Template{}, p.params.DSAParameters(), p.keaKey.Y, leaf, p.caKey); err == nil {
 		t.Error("CreateKEACertificate accepted a KEA certificate as CA")
 	}
-	if _, err := CreateKEACertificate(nil, &Template{}, nil, p.ca, p.caKey); err == nil {
+	if _, err := CreateKEACertificate(nil, &Template{}, p.params.DSAParameters(), nil, p.ca, p.caKey); err == nil {
 		t.Error("CreateKEACertificate accepted a nil key")
 	}
 	if _, err := CreateCACertificate(nil, &Template{NotBefore: p.notAf, NotAfter: p.notBefore}, p.caKey); err == nil {
@@ -290,7 +291,7 @@ func TestCryptoX509Interop(t *testing.T) {
 		if c.Subject.String() != ours.Subject.String() || c.Issuer.String() != ours.Issuer.String() ||
 			c.SerialNumber.Cmp(ours.SerialNumber) != 0 || c.KeyUsage != ours.KeyUsage || c.IsCA != ours.IsCA ||
 			!bytes.Equal(c.SubjectKeyId, ours.SubjectKeyID) || !bytes.Equal(c.AuthorityKeyId, ours.AuthorityKeyID) {
-			t.Errorf("%s: crypto/x509 and keacert disagree", tc.name)
+			t.Errorf("%s: crypto/x509 and x509legacy disagree", tc.name)
 		}
 		if tc.alg == x509.UnknownPublicKeyAlgorithm {
 			k, err := ParseKEAPublicKey(c.RawSubjectPublicKeyInfo)
@@ -333,8 +334,8 @@ func TestForeignCertificate(t *testing.T) {
 func TestPublicKeyEncoding(t *testing.T) {
 	params := kea.DefaultParams()
 	k, _ := kea.GenerateKey(nil, params)
-	for _, enc := range []ParamsEncoding{ParamsByID, ParamsFull} {
-		der, err := MarshalKEAPublicKey(k.Public(), enc)
+	for _, enc := range []KEAParamsEncoding{KEAParamsByID, KEAParamsFull} {
+		der, err := MarshalKEAPublicKey(params.DSAParameters(), k.Y, enc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -342,27 +343,27 @@ func TestPublicKeyEncoding(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pk.Y.Cmp(k.Y) != 0 || (pk.Params != nil) != (enc == ParamsFull) {
+		if pk.Y.Cmp(k.Y) != 0 || (pk.Params != nil) != (enc == KEAParamsFull) {
 			t.Errorf("enc %d: round trip mismatch", enc)
 		}
 	}
-	if _, err := MarshalKEAPublicKey(k.Public(), ParamsEncoding(7)); err == nil {
+	if _, err := MarshalKEAPublicKey(params.DSAParameters(), k.Y, KEAParamsEncoding(7)); err == nil {
 		t.Error("unknown encoding accepted")
 	}
 	// The BIT STRING holds exactly the 128-byte value: 03 81 81 00 ‖ Y.
-	der, _ := MarshalKEAPublicKey(k.Public(), ParamsByID)
+	der, _ := MarshalKEAPublicKey(params.DSAParameters(), k.Y, KEAParamsByID)
 	y, _ := kea.EncodeValue(k.Y)
 	if !bytes.HasSuffix(der, append([]byte{0x03, 0x81, 0x81, 0x00}, y...)) {
 		t.Errorf("unexpected KEA SPKI layout: %x", der)
 	}
 	// Params id as OCTET STRING of 10 bytes right after the OID.
-	id, _ := ParamsID(params)
+	id, _ := KEAParamsID(params.DSAParameters())
 	oid := []byte{0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x02, 0x01, 0x01, 0x16}
 	if !bytes.Contains(der, append(append(oid, 0x04, 0x0a), id...)) {
 		t.Errorf("KEA AlgorithmIdentifier not as expected: %x", der)
 	}
 	// A stripped (shorter) Y is accepted on input.
-	spki, _ := keaPublicKeyInfo(k.Public(), ParamsByID)
+	spki, _ := keaPublicKeyInfo(k.Public(), KEAParamsByID)
 	small := big.NewInt(0x1234)
 	spki.PublicKey = asn1.BitString{Bytes: small.Bytes(), BitLength: 16}
 	sder, _ := asn1.Marshal(*spki)
@@ -381,7 +382,7 @@ func TestPublicKeyEncoding(t *testing.T) {
 		"no-params": func(p *publicKeyInfo) { p.Algorithm.Parameters = asn1.RawValue{} },
 		"null":      func(p *publicKeyInfo) { p.Algorithm.Parameters = asn1.RawValue{FullBytes: asn1.NullBytes} },
 	} {
-		p, _ := keaPublicKeyInfo(k.Public(), ParamsByID)
+		p, _ := keaPublicKeyInfo(k.Public(), KEAParamsByID)
 		mod(p)
 		der, err := asn1.Marshal(*p)
 		if err != nil {
@@ -396,7 +397,7 @@ func TestPublicKeyEncoding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pub, err := ParsePublicKey(dder); err != nil || !dsaKeysEqual(pub.(*dsa.PublicKey), &dsaK.PublicKey) {
+	if pub, err := ParsePublicKey(dder); err != nil || !DSAKeysEqual(pub.(*dsa.PublicKey), &dsaK.PublicKey) {
 		t.Errorf("DSA SPKI round trip: %v", err)
 	}
 	if _, err := ParseKEAPublicKey(dder); !errors.Is(err, ErrNotKEA) {
@@ -404,7 +405,7 @@ func TestPublicKeyEncoding(t *testing.T) {
 	}
 }
 
-func TestKeyUsageEncoding(t *testing.T) {
+func TestKEAKeyUsageEncoding(t *testing.T) {
 	for _, tc := range []struct {
 		ku   x509.KeyUsage
 		want string
@@ -414,9 +415,34 @@ func TestKeyUsageEncoding(t *testing.T) {
 		{x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature, "03020186"},
 		{x509.KeyUsageDecipherOnly, "0303070080"},
 	} {
-		der, err := marshalKeyUsage(tc.ku)
+		der, err := MarshalKeyUsage(tc.ku)
 		if got := hex.EncodeToString(der); err != nil || got != tc.want {
-			t.Errorf("marshalKeyUsage(%v) = %s, %v; want %s", tc.ku, got, err, tc.want)
+			t.Errorf("MarshalKeyUsage(%v) = %s, %v; want %s", tc.ku, got, err, tc.want)
 		}
 	}
+}
+
+// publicKeyInfo is SubjectPublicKeyInfo, for building malformed keys.
+type publicKeyInfo struct {
+	Algorithm pkix.AlgorithmIdentifier
+	PublicKey asn1.BitString
+}
+
+// keaPublicKeyInfo returns MarshalKEAPublicKey's encoding of pub, decoded
+// for modification.
+func keaPublicKeyInfo(pub *kea.PublicKey, enc KEAParamsEncoding) (*publicKeyInfo, error) {
+	der, err := MarshalKEAPublicKey(pub.Params.DSAParameters(), pub.Y, enc)
+	if err != nil {
+		return nil, err
+	}
+	var p publicKeyInfo
+	if _, err := asn1.Unmarshal(der, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// paramsEqual reports whether a KEA group read from a certificate is params.
+func paramsEqual(a *dsa.Parameters, params *kea.Params) bool {
+	return a != nil && (&kea.Params{P: a.P, Q: a.Q, G: a.G}).Equal(params)
 }

@@ -1,4 +1,4 @@
-package dsax509
+package x509legacy
 
 import (
 	"bytes"
@@ -40,8 +40,8 @@ func TestParameters(t *testing.T) {
 	}
 }
 
-func TestParseDSSSigValue(t *testing.T) {
-	valid, err := MarshalDSSSigValue(big.NewInt(0x1234), big.NewInt(0x80))
+func TestParseDSASignature(t *testing.T) {
+	valid, err := MarshalDSASignature(big.NewInt(0x1234), big.NewInt(0x80))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestParseDSSSigValue(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, s, err := ParseDSSSigValue(der)
+			r, s, err := ParseDSASignature(der)
 			if tc.r == 0 {
 				if !errors.Is(err, ErrMalformedSignature) {
 					t.Fatalf("err = %v, want ErrMalformedSignature", err)
@@ -88,12 +88,12 @@ func TestParseDSSSigValue(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := ParseDSSSigValue(make([]byte, maxSigLen+1)); !errors.Is(err, ErrMalformedSignature) {
+	if _, _, err := ParseDSASignature(make([]byte, maxSigLen+1)); !errors.Is(err, ErrMalformedSignature) {
 		t.Errorf("oversized input: err = %v", err)
 	}
 	for _, bad := range [][2]*big.Int{{nil, big.NewInt(1)}, {big.NewInt(0), big.NewInt(1)}, {big.NewInt(1), big.NewInt(-1)}} {
-		if _, err := MarshalDSSSigValue(bad[0], bad[1]); err == nil {
-			t.Errorf("MarshalDSSSigValue(%v, %v) succeeded", bad[0], bad[1])
+		if _, err := MarshalDSASignature(bad[0], bad[1]); err == nil {
+			t.Errorf("MarshalDSASignature(%v, %v) succeeded", bad[0], bad[1])
 		}
 	}
 }
@@ -135,7 +135,7 @@ func TestVerifyDSA(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sig, err := MarshalDSSSigValue(r, s)
+		sig, err := MarshalDSASignature(r, s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,9 +169,9 @@ func TestVerifyDSA(t *testing.T) {
 		{"1024/160 SHA-1", &k1024.PublicKey, s1[:], sig1024sha1, nil},
 		{"1024/160 SHA-256 truncated", &k1024.PublicKey, s256[:], sig1024sha256, nil},
 		{"2048/256 SHA-256", &k2048.PublicKey, s256[:], sig2048sha256, nil},
-		{"wrong digest", &k1024.PublicKey, s256[:], sig1024sha1, ErrVerification},
-		{"wrong key", &k2048.PublicKey, s256[:], sig1024sha256, ErrVerification},
-		{"flipped signature bit", &k1024.PublicKey, s1[:], flipped, ErrVerification},
+		{"wrong digest", &k1024.PublicKey, s256[:], sig1024sha1, ErrSignature},
+		{"wrong key", &k2048.PublicKey, s256[:], sig1024sha256, ErrSignature},
+		{"flipped signature bit", &k1024.PublicKey, s1[:], flipped, ErrSignature},
 		{"malformed signature", &k1024.PublicKey, s1[:], sig1024sha1[:len(sig1024sha1)-1], ErrMalformedSignature},
 		{"nil key", nil, s1[:], sig1024sha1, ErrUnsupportedKey},
 		{"192-bit Q", &badQ, s1[:], sig1024sha1, ErrUnsupportedKey},
@@ -260,10 +260,10 @@ func TestCheckSignatureFrom(t *testing.T) {
 		{"DSA-signed RSA leaf", rsaUnderDSA, p.inter, true, nil, nil},
 		{"RSA-signed DSA cert (fallback)", dsaUnderRSA, rsaRoot, true, nil, nil},
 		{"RSA self-signed (fallback)", rsaRoot, rsaRoot, true, nil, nil},
-		{"tampered signature", withBadSignature(t, p.leaf), p.inter, false, ErrVerification, nil},
-		{"tampered TBS", &tamperedTBS, p.inter, false, ErrVerification, nil},
-		{"wrong issuer key", p.inter, p.otherRoot, false, ErrVerification, nil},
-		{"wrong issuer entirely", p.leaf, p.root, false, ErrVerification, nil},
+		{"tampered signature", withBadSignature(t, p.leaf), p.inter, false, ErrSignature, nil},
+		{"tampered TBS", &tamperedTBS, p.inter, false, ErrSignature, nil},
+		{"wrong issuer key", p.inter, p.otherRoot, false, ErrSignature, nil},
+		{"wrong issuer entirely", p.leaf, p.root, false, ErrSignature, nil},
 		{"issuer not a CA", childOfNotCA, notCA, false, nil, &constraint},
 		{"issuer key usage lacks certSign", childOfNoCertSign, noCertSign, false, nil, &constraint},
 		{"DSA signature, RSA issuer key", p.leaf, rsaRoot, false, nil, nil},

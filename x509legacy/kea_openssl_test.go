@@ -1,4 +1,4 @@
-package keacert
+package x509legacy_test
 
 import (
 	"encoding/pem"

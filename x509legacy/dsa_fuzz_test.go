@@ -1,4 +1,4 @@
-package dsax509
+package x509legacy
 
 import (
 	"bytes"
@@ -10,10 +10,10 @@ import (
 	"testing"
 )
 
-// FuzzParseDSSSigValue checks that the Dss-Sig-Value decoder never panics,
+// FuzzParseDSASignature checks that the Dss-Sig-Value decoder never panics,
 // and that whatever it accepts is canonical DER with positive r and s that
 // re-encodes to the same bytes.
-func FuzzParseDSSSigValue(f *testing.F) {
+func FuzzParseDSASignature(f *testing.F) {
 	for _, s := range []string{
 		"3006020101020102",
 		"302c021400a1b2c3d4e5f60718293a4b5c6d7e8f9012345602140102030405060708090a0b0c0d0e0f1011121314",
@@ -34,7 +34,7 @@ func FuzzParseDSSSigValue(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, der []byte) {
-		r, s, err := ParseDSSSigValue(der)
+		r, s, err := ParseDSASignature(der)
 		if err != nil {
 			if r != nil || s != nil {
 				t.Fatal("values returned with an error")
@@ -44,7 +44,7 @@ func FuzzParseDSSSigValue(f *testing.F) {
 		if r.Sign() <= 0 || s.Sign() <= 0 {
 			t.Fatalf("accepted non-positive r=%v s=%v", r, s)
 		}
-		re, err := MarshalDSSSigValue(r, s)
+		re, err := MarshalDSASignature(r, s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +77,7 @@ func FuzzVerifyDSA(f *testing.F) {
 	s.Add(s, new(big.Int).SetBytes(digest[:]))
 	s.Mul(s, new(big.Int).ModInverse(k, key.Q))
 	s.Mod(s, key.Q)
-	genuine, err := MarshalDSSSigValue(r, s)
+	genuine, err := MarshalDSASignature(r, s)
 	if err != nil {
 		f.Fatal(err)
 	}

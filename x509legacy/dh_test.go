@@ -1,4 +1,4 @@
-package dhcert
+package x509legacy
 
 import (
 	"bytes"
@@ -15,49 +15,38 @@ import (
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
-
-	"github.com/tokenssl/tokenssl/ssl/internal/dsax509"
-	"github.com/tokenssl/tokenssl/token"
 )
-
-func mustHex(s string) *big.Int {
-	n, ok := new(big.Int).SetString(s, 16)
-	if !ok {
-		panic("bad hex")
-	}
-	return n
-}
 
 // A DSA-style (X9.42) group: 1024-bit p, 160-bit q (made once with
 // dsa.GenerateParameters), and the 512-bit safe prime of ssl/dh_groups.go.
 var (
 	testDSAParams = dsa.Parameters{
-		P: mustHex("9303fccdf8bee4b33fa53ab7961e2e09c14631a75599128f71a90917ab5e7d66aaebf09436ac72acd3b8bb7c86fc1dadb5f0d538f9add863479fdc78e5ee700f27e6efb86113e93b4e4289f5d5d2d6491f3c0ed274946c10334f391e37a4006c571fbf20538ea466d48405d2173fdb9da0f7d33757015c4d46ea9e56e965843b"),
-		Q: mustHex("e7de3086060370e4e40fd69dea9647a19453e651"),
-		G: mustHex("1a891a18f9b5498a01507d6be5930231e47b66203ce06b3f8c12b496763f6d682bc4bb8bd3df9e67194fc8216a46251ef39effa04bd79770180b0d7346776662cb039c899dde6ca9c73d32160ee7bcb25045f4832c4f37b11c62618ab4a83db5ec116d4b7e899b7b589686c90173cd0031b2d32954693ecc85850eb3305c3327"),
+		P: mustBig("9303fccdf8bee4b33fa53ab7961e2e09c14631a75599128f71a90917ab5e7d66aaebf09436ac72acd3b8bb7c86fc1dadb5f0d538f9add863479fdc78e5ee700f27e6efb86113e93b4e4289f5d5d2d6491f3c0ed274946c10334f391e37a4006c571fbf20538ea466d48405d2173fdb9da0f7d33757015c4d46ea9e56e965843b"),
+		Q: mustBig("e7de3086060370e4e40fd69dea9647a19453e651"),
+		G: mustBig("1a891a18f9b5498a01507d6be5930231e47b66203ce06b3f8c12b496763f6d682bc4bb8bd3df9e67194fc8216a46251ef39effa04bd79770180b0d7346776662cb039c899dde6ca9c73d32160ee7bcb25045f4832c4f37b11c62618ab4a83db5ec116d4b7e899b7b589686c90173cd0031b2d32954693ecc85850eb3305c3327"),
 	}
-	safe512 = mustHex("fc3be1877c989e93db9150c78f503e89bccd23ef650cfc9d6d482cde73060050683ea253cfe02e34be32e85c3a63599d43a812cc0aa4c7df29a85a1a4efeca87")
+	safe512 = mustBig("fc3be1877c989e93db9150c78f503e89bccd23ef650cfc9d6d482cde73060050683ea253cfe02e34be32e85c3a63599d43a812cc0aa4c7df29a85a1a4efeca87")
 )
 
-func x942Key(t testing.TB) *PublicKey {
+func x942Key(t testing.TB) *DHPublicKey {
 	x, _ := rand.Int(rand.Reader, testDSAParams.Q)
 	x.Add(x, big.NewInt(2))
 	p := testDSAParams
-	return &PublicKey{P: p.P, G: p.G, Q: p.Q, Y: new(big.Int).Exp(p.G, x, p.P)}
+	return &DHPublicKey{P: p.P, G: p.G, Q: p.Q, Y: new(big.Int).Exp(p.G, x, p.P)}
 }
 
 func TestPublicKeyRoundTrip(t *testing.T) {
 	k := x942Key(t)
 	withJ := *k
 	withJ.J = new(big.Int).Div(new(big.Int).Sub(k.P, big.NewInt(1)), k.Q)
-	safe := &PublicKey{P: safe512, G: big.NewInt(2), Y: new(big.Int).Exp(big.NewInt(2), big.NewInt(12345), safe512)}
-	for name, pub := range map[string]*PublicKey{"x942": k, "with j": &withJ, "safe prime, q implied": safe} {
+	safe := &DHPublicKey{P: safe512, G: big.NewInt(2), Y: new(big.Int).Exp(big.NewInt(2), big.NewInt(12345), safe512)}
+	for name, pub := range map[string]*DHPublicKey{"x942": k, "with j": &withJ, "safe prime, q implied": safe} {
 		t.Run(name, func(t *testing.T) {
-			der, err := MarshalPublicKey(pub)
+			der, err := MarshalDHPublicKey(pub)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := ParsePublicKey(der)
+			got, err := ParseDHPublicKey(der)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,7 +58,7 @@ func TestPublicKeyRoundTrip(t *testing.T) {
 				(pub.J == nil) != (got.J == nil) || pub.J != nil && pub.J.Cmp(got.J) != 0 {
 				t.Fatalf("round trip changed the key: %+v", got)
 			}
-			re, _ := MarshalPublicKey(got)
+			re, _ := MarshalDHPublicKey(got)
 			if !bytes.Equal(re, der) {
 				t.Fatal("re-marshal differs")
 			}
@@ -103,7 +92,7 @@ func pkcs3SPKI(t testing.TB, p, g, y *big.Int, privLen int) []byte {
 func TestParsePKCS3(t *testing.T) {
 	y := new(big.Int).Exp(big.NewInt(2), big.NewInt(99), safe512)
 	for _, privLen := range []int{0, 160} {
-		pub, err := ParsePublicKey(pkcs3SPKI(t, safe512, big.NewInt(2), y, privLen))
+		pub, err := ParseDHPublicKey(pkcs3SPKI(t, safe512, big.NewInt(2), y, privLen))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,11 +105,11 @@ func TestParsePKCS3(t *testing.T) {
 func TestParseRejects(t *testing.T) {
 	k := x942Key(t)
 	pMinus1 := new(big.Int).Sub(k.P, big.NewInt(1))
-	good, err := MarshalPublicKey(k)
+	good, err := MarshalDHPublicKey(k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Each case marshals a key by hand (MarshalPublicKey refuses them).
+	// Each case marshals a key by hand (MarshalDHPublicKey refuses them).
 	raw := func(p, g, q, y *big.Int) []byte {
 		params, _ := asn1.Marshal(struct{ P, G, Q *big.Int }{p, g, q})
 		yDER, _ := asn1.Marshal(y)
@@ -150,11 +139,11 @@ func TestParseRejects(t *testing.T) {
 		{"g = p-1", raw(k.P, pMinus1, k.Q, k.Y), "generator"},
 		{"p even", raw(new(big.Int).Add(k.P, big.NewInt(1)), k.G, k.Q, k.Y), "even"},
 		{"q does not divide p-1", raw(k.P, k.G, new(big.Int).Add(k.Q, big.NewInt(2)), k.Y), "subgroup"},
-		{"p too large", raw(new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), MaxPBits), big.NewInt(1)), k.G, k.Q, k.Y), "exceeds"},
+		{"p too large", raw(new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), MaxDHPrimeBits), big.NewInt(1)), k.G, k.Q, k.Y), "exceeds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pub, err := ParsePublicKey(tt.der)
+			pub, err := ParseDHPublicKey(tt.der)
 			if err == nil || pub != nil {
 				t.Fatalf("accepted: %+v", pub)
 			}
@@ -196,19 +185,19 @@ func TestKeyUsageEncoding(t *testing.T) {
 type testPKI struct {
 	rsaCA, dsaCA       *x509.Certificate
 	rsaCAKey           *rsa.PrivateKey
-	dsaCAKey           *token.DSAKey
-	dhPub              *PublicKey
+	dsaCAKey           dsaSigner
+	dhPub              *DHPublicKey
 	rsaLeaf, dsaLeaf   []byte
 	dsaSubjectLeafDER  []byte
-	dsaSubjectLeafPriv *token.DSAKey
+	dsaSubjectLeafPriv dsaSigner
 }
 
-func newDSAKey(t testing.TB) *token.DSAKey {
+func newDSASigner(t testing.TB) dsaSigner {
 	priv := &dsa.PrivateKey{PublicKey: dsa.PublicKey{Parameters: testDSAParams}}
 	if err := dsa.GenerateKey(priv, rand.Reader); err != nil {
 		t.Fatal(err)
 	}
-	return &token.DSAKey{PrivateKey: priv}
+	return dsaSigner{priv}
 }
 
 var now = time.Now()
@@ -230,7 +219,7 @@ func buildPKI(t *testing.T) *testPKI {
 	if p.rsaCA, err = x509.ParseCertificate(der); err != nil {
 		t.Fatal(err)
 	}
-	p.dsaCAKey = newDSAKey(t)
+	p.dsaCAKey = newDSASigner(t)
 	dsaSPKI, err := MarshalDSAPublicKey(&p.dsaCAKey.PublicKey)
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +233,7 @@ func buildPKI(t *testing.T) *testPKI {
 		t.Fatal(err)
 	}
 	p.dhPub = x942Key(t)
-	dhSPKI, err := MarshalPublicKey(p.dhPub)
+	dhSPKI, err := MarshalDHPublicKey(p.dhPub)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +246,7 @@ func buildPKI(t *testing.T) *testPKI {
 	if p.dsaLeaf, err = CreateCertificate(rand.Reader, leaf, p.dsaCA, dhSPKI, p.dsaCAKey); err != nil {
 		t.Fatal(err)
 	}
-	p.dsaSubjectLeafPriv = newDSAKey(t)
+	p.dsaSubjectLeafPriv = newDSASigner(t)
 	leafDSASPKI, _ := MarshalDSAPublicKey(&p.dsaSubjectLeafPriv.PublicKey)
 	leaf.KeyUsage = x509.KeyUsageDigitalSignature
 	if p.dsaSubjectLeafDER, err = CreateCertificate(rand.Reader, leaf, p.dsaCA, leafDSASPKI, p.dsaCAKey); err != nil {
@@ -281,7 +270,7 @@ func TestCreateCertificate(t *testing.T) {
 		if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: "dh.example", CurrentTime: now}); err != nil {
 			t.Fatal(err)
 		}
-		pub, err := ParseCertificate(leaf)
+		pub, err := DHPublicKeyFromCertificate(leaf)
 		if err != nil || pub.Y.Cmp(p.dhPub.Y) != 0 || pub.Q.Cmp(p.dhPub.Q) != 0 {
 			t.Fatalf("DH key: %+v, %v", pub, err)
 		}
@@ -289,7 +278,7 @@ func TestCreateCertificate(t *testing.T) {
 			t.Fatalf("extensions not as written: ku=%v eku=%v", leaf.KeyUsage, leaf.ExtKeyUsage)
 		}
 	})
-	t.Run("DH leaf signed by DSA CA verifies with dsax509", func(t *testing.T) {
+	t.Run("DH leaf signed by DSA CA verifies with VerifyChain", func(t *testing.T) {
 		leaf, err := x509.ParseCertificate(p.dsaLeaf)
 		if err != nil {
 			t.Fatal(err)
@@ -297,7 +286,7 @@ func TestCreateCertificate(t *testing.T) {
 		if leaf.SignatureAlgorithm != x509.DSAWithSHA1 || SignerAlgorithm(leaf.SignatureAlgorithm) != x509.DSA {
 			t.Fatalf("signature %v", leaf.SignatureAlgorithm)
 		}
-		if _, err := dsax509.VerifyChain(leaf, nil, []*x509.Certificate{p.dsaCA}, now); err != nil {
+		if _, err := VerifyChain(leaf, nil, []*x509.Certificate{p.dsaCA}, now); err != nil {
 			t.Fatal(err)
 		}
 		// A flipped bit in the signed part must not verify.
@@ -308,7 +297,7 @@ func TestCreateCertificate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := dsax509.VerifyChain(badLeaf, nil, []*x509.Certificate{p.dsaCA}, now); err == nil {
+		if _, err := VerifyChain(badLeaf, nil, []*x509.Certificate{p.dsaCA}, now); err == nil {
 			t.Fatal("tampered certificate verified")
 		}
 	})
@@ -321,12 +310,12 @@ func TestCreateCertificate(t *testing.T) {
 		if !ok || pub.Y.Cmp(p.dsaSubjectLeafPriv.Y) != 0 || pub.Q.Cmp(testDSAParams.Q) != 0 {
 			t.Fatalf("DSA key did not survive: %T", leaf.PublicKey)
 		}
-		if err := dsax509.CheckSignatureFrom(leaf, p.dsaCA); err != nil {
+		if err := CheckSignatureFrom(leaf, p.dsaCA); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("self-signed DSA CA", func(t *testing.T) {
-		if err := dsax509.CheckSignatureFrom(p.dsaCA, p.dsaCA); err != nil {
+		if err := CheckSignatureFrom(p.dsaCA, p.dsaCA); err != nil {
 			t.Fatal(err)
 		}
 		if !p.dsaCA.IsCA || p.dsaCA.KeyUsage != x509.KeyUsageCertSign {
@@ -364,7 +353,7 @@ func TestOpenSSLFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := ParsePublicKey(der)
+	pub, err := ParseDHPublicKey(der)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +363,7 @@ func TestOpenSSLFixture(t *testing.T) {
 	if new(big.Int).Exp(pub.Y, pub.Q, pub.P).Cmp(big.NewInt(1)) != 0 {
 		t.Fatal("y is not in the q-order subgroup")
 	}
-	re, err := MarshalPublicKey(pub)
+	re, err := MarshalDHPublicKey(pub)
 	if err != nil {
 		t.Fatal(err)
 	}

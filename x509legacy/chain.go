@@ -1,6 +1,20 @@
-// Package dsax509 verifies X.509 certificates signed with DSA, which
-// crypto/x509 parses but no longer verifies, and builds certificate chains
-// that contain them. SSL 3.0 peers (DHE_DSS and DH_DSS suites) commonly
+package x509legacy
+
+import (
+	"bytes"
+	"crypto/dsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"hash"
+	"time"
+)
+
+// Chains with DSA signatures: this file verifies X.509 certificates signed
+// with DSA, which crypto/x509 parses but no longer verifies, and builds
+// certificate chains that contain them. SSL 3.0 peers (DHE_DSS and DH_DSS suites) commonly
 // present such chains.
 //
 // CheckSignatureFrom verifies a DSA-with-SHA1 (1.2.840.10040.4.3) or
@@ -47,21 +61,6 @@
 // DSA keys are accepted with a prime P of 512 to 4096 bits and a subgroup
 // order Q of 160, 224 or 256 bits; the digest is truncated to the bit length
 // of Q as FIPS 186-3 §4.6 requires.
-package dsax509
-
-import (
-	"bytes"
-	"crypto/dsa"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/asn1"
-	"errors"
-	"fmt"
-	"hash"
-	"math/big"
-	"time"
-)
 
 // MaxDepth is the maximum number of certificates above the leaf
 // (intermediates plus the root) in a chain built by VerifyChain.
@@ -70,121 +69,6 @@ const MaxDepth = 8
 // maxSignatureChecks bounds the work VerifyChain does on a hostile set of
 // intermediates (crypto/x509 uses the same bound).
 const maxSignatureChecks = 100
-
-// maxSigLen bounds the size of a Dss-Sig-Value: with Q of at most 256 bits,
-// r and s take at most 35 bytes each, and the SEQUENCE at most 72.
-const maxSigLen = 256
-
-const (
-	minPBits = 512
-	maxPBits = 4096
-)
-
-var (
-	// ErrVerification is returned when a DSA signature does not verify.
-	ErrVerification = errors.New("dsax509: DSA verification failure")
-
-	// ErrMalformedSignature is returned for a signature that is not a
-	// DER-encoded Dss-Sig-Value with positive r and s.
-	ErrMalformedSignature = errors.New("dsax509: malformed Dss-Sig-Value")
-
-	// ErrUnsupportedKey is returned for a DSA public key whose parameters
-	// are missing or outside the supported sizes.
-	ErrUnsupportedKey = errors.New("dsax509: unsupported DSA public key")
-)
-
-// dssSigValue is Dss-Sig-Value from RFC 3279 §2.2.2.
-type dssSigValue struct {
-	R, S *big.Int
-}
-
-// ParseDSSSigValue decodes a DER Dss-Sig-Value, SEQUENCE { r INTEGER,
-// s INTEGER } (RFC 3279 §2.2.2), as found in a DSA certificate signature or
-// an SSL 3.0 DSS ServerKeyExchange signature. It accepts only canonical DER
-// with positive r and s and no trailing data.
-func ParseDSSSigValue(der []byte) (r, s *big.Int, err error) {
-	if len(der) > maxSigLen {
-		return nil, nil, ErrMalformedSignature
-	}
-	var v dssSigValue
-	rest, err := asn1.Unmarshal(der, &v)
-	if err != nil || len(rest) != 0 || v.R == nil || v.S == nil ||
-		v.R.Sign() <= 0 || v.S.Sign() <= 0 {
-		return nil, nil, ErrMalformedSignature
-	}
-	// encoding/asn1 already rejects most non-DER input; re-encoding and
-	// comparing makes sure there is exactly one accepted encoding.
-	if re, err := asn1.Marshal(v); err != nil || !bytes.Equal(re, der) {
-		return nil, nil, ErrMalformedSignature
-	}
-	return v.R, v.S, nil
-}
-
-// MarshalDSSSigValue encodes r and s as a DER Dss-Sig-Value.
-func MarshalDSSSigValue(r, s *big.Int) ([]byte, error) {
-	if r == nil || s == nil || r.Sign() <= 0 || s.Sign() <= 0 {
-		return nil, errors.New("dsax509: r and s must be positive")
-	}
-	return asn1.Marshal(dssSigValue{r, s})
-}
-
-// checkKey rejects DSA keys that are missing parameters or whose sizes are
-// outside what FIPS 186 and this package support; it bounds the cost of
-// verification with an attacker-supplied key.
-func checkKey(pub *dsa.PublicKey) error {
-	if pub == nil || pub.P == nil || pub.Q == nil || pub.G == nil || pub.Y == nil {
-		return ErrUnsupportedKey
-	}
-	pBits, qBits := pub.P.BitLen(), pub.Q.BitLen()
-	if pBits < minPBits || pBits > maxPBits {
-		return fmt.Errorf("%w: %d-bit P", ErrUnsupportedKey, pBits)
-	}
-	if qBits != 160 && qBits != 224 && qBits != 256 {
-		return fmt.Errorf("%w: %d-bit Q", ErrUnsupportedKey, qBits)
-	}
-	one := big.NewInt(1)
-	if pub.Q.Cmp(pub.P) >= 0 || pub.G.Cmp(one) <= 0 || pub.G.Cmp(pub.P) >= 0 ||
-		pub.Y.Cmp(one) <= 0 || pub.Y.Cmp(pub.P) >= 0 {
-		return fmt.Errorf("%w: parameter out of range", ErrUnsupportedKey)
-	}
-	return nil
-}
-
-// truncateDigest returns the leftmost min(8*len(digest), qBits) bits of
-// digest as a byte string (FIPS 186-3 §4.6).
-func truncateDigest(digest []byte, qBits int) []byte {
-	if len(digest)*8 <= qBits {
-		return digest
-	}
-	out := bytes.Clone(digest[:(qBits+7)/8])
-	if excess := len(out)*8 - qBits; excess > 0 {
-		// Shift the whole string right so that it holds the leftmost
-		// qBits bits (unreachable for the supported Q sizes).
-		v := new(big.Int).SetBytes(out)
-		v.Rsh(v, uint(excess))
-		out = v.FillBytes(out)
-	}
-	return out
-}
-
-// VerifyDSA checks that sig, a DER Dss-Sig-Value, is a valid DSA signature
-// of digest (the full hash output; it is truncated to the size of Q here)
-// by pub. It returns nil on success, ErrVerification for a well-formed
-// signature that does not verify, and ErrMalformedSignature or
-// ErrUnsupportedKey otherwise.
-func VerifyDSA(pub *dsa.PublicKey, digest, sig []byte) error {
-	if err := checkKey(pub); err != nil {
-		return err
-	}
-	r, s, err := ParseDSSSigValue(sig)
-	if err != nil {
-		return err
-	}
-	if !dsa.Verify(pub, truncateDigest(digest, pub.Q.BitLen()), r, s) {
-		return ErrVerification
-	}
-	return nil
-}
 
 // dsaHash returns the hash of a DSA signature algorithm.
 func dsaHash(alg x509.SignatureAlgorithm) (func() hash.Hash, bool) {
@@ -222,7 +106,7 @@ func HasDSASignature(certs ...*x509.Certificate) bool {
 // signature algorithm it returns child.CheckSignatureFrom(parent).
 func CheckSignatureFrom(child, parent *x509.Certificate) error {
 	if child == nil || parent == nil {
-		return errors.New("dsax509: nil certificate")
+		return errors.New("x509legacy: nil certificate")
 	}
 	newHash, ok := dsaHash(child.SignatureAlgorithm)
 	if !ok {
@@ -237,7 +121,7 @@ func CheckSignatureFrom(child, parent *x509.Certificate) error {
 	}
 	pub, ok := parent.PublicKey.(*dsa.PublicKey)
 	if !ok {
-		return fmt.Errorf("dsax509: %v signature, but the issuer's key is %T", child.SignatureAlgorithm, parent.PublicKey)
+		return fmt.Errorf("x509legacy: %v signature, but the issuer's key is %T", child.SignatureAlgorithm, parent.PublicKey)
 	}
 	h := newHash()
 	h.Write(child.RawTBSCertificate)
@@ -248,11 +132,11 @@ func CheckSignatureFrom(child, parent *x509.Certificate) error {
 // any of intermediates, at time now (time.Now() if zero). It returns every
 // chain found, each starting with leaf and ending with a root, or the most
 // specific error met. It is meant for chains that crypto/x509 rejects only
-// because they contain DSA signatures; see the package documentation for
+// because they contain DSA signatures; see the comment at the top of chain.go for
 // what it checks and what it does not.
 func VerifyChain(leaf *x509.Certificate, intermediates []*x509.Certificate, roots []*x509.Certificate, now time.Time) ([][]*x509.Certificate, error) {
 	if leaf == nil {
-		return nil, errors.New("dsax509: nil leaf certificate")
+		return nil, errors.New("x509legacy: nil leaf certificate")
 	}
 	if now.IsZero() {
 		now = time.Now()
@@ -317,7 +201,7 @@ func (b *builder) try(chain []*x509.Certificate, cand *x509.Certificate, isRoot 
 		return
 	}
 	if b.sigChecks >= maxSignatureChecks {
-		b.fail(errors.New("dsax509: too many candidate issuers"))
+		b.fail(errors.New("x509legacy: too many candidate issuers"))
 		return
 	}
 	if err := checkCertificate(cand, b.now); err != nil {
@@ -330,7 +214,7 @@ func (b *builder) try(chain []*x509.Certificate, cand *x509.Certificate, isRoot 
 	}
 	b.sigChecks++
 	if err := CheckSignatureFrom(child, cand); err != nil {
-		b.fail(fmt.Errorf("dsax509: signature of %q by %q: %w", child.Subject, cand.Subject, err))
+		b.fail(fmt.Errorf("x509legacy: signature of %q by %q: %w", child.Subject, cand.Subject, err))
 		return
 	}
 	next := append(chain[:len(chain):len(chain)], cand)
@@ -392,7 +276,7 @@ func checkIssuer(cand *x509.Certificate, isRoot bool, intermediatesBelow int) er
 	}
 	if hasNameConstraints(cand) {
 		return x509.CertificateInvalidError{Cert: cand, Reason: x509.CANotAuthorizedForThisName,
-			Detail: "name constraints are not supported by dsax509"}
+			Detail: "name constraints are not supported by x509legacy"}
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package dsax509
+package x509legacy
 
 import (
 	"crypto/rand"
@@ -119,11 +119,11 @@ func TestVerifyChain(t *testing.T) {
 			want: []string{"self-signed"}},
 
 		{name: "tampered leaf signature", leaf: withBadSignature(t, p.leaf), intermediates: []*x509.Certificate{p.inter}, roots: []*x509.Certificate{p.root},
-			wantIs: ErrVerification},
+			wantIs: ErrSignature},
 		{name: "tampered intermediate signature", leaf: p.leaf, intermediates: []*x509.Certificate{withBadSignature(t, p.inter)}, roots: []*x509.Certificate{p.root},
-			wantIs: ErrVerification},
+			wantIs: ErrSignature},
 		{name: "wrong issuer: same name, other key", leaf: p.leaf, intermediates: []*x509.Certificate{p.inter}, roots: []*x509.Certificate{p.otherRoot},
-			wantIs: ErrVerification},
+			wantIs: ErrSignature},
 		{name: "wrong issuer: unrelated root", leaf: p.leaf, intermediates: []*x509.Certificate{p.inter}, roots: []*x509.Certificate{rsaRoot},
 			wantAs: &unknown},
 		{name: "missing intermediate", leaf: p.leaf, roots: []*x509.Certificate{p.root},
@@ -298,7 +298,7 @@ func TestStdlibRejectsDSA(t *testing.T) {
 	inters.AddCert(p.inter)
 	_, err := p.leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inters, CurrentTime: testNow})
 	if err == nil {
-		t.Fatal("crypto/x509 verified a DSA chain; dsax509 may no longer be needed")
+		t.Fatal("crypto/x509 verified a DSA chain; x509legacy may no longer be needed")
 	}
 	t.Logf("x509.Verify: %v", err)
 	for _, c := range []struct {
@@ -387,7 +387,7 @@ func TestOpenSSLChain(t *testing.T) {
 	if err := leaf.VerifyHostname("leaf.example"); err != nil {
 		t.Error(err)
 	}
-	if _, err := VerifyChain(leaf, []*x509.Certificate{withBadSignature(t, inter)}, []*x509.Certificate{root}, now); !errors.Is(err, ErrVerification) {
+	if _, err := VerifyChain(leaf, []*x509.Certificate{withBadSignature(t, inter)}, []*x509.Certificate{root}, now); !errors.Is(err, ErrSignature) {
 		t.Errorf("tampered OpenSSL intermediate: err = %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package keacert
+package x509legacy_test
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tokenssl/tokenssl/kea"
+	. "github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // FuzzParseCertificate: the certificate parsers never panic; whatever parses
@@ -34,12 +35,12 @@ func FuzzParseCertificate(f *testing.F) {
 		VerifyDSASignature(c, p.ca)
 		c.CheckValidity(p.notBefore)
 		if kerr == nil {
-			if kc.Y.Sign() <= 0 || len(kc.ParamsID) != ParamsIDSize || kc.Y.BitLen() > 8*kea.ValueSize {
+			if kc.Y.Sign() <= 0 || len(kc.ParamsID) != KEAParamsIDSize || kc.Y.BitLen() > 8*kea.ValueSize {
 				t.Fatalf("KEA certificate out of bounds: Y=%x id=%x", kc.Y, kc.ParamsID)
 			}
-			kc.KEA.PublicKey(p.params)
+			kea.CertificatePublicKey(kc.KEA, p.params)
 		}
-		if pub, ok := c.PublicKey.(*dsa.PublicKey); ok && pub.P.BitLen() > maxDSAPrimeBits {
+		if pub, ok := c.PublicKey.(*dsa.PublicKey); ok && pub.P.BitLen() > MaxDSACertPrimeBits {
 			t.Fatalf("DSA key with %d-bit p accepted", pub.P.BitLen())
 		}
 	})
@@ -53,8 +54,8 @@ func FuzzParsePublicKey(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, enc := range []ParamsEncoding{ParamsByID, ParamsFull} {
-		der, err := MarshalKEAPublicKey(k.Public(), enc)
+	for _, enc := range []KEAParamsEncoding{KEAParamsByID, KEAParamsFull} {
+		der, err := MarshalKEAPublicKey(params.DSAParameters(), k.Y, enc)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -78,7 +79,7 @@ func FuzzParsePublicKey(f *testing.F) {
 		if kp.Params == nil {
 			return // the identifier alone cannot be re-encoded in full
 		}
-		again, err := MarshalKEAPublicKey(&kea.PublicKey{Params: *kp.Params, Y: kp.Y}, ParamsFull)
+		again, err := MarshalKEAPublicKey(kp.Params, kp.Y, KEAParamsFull)
 		if err != nil {
 			t.Fatalf("re-encoding an accepted key: %v", err)
 		}

@@ -1,4 +1,4 @@
-package dsax509
+package x509legacy
 
 // Test helper: crypto/x509.CreateCertificate cannot sign with DSA (nor put a
 // DSA key in a certificate), so this file assembles certificates by hand:
@@ -25,8 +25,6 @@ var (
 	oidPublicKeyDSA       = asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 1}
 	oidSigDSAWithSHA1     = asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 3}
 	oidSigDSAWithSHA256   = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 2}
-	oidSigSHA256WithRSA   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
-	oidExtKeyUsage        = asn1.ObjectIdentifier{2, 5, 29, 15}
 	oidExtBasicConstraint = asn1.ObjectIdentifier{2, 5, 29, 19}
 	oidExtNameConstraints = asn1.ObjectIdentifier{2, 5, 29, 30}
 )
@@ -141,7 +139,7 @@ func mustMarshal(t testing.TB, v any) []byte {
 }
 
 // marshalSPKI encodes a DSA (by hand) or RSA (by crypto/x509) public key.
-func marshalSPKI(t testing.TB, pub any) []byte {
+func testMarshalSPKI(t testing.TB, pub any) []byte {
 	t.Helper()
 	switch pub := pub.(type) {
 	case *dsa.PublicKey:
@@ -270,7 +268,7 @@ func issue(t testing.TB, o certOpts, subjectPub any, issuer *x509.Certificate, i
 		Issuer:             asn1.RawValue{FullBytes: issuerName},
 		Validity:           validity{o.notBefore.UTC(), o.notAfter.UTC()},
 		Subject:            asn1.RawValue{FullBytes: subject},
-		PublicKey:          asn1.RawValue{FullBytes: marshalSPKI(t, subjectPub)},
+		PublicKey:          asn1.RawValue{FullBytes: testMarshalSPKI(t, subjectPub)},
 	}
 	if !o.v1 {
 		tbs.Version = 2 // v3
