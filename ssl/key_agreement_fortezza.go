@@ -18,7 +18,7 @@ import (
 	"github.com/tokenssl/tokenssl/token"
 )
 
-// The fortezza_kea key exchange (fortezza.md §4): KEA between the two
+// The fortezza_kea key exchange (docs/fortezza.md §4): KEA between the two
 // parties' cards gives a TEK; the client sends its ephemeral R_c, two fresh
 // MEKs wrapped under the TEK, three 24-byte IVs and the pre-master secret
 // encrypted under the TEK. Every card operation goes through
@@ -32,7 +32,7 @@ import (
 // cannot be re-derived from the master secret. 0x001C and 0x001E resume
 // like any other suite: their keys all come from the master secret.
 
-// FortezzaKeys sizes (fortezza.md §4.5; y_signature is 40 bytes, the
+// FortezzaKeys sizes (docs/fortezza.md §4.5; y_signature is 40 bytes, the
 // November 1996 text).
 const (
 	fortezzaValueLen   = kea.ValueSize // r_c, r_s, y_c at most
@@ -300,7 +300,7 @@ func (ka *fortezzaKeyAgreement) processClientKeyExchange(c *Conn, cert *Certific
 	}
 	// The PMS version bytes are not checked: the spec calls for 48 random
 	// bytes, and NSS's 03 00 is a convention, not a requirement
-	// (fortezza.md §4.5). A tampered PMS fails at Finished.
+	// (docs/fortezza.md §4.5). A tampered PMS fails at Finished.
 	return preMaster, nil
 }
 
@@ -476,7 +476,7 @@ func (ka *fortezzaKeyAgreement) generateClientKeyExchange(c *Conn, ch *clientHel
 // client encrypts from client_write_iv and decrypts the server's records
 // from server_write_iv (its first block is the discarded prefix); the
 // server decrypts from client_write_iv and encrypts from a fresh IV of its
-// own card (fortezza.md §4.8).
+// own card (docs/fortezza.md §4.8).
 func (ka *fortezzaKeyAgreement) recordCiphers(c *Conn, forClient bool) (write, read any, err error) {
 	if ka.card == nil || ka.clientMEK == nil || ka.serverMEK == nil {
 		return nil, nil, errors.New("ssl: FORTEZZA_CBC keys missing")
@@ -508,7 +508,7 @@ func (ka *fortezzaKeyAgreement) recordCiphers(c *Conn, forClient bool) (write, r
 // --- certificates ---
 
 // fortezzaSigner is a card's DSS key as a crypto.Signer whose signatures
-// are the raw 40-byte r‖s SSL 3.0 uses with Fortezza (fortezza.md §4.2).
+// are the raw 40-byte r‖s SSL 3.0 uses with Fortezza (docs/fortezza.md §4.2).
 type fortezzaSigner struct{ card token.FortezzaCard }
 
 func (s fortezzaSigner) Public() crypto.PublicKey { return s.card.DSSPublicKey() }

@@ -18,7 +18,7 @@ type kat struct {
 	key, plain, enc string
 }
 
-// nistVectors are in NIST byte order (fortezza.md §1.5): the official vector
+// nistVectors are in NIST byte order (docs/fortezza.md §1.5): the official vector
 // from the NIST specification and the Catacomb vectors.
 var nistVectors = []kat{
 	{"official", "00998877665544332211", "33221100ddccbbaa", "2587cae27a12d300"},
@@ -29,7 +29,7 @@ var nistVectors = []kat{
 	{"catacomb-5", "cde4bef260d7bcda1635", "47d348b7551195e7", "f17b3070144aebea"},
 }
 
-// fortezzaVectors are in the Fortezza card convention (fortezza.md §1.6):
+// fortezzaVectors are in the Fortezza card convention (docs/fortezza.md §1.6):
 // the official vector with every byte string reversed, and the NIST KEA
 // annex values, which only this convention reproduces.
 var fortezzaVectors = []kat{
@@ -73,7 +73,7 @@ func TestFortezzaVectors(t *testing.T) {
 }
 
 // The KEA annex values must NOT come out of NIST-order SKIPJACK: that is the
-// whole point of the Fortezza convention (fortezza.md §1.6).
+// whole point of the Fortezza convention (docs/fortezza.md §1.6).
 func TestAnnexNeedsFortezzaConvention(t *testing.T) {
 	c, _ := NewCipher(unhex(t, "e7496e99e4628b7f9ffb"))
 	got := make([]byte, BlockSize)

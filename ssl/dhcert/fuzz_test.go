@@ -14,7 +14,7 @@ import (
 // Seeds: testdata/fuzz/FuzzParsePublicKey (an OpenSSL DHX key, our own
 // encodings of X9.42 and PKCS #3 keys, and malformed variants). To fuzz:
 //
-//	go test -run '^$' -fuzz '^FuzzParsePublicKey$' -fuzztime 60s ./ssl/internal/dhcert
+//	go test -run '^$' -fuzz '^FuzzParsePublicKey$' -fuzztime 60s ./ssl/dhcert
 func FuzzParsePublicKey(f *testing.F) {
 	der, _ := hex.DecodeString(strings.Join(strings.Fields(opensslDHXPub), ""))
 	f.Add(der)
