@@ -45,30 +45,34 @@ func selfSigned() (ssl.Certificate, *x509.CertPool) {
 	return ssl.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
 
-// echoServer answers every connection of ln with what it reads.
-func echoServer(ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer c.Close()
-			io.Copy(c, c)
-		}()
+// echoServer listens on loopback with cert and answers every connection
+// with what it reads; close the listener to stop it.
+func echoServer(cert ssl.Certificate) net.Listener {
+	ln, err := ssl.Listen("tcp", "127.0.0.1:0", &ssl.Config{Certificates: []ssl.Certificate{cert}})
+	if err != nil {
+		log.Fatal(err)
 	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	return ln
 }
 
 // A server with a software key and a client that verifies it, over
 // loopback TCP.
 func Example() {
 	cert, pool := selfSigned()
-	ln, err := ssl.Listen("tcp", "127.0.0.1:0", &ssl.Config{Certificates: []ssl.Certificate{cert}})
-	if err != nil {
-		log.Fatal(err)
-	}
+	ln := echoServer(cert)
 	defer ln.Close()
-	go echoServer(ln)
 
 	conn, err := ssl.Dial("tcp", ln.Addr().String(), &ssl.Config{RootCAs: pool, ServerName: "localhost"})
 	if err != nil {
@@ -91,12 +95,8 @@ func Example() {
 // connection: the second handshake is the abbreviated one.
 func ExampleConfig_sessionResumption() {
 	cert, pool := selfSigned()
-	ln, err := ssl.Listen("tcp", "127.0.0.1:0", &ssl.Config{Certificates: []ssl.Certificate{cert}})
-	if err != nil {
-		log.Fatal(err)
-	}
+	ln := echoServer(cert)
 	defer ln.Close()
-	go echoServer(ln)
 
 	config := &ssl.Config{RootCAs: pool, ServerName: "localhost",
 		ClientSessionCache: ssl.NewLRUClientSessionCache(16)}
@@ -105,8 +105,15 @@ func ExampleConfig_sessionResumption() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		// A session becomes resumable once the handshake is complete;
-		// closing with close_notify keeps it in the cache.
+		// One echo: by the time it comes back the server has finished its
+		// side of the handshake and cached the session. Closing with
+		// close_notify keeps it there (a truncation would remove it).
+		if _, err := conn.Write([]byte("ping")); err != nil {
+			log.Fatal(err)
+		}
+		if _, err := io.ReadFull(conn, make([]byte, 4)); err != nil {
+			log.Fatal(err)
+		}
 		fmt.Printf("connection %d: resumed=%v\n", i+1, conn.ConnectionState().DidResume)
 		conn.Close()
 	}

@@ -50,12 +50,14 @@
 // need them alone: TestVectors (KATs only), RoundTrip (the fuzz-target
 // property for one block), CBCRoundTrip (one random CBC message),
 // ShortBuffersPanic, RejectKeySizes (NewCipher fails and returns no
-// cipher), Bench (a benchmark body), and Hex.
+// cipher), Bench (a benchmark body), BenchmarkWithBaseline (the cipher
+// beside DES and 3DES in one run), and Hex.
 package ciphertest
 
 import (
 	"bytes"
 	"crypto/cipher"
+	"crypto/des"
 	"encoding/hex"
 	"math/rand/v2"
 	"strconv"
@@ -266,6 +268,27 @@ func Bench(b *testing.B, c cipher.Block, decrypt bool) {
 	}
 	for b.Loop() {
 		f(buf, buf)
+	}
+}
+
+// BenchmarkWithBaseline benchmarks c's Encrypt and Decrypt (as
+// name/Encrypt, name/Decrypt) beside crypto/des's DES and 3DES, the other
+// 64-bit block ciphers of SSL 3.0, in the same run.
+func BenchmarkWithBaseline(b *testing.B, name string, c cipher.Block) {
+	desc, err := des.NewCipher([]byte("\x01\x23\x45\x67\x89\xab\xcd\xef"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tdesc, err := des.NewTripleDESCipher([]byte("0123456789abcdef01234567"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		c    cipher.Block
+	}{{name, c}, {"DES", desc}, {"3DES", tdesc}} {
+		b.Run(bc.name+"/Encrypt", func(b *testing.B) { Bench(b, bc.c, false) })
+		b.Run(bc.name+"/Decrypt", func(b *testing.B) { Bench(b, bc.c, true) })
 	}
 }
 

@@ -3,7 +3,6 @@ package rc2
 import (
 	"bytes"
 	"crypto/cipher"
-	"crypto/des"
 	"errors"
 	"math/rand/v2"
 	"testing"
@@ -218,25 +217,11 @@ func FuzzNewCipher(f *testing.F) {
 // BenchmarkBlock compares RC2 with crypto/des (single DES and 3DES, the
 // other 64-bit block ciphers of SSL 3.0) in the same run.
 func BenchmarkBlock(b *testing.B) {
-	rc2c, err := NewCipher(mustHex(b, "88bca90e90875a7f0f79c384627bafb2"), SSL3ExportEffectiveKeyBits)
+	c, err := NewCipher(mustHex(b, "88bca90e90875a7f0f79c384627bafb2"), SSL3ExportEffectiveKeyBits)
 	if err != nil {
 		b.Fatal(err)
 	}
-	desc, err := des.NewCipher(mustHex(b, "0123456789abcdef"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	tdesc, err := des.NewTripleDESCipher(mustHex(b, "0123456789abcdef23456789abcdef01456789abcdef0123"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, bc := range []struct {
-		name string
-		c    cipher.Block
-	}{{"RC2", rc2c}, {"DES", desc}, {"3DES", tdesc}} {
-		b.Run(bc.name+"/Encrypt", func(b *testing.B) { ciphertest.Bench(b, bc.c, false) })
-		b.Run(bc.name+"/Decrypt", func(b *testing.B) { ciphertest.Bench(b, bc.c, true) })
-	}
+	ciphertest.BenchmarkWithBaseline(b, "RC2", c)
 }
 
 func BenchmarkNewCipher(b *testing.B) {
