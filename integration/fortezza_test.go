@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/dsa"
 	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenssl/tokenssl/internal/recordproxy"
 	"github.com/tokenssl/tokenssl/kea"
 	"github.com/tokenssl/tokenssl/kea/skipjack"
 	"github.com/tokenssl/tokenssl/softhsm"
@@ -62,51 +62,35 @@ func fortezzaPair(t testing.TB, opts softhsm.FortezzaPairOptions) *softhsm.Forte
 	return p
 }
 
-// recorder is a TCP relay between a client and a server that records every
-// record in both directions and may rewrite the client's
+// recorder joins a client and a server through a record proxy that keeps
+// every record in both directions and may rewrite the client's
 // ClientKeyExchange body.
 type recorder struct {
-	mu       sync.Mutex
-	toServer [][]byte // complete records, client → server
-	toClient [][]byte
-	mutate   func(body []byte) []byte
+	mutate func(body []byte) []byte
+	mu     sync.Mutex
+	p      *recordproxy.Proxy
 }
 
 func (r *recorder) pipe(t testing.TB, client, server net.Conn) {
-	go r.copy(server, client, &r.toClient, nil) // server → client
-	go r.copy(client, server, &r.toServer, r.mutate)
+	var h recordproxy.Handler
+	if r.mutate != nil {
+		h = recordproxy.RewriteMessage(recordproxy.ToServer, handshakeClientKeyExch, r.mutate)
+	}
+	r.mu.Lock()
+	r.p = recordproxy.New(client, server, h)
+	r.mu.Unlock()
 }
 
-func (r *recorder) copy(from, to net.Conn, log *[][]byte, mutate func([]byte) []byte) {
-	defer to.Close()
-	// Only the plaintext ClientKeyExchange is rewritten: after
-	// ChangeCipherSpec an encrypted record may begin with the same byte.
-	plaintext := true
-	for {
-		hdr := make([]byte, 5)
-		if _, err := io.ReadFull(from, hdr); err != nil {
-			return
-		}
-		body := make([]byte, binary.BigEndian.Uint16(hdr[3:]))
-		if _, err := io.ReadFull(from, body); err != nil {
-			return
-		}
-		if hdr[0] == 20 { // change_cipher_spec
-			plaintext = false
-		}
-		if mutate != nil && plaintext && hdr[0] == recordHandshake && len(body) > 4 && body[0] == handshakeClientKeyExch {
-			nb := mutate(bytes.Clone(body[4:]))
-			body = append([]byte{handshakeClientKeyExch, byte(len(nb) >> 16), byte(len(nb) >> 8), byte(len(nb))}, nb...)
-			binary.BigEndian.PutUint16(hdr[3:], uint16(len(body)))
-		}
-		rec := append(hdr, body...)
-		r.mu.Lock()
-		*log = append(*log, rec)
-		r.mu.Unlock()
-		if _, err := to.Write(rec); err != nil {
-			return
-		}
+// wire returns the complete records sent so far in direction dir.
+func (r *recorder) wire(dir recordproxy.Direction) [][]byte {
+	r.mu.Lock()
+	p := r.p
+	r.mu.Unlock()
+	var out [][]byte
+	for _, rec := range p.Records(dir) {
+		out = append(out, rec.Marshal())
 	}
+	return out
 }
 
 // connect runs a client and a server handshake over loopback TCP, through
@@ -345,10 +329,7 @@ func TestFortezzaWireDecryptsWithUnwrappedMEK(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rec.mu.Lock()
-	toServer := append([][]byte(nil), rec.toServer...)
-	toClient := append([][]byte(nil), rec.toClient...)
-	rec.mu.Unlock()
+	toServer, toClient := rec.wire(recordproxy.ToServer), rec.wire(recordproxy.ToClient)
 
 	// The FortezzaKeys body.
 	var fk []byte

@@ -15,7 +15,7 @@ func EmailModeR() []byte {
 
 // IsEmailMode reports whether the responder's R is the e-mail-mode marker 1.
 // It compares the integer value, so every byte of a 128-byte r_s counts
-// (swfort compared only a pointer's worth of bytes; fortezza.md §2.3).
+// (swfort compared only a pointer's worth of bytes; docs/fortezza.md §2.3).
 func IsEmailMode(rb *big.Int) bool {
 	return rb != nil && rb.Cmp(one) == 0
 }

@@ -10,7 +10,7 @@ import (
 var kdfPad = [skipjack.KeySize]byte{0x72, 0xf1, 0xa8, 0x7e, 0x92, 0x82, 0x41, 0x98, 0xab, 0x0b}
 
 // DeriveTEK derives the 10-byte token encryption key from the 128-byte shared
-// value w (fortezza.md §2.4), with SKIPJACK in the Fortezza card convention:
+// value w (docs/fortezza.md §2.4), with SKIPJACK in the Fortezza card convention:
 //
 //	t = w[0:10] XOR 72f1a87e92824198ab0b
 //	U = E(t, w[10:18])

@@ -9,7 +9,7 @@ import (
 	"github.com/tokenssl/tokenssl/kea/skipjack"
 )
 
-// The NIST KEA annex values (via Catacomb, fortezza.md §2.4) give t = v1 ⊕ pad
+// The NIST KEA annex values (via Catacomb, docs/fortezza.md §2.4) give t = v1 ⊕ pad
 // and v2hi = w[10:18]; they fix TEK[0:8] = E(t,U). The annex's v2[8:10] is
 // not transcribed, so w[18:20] is set to zero here, which makes
 // TEK[8:10] = U[0:2].
@@ -40,7 +40,7 @@ func TestDeriveTEKAnnex(t *testing.T) {
 			t.Errorf("t=%s: TEK = %s, want %s", v.t, got, want)
 		}
 	}
-	// The implied v1 values stated in fortezza.md.
+	// The implied v1 values stated in docs/fortezza.md.
 	for i, want := range []string{"95b8c6e776e0cae734f0", "973b5ca2558c1469769b"} {
 		tb, _ := hex.DecodeString(tekVectors[i].t)
 		for j := range tb {
@@ -52,7 +52,7 @@ func TestDeriveTEKAnnex(t *testing.T) {
 	}
 }
 
-// TEK = WrapKey(t, w[10:20])[0:10] (fortezza.md §2.4).
+// TEK = WrapKey(t, w[10:20])[0:10] (docs/fortezza.md §2.4).
 func TestDeriveTEKIsWrap(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	w := make([]byte, ValueSize)

@@ -2,7 +2,7 @@
 // system as SSL 3.0 uses it: DSA-style domain parameters, static and
 // ephemeral key pairs, the validity checks on peer values, the shared value
 // w in full and e-mail mode, and the SKIPJACK-based derivation of the 80-bit
-// token encryption key (TEK). Section references are to fortezza.md.
+// token encryption key (TEK). Section references are to docs/fortezza.md.
 //
 // The package is pure computation: no I/O, no token access. A PKCS#11
 // emulator that keeps private values on a token can compute the two
@@ -26,7 +26,7 @@ package kea
 import "errors"
 
 const (
-	// PrimeBits and SubprimeBits are the sizes of p and q (fortezza.md §2.1).
+	// PrimeBits and SubprimeBits are the sizes of p and q (docs/fortezza.md §2.1).
 	PrimeBits    = 1024
 	SubprimeBits = 160
 	// ValueSize is the size of p, g, Y, R and w in their fixed-length

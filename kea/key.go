@@ -82,7 +82,7 @@ func (pub *PublicKey) Validate() error {
 }
 
 // CheckPublic checks a peer's public value v (a static Y or an ephemeral R)
-// as fortezza.md §2.2 requires: 1 < v < p-1 and v^q ≡ 1 (mod p). It returns
+// as docs/fortezza.md §2.2 requires: 1 < v < p-1 and v^q ≡ 1 (mod p). It returns
 // ErrPublicRange or ErrPublicOrder (or ErrInvalidParams for malformed params).
 func CheckPublic(params *Params, v *big.Int) error {
 	if err := params.checkShape(); err != nil {

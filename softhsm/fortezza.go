@@ -19,7 +19,7 @@ import (
 )
 
 // The Fortezza card emulator: a token.FortezzaCard on a SoftHSM token,
-// which has neither KEA nor SKIPJACK (pkcs11-softhsm-notes.md).
+// which has neither KEA nor SKIPJACK (docs/pkcs11.md).
 //
 // What SoftHSM holds, and does:
 //   - the static KEA private value x, as a CKK_DH private key in the KEA
@@ -33,7 +33,7 @@ import (
 //   - TEKs and MEKs, as session CKK_GENERIC_SECRET objects of 10 bytes
 //     (MEKs generated with CKM_GENERIC_SECRET_KEY_GEN).
 //
-// What Go does, with package kea in the card's byte convention (fortezza.md
+// What Go does, with package kea in the card's byte convention (docs/fortezza.md
 // §1.6): the checks on peer values, w = (t + u) mod p, the KDF w → TEK,
 // SKIPJACK key wrap/unwrap with checksum, CBC64 with token-style 24-byte IVs
 // ("THIS IS NOT LEAF" ‖ 8 random bytes). Secret keys are read from SoftHSM

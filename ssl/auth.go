@@ -113,7 +113,7 @@ func verifyServerParams(pub crypto.PublicKey, clientRandom, serverRandom, params
 }
 
 // fortezzaSigner is a card's DSS key as a crypto.Signer whose signatures
-// are the raw 40-byte r‖s SSL 3.0 uses with Fortezza (fortezza.md §4.2).
+// are the raw 40-byte r‖s SSL 3.0 uses with Fortezza (docs/fortezza.md §4.2).
 type fortezzaSigner struct{ card token.FortezzaCard }
 
 func (s fortezzaSigner) Public() crypto.PublicKey { return s.card.DSSPublicKey() }

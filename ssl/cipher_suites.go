@@ -316,7 +316,7 @@ func DefaultCipherSuites() []uint16 {
 }
 
 // resumable reports whether sessions of this suite may be resumed. A
-// cipher on a token, FORTEZZA_CBC, is not (fortezza.md §4.12, option 1 of Appendix D.5.3): its
+// cipher on a token, FORTEZZA_CBC, is not (docs/fortezza.md §4.12, option 1 of Appendix D.5.3): its
 // record keys live on the card and are not re-derivable from the master
 // secret.
 func (s *cipherSuite) resumable() bool { return !s.cipher.onToken }

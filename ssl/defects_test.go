@@ -251,14 +251,12 @@ func TestChangeCipherSpecLength(t *testing.T) {
 			}}
 			m, _, serr := runHostile(t, &row)
 			assertAlert(t, serr, alertUnexpectedMessage, true)
-			m.mu.Lock()
-			defer m.mu.Unlock()
-			for _, a := range m.alerts {
+			for _, a := range m.alerts() {
 				if a.dir == toClient && a.level == alertLevelFatal && alert(a.desc) == alertUnexpectedMessage {
 					return
 				}
 			}
-			t.Fatalf("unexpected_message not on the wire; saw %+v", m.alerts)
+			t.Fatalf("unexpected_message not on the wire; saw %+v", m.alerts())
 		})
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/binary"
 	"errors"
 	"io"
 	"math/big"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenssl/tokenssl/internal/recordproxy"
 	"github.com/tokenssl/tokenssl/kea"
 	"github.com/tokenssl/tokenssl/kea/skipjack"
 	"github.com/tokenssl/tokenssl/token"
@@ -261,37 +261,7 @@ const (
 // ClientKeyExchange body with mutate, and returns the server's error.
 func mutateCKX(t *testing.T, cc, sc *Config, mutate func(body []byte) []byte) error {
 	t.Helper()
-	craw, p1 := tcpPair(t)
-	p2, sraw := tcpPair(t)
-	go func() { io.Copy(p1, p2); p1.Close() }()
-	go func() {
-		defer p2.Close()
-		// Only the plaintext ClientKeyExchange: after ChangeCipherSpec an
-		// encrypted record may start with the same byte by chance.
-		done := false
-		for {
-			hdr := make([]byte, 5)
-			if _, err := io.ReadFull(p1, hdr); err != nil {
-				return
-			}
-			body := make([]byte, binary.BigEndian.Uint16(hdr[3:]))
-			if _, err := io.ReadFull(p1, body); err != nil {
-				return
-			}
-			if hdr[0] == byte(recordTypeChangeCipherSpec) {
-				done = true
-			}
-			if !done && hdr[0] == byte(recordTypeHandshake) && len(body) > 4 && body[0] == typeClientKeyExchange {
-				done = true
-				nb := mutate(bytes.Clone(body[4:]))
-				body = append([]byte{typeClientKeyExchange, byte(len(nb) >> 16), byte(len(nb) >> 8), byte(len(nb))}, nb...)
-				binary.BigEndian.PutUint16(hdr[3:], uint16(len(body)))
-			}
-			if _, err := p2.Write(append(hdr, body...)); err != nil {
-				return
-			}
-		}
-	}()
+	craw, sraw, _ := recordproxy.Pipe(t, recordproxy.RewriteMessage(recordproxy.ToServer, typeClientKeyExchange, mutate))
 	client, server := Client(craw, cc), Server(sraw, sc)
 	errc := make(chan error, 1)
 	go func() { errc <- client.Handshake(); craw.Close() }()

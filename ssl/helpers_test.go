@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tokenssl/tokenssl/internal/recordproxy"
 )
 
 // testPKI is a throw-away CA with a localhost server and a client
@@ -92,36 +94,11 @@ func issue(t testing.TB, p *testPKI, key *rsa.PrivateKey, cn string, eku x509.Ex
 	return Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
 
-// tcpPair returns two ends of a real loopback TCP connection.
+// tcpPair returns two ends of a real loopback TCP connection (with a
+// 30-second deadline, closed at cleanup).
 func tcpPair(t testing.TB) (client, server net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			accepted <- nil
-			return
-		}
-		accepted <- c
-	}()
-	client, err = net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server = <-accepted
-	if server == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { client.Close(); server.Close() })
-	deadline := time.Now().Add(30 * time.Second)
-	client.SetDeadline(deadline)
-	server.SetDeadline(deadline)
-	return client, server
+	return recordproxy.TCPPair(t)
 }
 
 func serverConfig(t testing.TB) *Config {

@@ -7,9 +7,10 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/tokenssl/tokenssl/internal/recordproxy"
 )
 
 // A man in the middle between our client and our server rewrites one
@@ -56,86 +57,73 @@ type seenAlert struct {
 	level, desc byte
 }
 
-type mitm struct {
-	mu     sync.Mutex
-	alerts []seenAlert
+// mitm is what runHostile saw: the proxy's transcript.
+type mitm struct{ p *recordproxy.Proxy }
+
+// alerts returns the alerts either side sent, in order per direction.
+func (m *mitm) alerts() []seenAlert {
+	var out []seenAlert
+	for _, dir := range []int{toServer, toClient} {
+		for _, r := range m.p.Records(recordproxy.Direction(dir)) {
+			if recordType(r.Type) == recordTypeAlert && len(r.Payload) >= 2 {
+				out = append(out, seenAlert{dir, r.Payload[0], r.Payload[1]})
+			}
+		}
+	}
+	return out
 }
 
-func (m *mitm) pump(dir int, src, dst net.Conn, row *hostileRow) {
-	defer dst.Close()
-	var hs []byte
-	ccsSeen := false
-	done := false
-	send := func(ch chunk) bool {
-		if ch.typ == closeChunk {
-			dst.Close()
-			return false
-		}
-		rec := rawRecord(ch.typ, VersionSSL30, ch.data)
-		_, err := dst.Write(rec)
-		return err == nil
-	}
-	apply := func(target int, data []byte, typ recordType) bool {
-		if !done && row.dir == dir && row.target == target {
-			done = true
-			for _, ch := range row.act(data) {
-				if !send(ch) {
-					return false
-				}
+// hostileHandler applies row to the first record or handshake message it
+// targets, in the row's direction; handshake messages are reassembled and
+// sent one per record.
+func hostileHandler(row *hostileRow) recordproxy.Handler {
+	var (
+		hs      [2]recordproxy.Messages
+		ccsSeen [2]bool
+		done    [2]bool
+	)
+	return func(d recordproxy.Direction, r recordproxy.Record, w *recordproxy.Writer) {
+		dir := int(d)
+		send := func(ch chunk) {
+			if ch.typ == closeChunk {
+				w.Close()
+				return
 			}
-			return true
+			w.Send(recordproxy.Record{Type: uint8(ch.typ), Version: VersionSSL30, Payload: ch.data})
 		}
-		return send(chunk{typ, data})
-	}
-	for {
-		typ, body, err := readRawRecord(nopTB{}, src)
-		if err != nil {
-			return
+		apply := func(target int, data []byte, typ recordType) {
+			if !done[dir] && row.dir == dir && row.target == target {
+				done[dir] = true
+				for _, ch := range row.act(data) {
+					send(ch)
+				}
+				return
+			}
+			send(chunk{typ, data})
 		}
+		typ, body := recordType(r.Type), r.Payload
 		switch {
-		case typ == recordTypeAlert && len(body) >= 2:
-			m.mu.Lock()
-			m.alerts = append(m.alerts, seenAlert{dir, body[0], body[1]})
-			m.mu.Unlock()
-			if !send(chunk{typ, body}) {
-				return
-			}
 		case typ == recordTypeChangeCipherSpec:
-			ccsSeen = true
-			if !apply(targetCCS, body, typ) {
-				return
-			}
-		case typ == recordTypeHandshake && ccsSeen:
+			ccsSeen[dir] = true
+			apply(targetCCS, body, typ)
+		case typ == recordTypeHandshake && ccsSeen[dir]:
 			// Finished, MAC'd: the row may tamper with the whole record.
-			if !apply(int(typeFinished), body, typ) {
-				return
-			}
+			apply(int(typeFinished), body, typ)
 		case typ == recordTypeHandshake:
-			hs = append(hs, body...)
-			for len(hs) >= 4 {
-				n := int(hs[1])<<16 | int(hs[2])<<8 | int(hs[3])
-				if len(hs) < 4+n {
-					break
-				}
-				msg := append([]byte(nil), hs[:4+n]...)
-				hs = hs[4+n:]
-				if !done && row.dir == dir && row.target == targetAppData {
-					done = true
+			for _, msg := range hs[dir].Add(body) {
+				if !done[dir] && row.dir == dir && row.target == targetAppData {
+					done[dir] = true
 					send(chunk{recordTypeApplicationData, []byte("early data")})
 				}
-				if !apply(int(msg[0]), msg, typ) {
-					return
-				}
+				apply(int(msg[0]), msg, typ)
 			}
 		default:
-			if !send(chunk{typ, body}) {
-				return
-			}
+			send(chunk{typ, body})
 		}
 	}
 }
 
-// nopTB lets readRawRecord run in a goroutine without a test.
+// nopTB lets the row table build its configs outside a test.
 type nopTB struct{ testing.TB }
 
 func (nopTB) Helper() {}
@@ -147,15 +135,10 @@ func runHostile(t *testing.T, row *hostileRow) (m *mitm, cerr, serr error) {
 	if row.config != nil {
 		row.config(cc, sc)
 	}
-	c1, p1 := tcpPair(t)
-	p2, s2 := tcpPair(t)
-	m = &mitm{}
-	var pumps sync.WaitGroup
-	pumps.Add(2)
-	go func() { defer pumps.Done(); m.pump(toServer, p1, p2, row) }()
-	go func() { defer pumps.Done(); m.pump(toClient, p2, p1, row) }()
+	c1, s2, p := recordproxy.Pipe(t, hostileHandler(row))
+	m = &mitm{p}
 	// Return only once the proxy has seen everything either side sent.
-	defer pumps.Wait()
+	defer p.Wait()
 	client, server := Client(c1, cc), Server(s2, sc)
 	deadline := time.Now().Add(10 * time.Second)
 	c1.SetDeadline(deadline)
@@ -428,25 +411,21 @@ func TestHostileInput(t *testing.T) {
 			case row.wantReceived != 0:
 				assertAlert(t, recvErr, row.wantReceived, false)
 				// A fatal alert is not answered with another.
-				m.mu.Lock()
-				defer m.mu.Unlock()
-				for _, a := range m.alerts {
+				for _, a := range m.alerts() {
 					if a.dir == recvDir {
 						t.Fatalf("receiver answered a fatal alert with %v", alert(a.desc))
 					}
 				}
 			default:
 				assertAlert(t, recvErr, row.wantWire, true)
-				m.mu.Lock()
-				defer m.mu.Unlock()
 				found := false
-				for _, a := range m.alerts {
+				for _, a := range m.alerts() {
 					if a.dir == recvDir && a.level == alertLevelFatal && alert(a.desc) == row.wantWire {
 						found = true
 					}
 				}
 				if !found {
-					t.Fatalf("alert %v not seen on the wire; saw %+v", row.wantWire, m.alerts)
+					t.Fatalf("alert %v not seen on the wire; saw %+v", row.wantWire, m.alerts())
 				}
 			}
 		})
@@ -506,14 +485,12 @@ func TestUnexpectedHandshakeType(t *testing.T) {
 				if !strings.Contains(recvErr.Error(), "received "+handshakeTypeName(typ)+" where") {
 					t.Errorf("error %q does not name the unexpected type", recvErr)
 				}
-				m.mu.Lock()
-				defer m.mu.Unlock()
-				for _, a := range m.alerts {
+				for _, a := range m.alerts() {
 					if a.dir == recvDir && a.level == alertLevelFatal && alert(a.desc) == alertUnexpectedMessage {
 						return
 					}
 				}
-				t.Fatalf("unexpected_message not seen on the wire; saw %+v", m.alerts)
+				t.Fatalf("unexpected_message not seen on the wire; saw %+v", m.alerts())
 			})
 		}
 	}

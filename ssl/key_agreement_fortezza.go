@@ -17,7 +17,7 @@ import (
 	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
-// The fortezza_kea key exchange (fortezza.md §4): KEA between the two
+// The fortezza_kea key exchange (docs/fortezza.md §4): KEA between the two
 // parties' cards gives a TEK; the client sends its ephemeral R_c, two fresh
 // MEKs wrapped under the TEK, three 24-byte IVs and the pre-master secret
 // encrypted under the TEK. Every card operation goes through
@@ -31,7 +31,7 @@ import (
 // cannot be re-derived from the master secret. 0x001C and 0x001E resume
 // like any other suite: their keys all come from the master secret.
 
-// FortezzaKeys sizes (fortezza.md §4.5; y_signature is 40 bytes, the
+// FortezzaKeys sizes (docs/fortezza.md §4.5; y_signature is 40 bytes, the
 // November 1996 text).
 const (
 	fortezzaValueLen   = kea.ValueSize // r_c, r_s, y_c at most
@@ -278,7 +278,7 @@ func (ka *fortezzaKeyAgreement) processClientKeyExchange(_ *Config, cert *Certif
 	}
 	// The PMS version bytes are not checked: the spec calls for 48 random
 	// bytes, and NSS's 03 00 is a convention, not a requirement
-	// (fortezza.md §4.5). A tampered PMS fails at Finished.
+	// (docs/fortezza.md §4.5). A tampered PMS fails at Finished.
 	return preMaster, nil
 }
 
@@ -436,7 +436,7 @@ func (ka *fortezzaKeyAgreement) generateClientKeyExchange(config *Config, ch *cl
 // client encrypts from client_write_iv and decrypts the server's records
 // from server_write_iv (its first block is the discarded prefix); the
 // server decrypts from client_write_iv and encrypts from a fresh IV of its
-// own card (fortezza.md §4.8).
+// own card (docs/fortezza.md §4.8).
 func (ka *fortezzaKeyAgreement) recordCiphers(forClient bool) (write, read any, err error) {
 	if ka.card == nil || ka.clientMEK == nil || ka.serverMEK == nil {
 		return nil, nil, errors.New("ssl: FORTEZZA_CBC keys missing")

@@ -8,7 +8,7 @@ import (
 )
 
 // SSL 3.0 key derivation and handshake hashes. Section numbers refer to the
-// SSL 3.0 draft of March 1996 (spec/ssl3-draft-1996.txt); the formulas are
+// SSL 3.0 draft of March 1996 (docs/ssl3.md); the formulas are
 // unchanged in the November 1996 text (RFC 6101 §6.1, §6.2.2, §5.6.8,
 // §5.6.9).
 

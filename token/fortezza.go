@@ -9,14 +9,14 @@ import (
 )
 
 // FortezzaCard is what a Fortezza card does for SSL 3.0's fortezza_kea key
-// exchange (fortezza.md §4): every private value, token encryption key (TEK)
+// exchange (docs/fortezza.md §4): every private value, token encryption key (TEK)
 // and message encryption key (MEK) stays on the card and is named by a
 // handle; the engine only ever sees public values, wrapped keys, IVs and
 // ciphertext.
 //
 // Roles follow KEA: the SSL client is the sender/initiator (it generates
 // r_c during the derivation), the SSL server the recipient/responder.
-// Every byte convention is the card's (fortezza.md §1.6), so two
+// Every byte convention is the card's (docs/fortezza.md §1.6), so two
 // implementations produce the same bytes on the wire.
 //
 // Implementations: the software card here (SoftwareFortezzaCard, for unit
@@ -121,7 +121,7 @@ var (
 	ErrFortezzaChecksum = errors.New("token: Fortezza wrapped key checksum mismatch")
 	// ErrFortezzaHandle: a key handle from another card, or destroyed.
 	ErrFortezzaHandle = errors.New("token: invalid or destroyed Fortezza key handle")
-	// ErrFortezzaPeer: a peer KEA value failed the checks of fortezza.md
+	// ErrFortezzaPeer: a peer KEA value failed the checks of docs/fortezza.md
 	// §2.2 (range, subgroup) or gave w = 0.
 	ErrFortezzaPeer = errors.New("token: invalid peer KEA value")
 )

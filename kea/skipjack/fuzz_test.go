@@ -5,6 +5,8 @@ import (
 	"crypto/cipher"
 	"errors"
 	"testing"
+
+	"github.com/tokenssl/tokenssl/internal/ciphertest"
 )
 
 // FuzzSkipjack checks that decryption inverts encryption in both byte
@@ -30,13 +32,7 @@ func FuzzSkipjack(f *testing.F) {
 			t.Fatal(err)
 		}
 		for _, c := range []cipher.Block{n, fc} {
-			ct := make([]byte, BlockSize)
-			c.Encrypt(ct, block)
-			pt := make([]byte, BlockSize)
-			c.Decrypt(pt, ct)
-			if !bytes.Equal(pt, block) {
-				t.Fatalf("D(E(%x)) = %x", block, pt)
-			}
+			ciphertest.RoundTrip(t, c, block)
 		}
 		nr, _ := NewCipher(reversed(key))
 		want := make([]byte, BlockSize)

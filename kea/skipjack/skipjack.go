@@ -11,7 +11,7 @@
 //
 // where revN reverses the order of N bytes. Everything that a Fortezza card
 // does (KEA key derivation, key wrap, CBC64 record encryption) uses the
-// Fortezza convention; see fortezza.md §1.6.
+// Fortezza convention; see docs/fortezza.md §1.6.
 //
 // SKIPJACK is obsolete and only 80-bit strong; it exists here for
 // compatibility with SSL 3.0 Fortezza cipher suites. The implementation uses
@@ -42,7 +42,7 @@ func (k KeySizeError) Error() string {
 	return "skipjack: invalid key size " + strconv.Itoa(int(k)) + " (want 10)"
 }
 
-// ftable is the SKIPJACK F-table (fortezza.md §1.2; SHA-256 checked in tests).
+// ftable is the SKIPJACK F-table (docs/fortezza.md §1.2; SHA-256 checked in tests).
 var ftable = [256]byte{
 	0xa3, 0xd7, 0x09, 0x83, 0xf8, 0x48, 0xf6, 0xf4, 0xb3, 0x21, 0x15, 0x78, 0x99, 0xb1, 0xaf, 0xf9,
 	0xe7, 0x2d, 0x4d, 0x8a, 0xce, 0x4c, 0xca, 0x2e, 0x52, 0x95, 0xd9, 0x1e, 0x4e, 0x38, 0x44, 0x28,
@@ -78,7 +78,7 @@ func newSchedule(cv *[KeySize]byte) schedule {
 	return s
 }
 
-// g is the G permutation with step key cv (fortezza.md §1.3). It is small
+// g is the G permutation with step key cv (docs/fortezza.md §1.3). It is small
 // enough for the compiler to inline into the round loops.
 func g(cv *[4]byte, w uint16) uint16 {
 	g1, g2 := byte(w>>8), byte(w)

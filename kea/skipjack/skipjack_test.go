@@ -7,23 +7,18 @@ import (
 	"encoding/hex"
 	"slices"
 	"testing"
+
+	"github.com/tokenssl/tokenssl/internal/ciphertest"
 )
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+var unhex = ciphertest.Hex
 
 type kat struct {
 	name            string
 	key, plain, enc string
 }
 
-// nistVectors are in NIST byte order (fortezza.md §1.5): the official vector
+// nistVectors are in NIST byte order (docs/fortezza.md §1.5): the official vector
 // from the NIST specification and the Catacomb vectors.
 var nistVectors = []kat{
 	{"official", "00998877665544332211", "33221100ddccbbaa", "2587cae27a12d300"},
@@ -34,7 +29,7 @@ var nistVectors = []kat{
 	{"catacomb-5", "cde4bef260d7bcda1635", "47d348b7551195e7", "f17b3070144aebea"},
 }
 
-// fortezzaVectors are in the Fortezza card convention (fortezza.md §1.6):
+// fortezzaVectors are in the Fortezza card convention (docs/fortezza.md §1.6):
 // the official vector with every byte string reversed, and the NIST KEA
 // annex values, which only this convention reproduces.
 var fortezzaVectors = []kat{
@@ -60,43 +55,25 @@ func reversedVectors(t *testing.T) []kat {
 	return out
 }
 
-func runKATs(t *testing.T, newCipher func([]byte) (cipher.Block, error), vectors []kat) {
-	for _, v := range vectors {
-		t.Run(v.name, func(t *testing.T) {
-			c, err := newCipher(unhex(t, v.key))
-			if err != nil {
-				t.Fatal(err)
-			}
-			pt, ct := unhex(t, v.plain), unhex(t, v.enc)
-			got := make([]byte, BlockSize)
-			c.Encrypt(got, pt)
-			if !bytes.Equal(got, ct) {
-				t.Errorf("Encrypt(%s) = %x, want %s", v.plain, got, v.enc)
-			}
-			c.Decrypt(got, ct)
-			if !bytes.Equal(got, pt) {
-				t.Errorf("Decrypt(%s) = %x, want %s", v.enc, got, v.plain)
-			}
-			// In place.
-			buf := slices.Clone(pt)
-			c.Encrypt(buf, buf)
-			c.Decrypt(buf, buf)
-			if !bytes.Equal(buf, pt) {
-				t.Errorf("in-place round trip = %x, want %s", buf, v.plain)
-			}
-		})
+func kit(vs []kat) []ciphertest.Vector {
+	out := make([]ciphertest.Vector, len(vs))
+	for i, v := range vs {
+		out[i] = ciphertest.Vector{Name: v.name, Key: v.key, Plaintext: v.plain, Ciphertext: v.enc}
 	}
+	return out
 }
 
-func TestNISTVectors(t *testing.T) { runKATs(t, NewCipher, nistVectors) }
+// Both conventions through the cipher.Block kit.
+func TestNISTVectors(t *testing.T) {
+	ciphertest.TestBlock(t, NewCipher, []int{KeySize}, kit(nistVectors))
+}
 
 func TestFortezzaVectors(t *testing.T) {
-	runKATs(t, NewFortezzaCipher, fortezzaVectors)
-	runKATs(t, NewFortezzaCipher, reversedVectors(t))
+	ciphertest.TestBlock(t, NewFortezzaCipher, []int{KeySize}, kit(append(fortezzaVectors, reversedVectors(t)...)))
 }
 
 // The KEA annex values must NOT come out of NIST-order SKIPJACK: that is the
-// whole point of the Fortezza convention (fortezza.md §1.6).
+// whole point of the Fortezza convention (docs/fortezza.md §1.6).
 func TestAnnexNeedsFortezzaConvention(t *testing.T) {
 	c, _ := NewCipher(unhex(t, "e7496e99e4628b7f9ffb"))
 	got := make([]byte, BlockSize)
@@ -124,14 +101,9 @@ func TestFTable(t *testing.T) {
 }
 
 func TestKeySize(t *testing.T) {
-	for _, n := range []int{0, 1, 8, 9, 11, 12, 16} {
-		if _, err := NewCipher(make([]byte, n)); err == nil {
-			t.Errorf("NewCipher accepted a %d-byte key", n)
-		}
-		if _, err := NewFortezzaCipher(make([]byte, n)); err == nil {
-			t.Errorf("NewFortezzaCipher accepted a %d-byte key", n)
-		}
-	}
+	bad := []int{0, 1, 8, 9, 11, 12, 16}
+	ciphertest.RejectKeySizes(t, NewCipher, bad)
+	ciphertest.RejectKeySizes(t, NewFortezzaCipher, bad)
 	c, err := NewCipher(make([]byte, KeySize))
 	if err != nil || c.BlockSize() != BlockSize {
 		t.Fatalf("NewCipher: %v, block size %d", err, c.BlockSize())
@@ -205,28 +177,6 @@ func subtleXOR(dst, a, b []byte) {
 	}
 }
 
-func TestShortBufferPanics(t *testing.T) {
-	c, _ := NewCipher(make([]byte, KeySize))
-	for _, tc := range []struct{ dst, src int }{{8, 7}, {7, 8}} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("Encrypt(dst[%d], src[%d]) did not panic", tc.dst, tc.src)
-				}
-			}()
-			c.Encrypt(make([]byte, tc.dst), make([]byte, tc.src))
-		}()
-	}
-}
-
-func TestNoAllocs(t *testing.T) {
-	c, _ := NewFortezzaCipher(make([]byte, KeySize))
-	buf := make([]byte, BlockSize)
-	if n := testing.AllocsPerRun(100, func() { c.Encrypt(buf, buf); c.Decrypt(buf, buf) }); n != 0 {
-		t.Errorf("Fortezza Encrypt+Decrypt allocates %v times per block", n)
-	}
-}
-
 func BenchmarkEncrypt(b *testing.B) {
 	for _, bc := range []struct {
 		name string
@@ -234,22 +184,14 @@ func BenchmarkEncrypt(b *testing.B) {
 	}{{"NIST", NewCipher}, {"Fortezza", NewFortezzaCipher}} {
 		b.Run(bc.name, func(b *testing.B) {
 			c, _ := bc.new(make([]byte, KeySize))
-			buf := make([]byte, BlockSize)
-			b.SetBytes(BlockSize)
-			for b.Loop() {
-				c.Encrypt(buf, buf)
-			}
+			ciphertest.Bench(b, c, false)
 		})
 	}
 }
 
 func BenchmarkDecrypt(b *testing.B) {
 	c, _ := NewFortezzaCipher(make([]byte, KeySize))
-	buf := make([]byte, BlockSize)
-	b.SetBytes(BlockSize)
-	for b.Loop() {
-		c.Decrypt(buf, buf)
-	}
+	ciphertest.Bench(b, c, true)
 }
 
 func BenchmarkNewFortezzaCipher(b *testing.B) {

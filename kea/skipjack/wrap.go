@@ -19,7 +19,7 @@ var ErrChecksum = errors.New("skipjack: wrapped key checksum mismatch")
 var checksumBlock = [BlockSize]byte{0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55}
 
 // WrapKey wraps the 10-byte SKIPJACK key under the 10-byte kek as a Fortezza
-// card does (fortezza.md §1.8), everything in the Fortezza byte convention:
+// card does (docs/fortezza.md §1.8), everything in the Fortezza byte convention:
 //
 //	U = E(kek, key[0:8])
 //	W[0:8] = E(kek, U);  W[8:10] = key[8:10] XOR U[0:2]

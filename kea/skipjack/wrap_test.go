@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// wrapVectors: fortezza.md gives no wrap vector of its own, but the KEA KDF
+// wrapVectors: docs/fortezza.md gives no wrap vector of its own, but the KEA KDF
 // is the 10-byte form of the wrap (§2.4), so the annex values fix W[0:10]
 // when the last two key bytes are known: W[0:8] = E(t,U), W[8:10] =
 // key[8:10] XOR U[0:2]. The checksum bytes W[10:12] and the last two rows

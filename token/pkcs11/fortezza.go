@@ -19,7 +19,7 @@ import (
 )
 
 // The Fortezza card on a PKCS#11 token that has the Fortezza mechanisms
-// (fortezza.md §3): CKM_KEA_KEY_DERIVE with CK_KEA_DERIVE_PARAMS,
+// (docs/fortezza.md §3): CKM_KEA_KEY_DERIVE with CK_KEA_DERIVE_PARAMS,
 // CKM_SKIPJACK_KEY_GEN, CKM_SKIPJACK_WRAP and CKM_SKIPJACK_CBC64 with the
 // token-generated IV read back from the mechanism parameter. The parameter
 // passing miekg/pkcs11 lacks is done by internal/p11fortezza.
@@ -28,7 +28,7 @@ import (
 // against the C headers and that each call reaches SoftHSM, which answers
 // CKR_MECHANISM_INVALID. Full-mode KEA as a responder needs the card to
 // generate and keep r_s (isSender=FALSE with Rb = 0), whose semantics are
-// UNCONFIRMED (fortezza.md §3.3); ResponderRandom therefore uses e-mail
+// UNCONFIRMED (docs/fortezza.md §3.3); ResponderRandom therefore uses e-mail
 // mode, as NSS servers did.
 
 // FortezzaMechanisms are the mechanisms a token must list to be used as a

@@ -1,26 +1,25 @@
 package idea
 
 import (
-	"bytes"
-	"crypto/cipher"
-	"crypto/des"
-	"encoding/hex"
 	"errors"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tokenssl/tokenssl/internal/ciphertest"
 )
 
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
-}
+var mustHex = ciphertest.Hex
 
 type vector struct {
 	name, key, plaintext, ciphertext string
+}
+
+func kit(vs []vector) []ciphertest.Vector {
+	out := make([]ciphertest.Vector, len(vs))
+	for i, v := range vs {
+		out[i] = ciphertest.Vector{Name: v.name, Key: v.key, Plaintext: v.plaintext, Ciphertext: v.ciphertext}
+	}
+	return out
 }
 
 // knownAnswers are vectors confirmed by at least two independent published
@@ -106,40 +105,13 @@ var moreVectors = []vector{
 	{"random key (C# unit test)", "bad123649fff2903645acffe19038134", "f29166203adb7263", "e84cc601bf8b2c8f"},
 }
 
-func checkVector(t *testing.T, v vector) {
-	t.Helper()
-	key, pt, ct := mustHex(t, v.key), mustHex(t, v.plaintext), mustHex(t, v.ciphertext)
-	c, err := NewCipher(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := make([]byte, BlockSize)
-	c.Encrypt(got, pt)
-	if !bytes.Equal(got, ct) {
-		t.Errorf("Encrypt(%x) = %x, want %x", pt, got, ct)
-	}
-	c.Decrypt(got, ct)
-	if !bytes.Equal(got, pt) {
-		t.Errorf("Decrypt(%x) = %x, want %x", ct, got, pt)
-	}
-	buf := bytes.Clone(pt)
-	c.Encrypt(buf, buf)
-	c.Decrypt(buf, buf)
-	if !bytes.Equal(buf, pt) {
-		t.Errorf("in-place round trip = %x, want %x", buf, pt)
-	}
-}
-
+// TestKnownAnswers runs the cipher.Block kit with the confirmed vectors.
 func TestKnownAnswers(t *testing.T) {
-	for _, v := range knownAnswers {
-		t.Run(v.name, func(t *testing.T) { checkVector(t, v) })
-	}
+	ciphertest.TestBlock(t, NewCipher, []int{KeySize}, kit(knownAnswers))
 }
 
 func TestMoreVectors(t *testing.T) {
-	for _, v := range moreVectors {
-		t.Run(v.name, func(t *testing.T) { checkVector(t, v) })
-	}
+	ciphertest.TestVectors(t, NewCipher, kit(moreVectors))
 }
 
 // TestLaiSubkeys checks the encryption key schedule for the Lai-Massey
@@ -241,63 +213,6 @@ func TestNewCipherKeySize(t *testing.T) {
 	}
 }
 
-func TestShortBuffersPanic(t *testing.T) {
-	c, err := NewCipher(make([]byte, KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	short, full := make([]byte, BlockSize-1), make([]byte, BlockSize)
-	for _, tc := range []struct {
-		name     string
-		f        func(dst, src []byte)
-		dst, src []byte
-	}{
-		{"Encrypt short src", c.Encrypt, full, short},
-		{"Encrypt short dst", c.Encrypt, short, full},
-		{"Decrypt short src", c.Decrypt, full, short},
-		{"Decrypt short dst", c.Decrypt, short, full},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				if recover() == nil {
-					t.Error("no panic")
-				}
-			}()
-			tc.f(tc.dst, tc.src)
-		})
-	}
-}
-
-// TestRoundTripRandom is the property Decrypt(Encrypt(x)) == x over random
-// keys and messages (deterministic seed), through CBC as SSL uses it.
-func TestRoundTripRandom(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1990, 7))
-	fill := func(b []byte) {
-		for i := range b {
-			b[i] = byte(rng.Uint32())
-		}
-	}
-	for i := 0; i < 2000; i++ {
-		key := make([]byte, KeySize)
-		fill(key)
-		c, err := NewCipher(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pt := make([]byte, BlockSize*(1+rng.IntN(4)))
-		iv := make([]byte, BlockSize)
-		fill(pt)
-		fill(iv)
-		ct := make([]byte, len(pt))
-		cipher.NewCBCEncrypter(c, iv).CryptBlocks(ct, pt)
-		back := make([]byte, len(ct))
-		cipher.NewCBCDecrypter(c, iv).CryptBlocks(back, ct)
-		if !bytes.Equal(back, pt) {
-			t.Fatalf("round trip failed: key %x pt %x got %x", key, pt, back)
-		}
-	}
-}
-
 // FuzzRoundTrip checks Decrypt(Encrypt(x)) == x, and that NewCipher accepts
 // exactly 16-byte keys and never panics.
 func FuzzRoundTrip(f *testing.F) {
@@ -314,53 +229,18 @@ func FuzzRoundTrip(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var pt, ct, back [BlockSize]byte
-		copy(pt[:], block)
-		c.Encrypt(ct[:], pt[:])
-		c.Decrypt(back[:], ct[:])
-		if back != pt {
-			t.Fatalf("key %x: Decrypt(Encrypt(%x)) = %x", key, pt, back)
-		}
+		ciphertest.RoundTrip(t, c, block)
 	})
 }
 
-func benchBlock(b *testing.B, c cipher.Block, decrypt bool) {
-	buf := make([]byte, c.BlockSize())
-	b.SetBytes(int64(len(buf)))
-	b.ResetTimer()
-	if decrypt {
-		for i := 0; i < b.N; i++ {
-			c.Decrypt(buf, buf)
-		}
-		return
-	}
-	for i := 0; i < b.N; i++ {
-		c.Encrypt(buf, buf)
-	}
-}
-
-// BenchmarkBlock compares IDEA with crypto/des (single DES and 3DES) in the
-// same run.
+// BenchmarkBlock compares IDEA with crypto/des (single DES and 3DES, the
+// other 64-bit block ciphers of SSL 3.0) in the same run.
 func BenchmarkBlock(b *testing.B) {
-	ideac, err := NewCipher(mustHex(b, "000102030405060708090a0b0c0d0e0f"))
+	c, err := NewCipher(mustHex(b, "000102030405060708090a0b0c0d0e0f"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	desc, err := des.NewCipher(mustHex(b, "0123456789abcdef"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	tdesc, err := des.NewTripleDESCipher(mustHex(b, "0123456789abcdef23456789abcdef01456789abcdef0123"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, bc := range []struct {
-		name string
-		c    cipher.Block
-	}{{"IDEA", ideac}, {"DES", desc}, {"3DES", tdesc}} {
-		b.Run(bc.name+"/Encrypt", func(b *testing.B) { benchBlock(b, bc.c, false) })
-		b.Run(bc.name+"/Decrypt", func(b *testing.B) { benchBlock(b, bc.c, true) })
-	}
+	ciphertest.BenchmarkWithBaseline(b, "IDEA", c)
 }
 
 func BenchmarkNewCipher(b *testing.B) {

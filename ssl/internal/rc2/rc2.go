@@ -14,10 +14,10 @@
 // a 16-byte value. The two reference implementations both key RC2 with that
 // 16-byte key and an effective key length of 128 bits:
 //
-//   - OpenSSL maps the SSL cipher to EVP_rc2_cbc (ssl/ssl_ciph.c:
+//   - OpenSSL maps the SSL cipher to EVP_rc2_cbc (OpenSSL's ssl_ciph.c:
 //     ssl_cipher_methods[SSL_ENC_RC2_IDX] = EVP_get_cipherbyname(SN_rc2_cbc)),
 //     whose default key length is 16 and whose EVP_CTRL_INIT sets
-//     key_bits = key_length*8 = 128 (crypto/evp/e_rc2.c); ssl/s3_enc.c
+//     key_bits = key_length*8 = 128 (crypto/evp/e_rc2.c); its s3_enc.c
 //     passes the 16-byte MD5 output to EVP_CipherInit_ex unchanged. (It does
 //     NOT use EVP_rc2_40_cbc, the PKCS#7/S-MIME 5-byte/40-bit variant.)
 //   - NSS declares {cipher_rc2_40, calg_rc2, key_size 16, secret_key_size 5}

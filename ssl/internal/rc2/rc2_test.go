@@ -3,21 +3,14 @@ package rc2
 import (
 	"bytes"
 	"crypto/cipher"
-	"crypto/des"
-	"encoding/hex"
 	"errors"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tokenssl/tokenssl/internal/ciphertest"
 )
 
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
-}
+var mustHex = ciphertest.Hex
 
 // rfc2268Vectors are all eight test vectors of RFC 2268 §5, in the RFC's
 // order. They were compared character by character (mechanically) with
@@ -43,35 +36,24 @@ var rfc2268Vectors = []struct {
 	{"8: 33-byte key, T1=129", "88bca90e90875a7f0f79c384627bafb216f80a6f85920584c42fceb0be255daf1e", 129, "0000000000000000", "5b78d3a43dfff1f1"},
 }
 
+// newCipherBits binds the effective key length, for the kit.
+func newCipherBits(bits int) func([]byte) (cipher.Block, error) {
+	return func(key []byte) (cipher.Block, error) { return NewCipher(key, bits) }
+}
+
 func TestRFC2268Vectors(t *testing.T) {
 	for _, tc := range rfc2268Vectors {
-		t.Run(tc.name, func(t *testing.T) {
-			key, pt, ct := mustHex(t, tc.key), mustHex(t, tc.plaintext), mustHex(t, tc.ciphertext)
-			c, err := NewCipher(key, tc.effective)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := make([]byte, BlockSize)
-			c.Encrypt(got, pt)
-			if !bytes.Equal(got, ct) {
-				t.Errorf("Encrypt = %x, want %x", got, ct)
-			}
-			c.Decrypt(got, ct)
-			if !bytes.Equal(got, pt) {
-				t.Errorf("Decrypt = %x, want %x", got, pt)
-			}
-			// In place.
-			buf := bytes.Clone(pt)
-			c.Encrypt(buf, buf)
-			if !bytes.Equal(buf, ct) {
-				t.Errorf("in-place Encrypt = %x, want %x", buf, ct)
-			}
-			c.Decrypt(buf, buf)
-			if !bytes.Equal(buf, pt) {
-				t.Errorf("in-place Decrypt = %x, want %x", buf, pt)
-			}
-		})
+		ciphertest.TestVectors(t, newCipherBits(tc.effective), []ciphertest.Vector{{Name: tc.name, Key: tc.key, Plaintext: tc.plaintext, Ciphertext: tc.ciphertext}})
 	}
+}
+
+// TestBlockContract runs the cipher.Block kit on the SSL 3.0 configuration
+// (T1 = 128, the RC2_CBC_40 suites' 16-byte key) and on the key lengths
+// around it, with vector 7 (the one with T1 = 128) as known answer.
+func TestBlockContract(t *testing.T) {
+	v := rfc2268Vectors[6]
+	ciphertest.TestBlock(t, newCipherBits(SSL3ExportEffectiveKeyBits), []int{1, 5, 16, 33, 128},
+		[]ciphertest.Vector{{Name: v.name, Key: v.key, Plaintext: v.plaintext, Ciphertext: v.ciphertext}})
 }
 
 // TestPiTableIsPermutation guards against a transcription error that would
@@ -140,33 +122,6 @@ func TestNewCipherErrors(t *testing.T) {
 	}
 }
 
-func TestShortBuffersPanic(t *testing.T) {
-	c, err := NewCipher([]byte("0123456789abcdef"), 128)
-	if err != nil {
-		t.Fatal(err)
-	}
-	short, full := make([]byte, BlockSize-1), make([]byte, BlockSize)
-	for _, tc := range []struct {
-		name     string
-		f        func(dst, src []byte)
-		dst, src []byte
-	}{
-		{"Encrypt short src", c.Encrypt, full, short},
-		{"Encrypt short dst", c.Encrypt, short, full},
-		{"Decrypt short src", c.Decrypt, full, short},
-		{"Decrypt short dst", c.Decrypt, short, full},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				if recover() == nil {
-					t.Error("no panic")
-				}
-			}()
-			tc.f(tc.dst, tc.src)
-		})
-	}
-}
-
 // TestEffectiveBitsMatter checks that T1 changes the expanded key when it is
 // below 8*len(key). (Not every pair differs: T1=63 and T1=64 only differ in
 // one mask bit of one byte, which may already be zero.)
@@ -205,23 +160,9 @@ func TestRoundTripRandom(t *testing.T) {
 		if err != nil {
 			t.Fatalf("NewCipher(len %d, %d): %v", len(key), bits, err)
 		}
-		pt := make([]byte, BlockSize*(1+rng.IntN(4)))
-		for j := range pt {
-			pt[j] = byte(rng.Uint32())
-		}
-		iv := make([]byte, BlockSize)
-		for j := range iv {
-			iv[j] = byte(rng.Uint32())
-		}
-		ct := make([]byte, len(pt))
-		cipher.NewCBCEncrypter(c, iv).CryptBlocks(ct, pt)
-		back := make([]byte, len(ct))
-		cipher.NewCBCDecrypter(c, iv).CryptBlocks(back, ct)
-		if !bytes.Equal(back, pt) {
-			t.Fatalf("round trip failed: key %x bits %d pt %x got %x", key, bits, pt, back)
-		}
-		if bytes.Equal(ct, pt) {
-			t.Fatalf("ciphertext equals plaintext: key %x bits %d", key, bits)
+		ciphertest.CBCRoundTrip(t, c, rng)
+		if t.Failed() {
+			t.Fatalf("key %x bits %d", key, bits)
 		}
 	}
 }
@@ -237,14 +178,8 @@ func FuzzRoundTrip(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var pt [BlockSize]byte
-		copy(pt[:], block)
-		var ct, back [BlockSize]byte
-		c.Encrypt(ct[:], pt[:])
-		c.Decrypt(back[:], ct[:])
-		if back != pt {
-			t.Fatalf("key %x bits %d: Decrypt(Encrypt(%x)) = %x", key, bits, pt, back)
-		}
+		t.Logf("key %x bits %d", key, bits)
+		ciphertest.RoundTrip(t, c, block)
 	})
 }
 
@@ -279,43 +214,14 @@ func FuzzNewCipher(f *testing.F) {
 	})
 }
 
-func benchBlock(b *testing.B, c cipher.Block, decrypt bool) {
-	buf := make([]byte, c.BlockSize())
-	b.SetBytes(int64(len(buf)))
-	b.ResetTimer()
-	if decrypt {
-		for i := 0; i < b.N; i++ {
-			c.Decrypt(buf, buf)
-		}
-		return
-	}
-	for i := 0; i < b.N; i++ {
-		c.Encrypt(buf, buf)
-	}
-}
-
 // BenchmarkBlock compares RC2 with crypto/des (single DES and 3DES, the
 // other 64-bit block ciphers of SSL 3.0) in the same run.
 func BenchmarkBlock(b *testing.B) {
-	rc2c, err := NewCipher(mustHex(b, "88bca90e90875a7f0f79c384627bafb2"), SSL3ExportEffectiveKeyBits)
+	c, err := NewCipher(mustHex(b, "88bca90e90875a7f0f79c384627bafb2"), SSL3ExportEffectiveKeyBits)
 	if err != nil {
 		b.Fatal(err)
 	}
-	desc, err := des.NewCipher(mustHex(b, "0123456789abcdef"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	tdesc, err := des.NewTripleDESCipher(mustHex(b, "0123456789abcdef23456789abcdef01456789abcdef0123"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, bc := range []struct {
-		name string
-		c    cipher.Block
-	}{{"RC2", rc2c}, {"DES", desc}, {"3DES", tdesc}} {
-		b.Run(bc.name+"/Encrypt", func(b *testing.B) { benchBlock(b, bc.c, false) })
-		b.Run(bc.name+"/Decrypt", func(b *testing.B) { benchBlock(b, bc.c, true) })
-	}
+	ciphertest.BenchmarkWithBaseline(b, "RC2", c)
 }
 
 func BenchmarkNewCipher(b *testing.B) {

@@ -3,7 +3,7 @@
 // Package p11fortezza is the small cgo layer the Fortezza PKCS#11 backend
 // needs because miekg/pkcs11 can neither pass CK_KEA_DERIVE_PARAMS nor read
 // back a mechanism parameter the token writes (the r_c of a KEA derive as
-// sender, the IV of a SKIPJACK-CBC64 encryption; fortezza.md §3.5).
+// sender, the IV of a SKIPJACK-CBC64 encryption; docs/fortezza.md §3.5).
 //
 // It reaches the module already loaded and C_Initialize'd by miekg/pkcs11
 // (token/pkcs11's Module): dlopen of the same path returns the same

@@ -1,0 +1,299 @@
+// Package ciphertest is the conformance kit for the project's block ciphers
+// (RC2, IDEA, SKIPJACK, and any added later). A cipher package's tests keep
+// only what is particular to it (its key schedule, its error types, its
+// sources for the vectors) and hand the rest to the kit, so that every
+// cipher is held to the same cipher.Block contract.
+//
+// # Use
+//
+//	var vectors = []ciphertest.Vector{
+//		{Name: "RFC 1234 §5 #1", Key: "00..", Plaintext: "00..", Ciphertext: "ab.."},
+//	}
+//
+//	func TestBlock(t *testing.T) {
+//		ciphertest.TestBlock(t, mycipher.NewCipher, []int{16, 24, 32}, vectors)
+//	}
+//
+//	func FuzzRoundTrip(f *testing.F) {
+//		for _, v := range vectors {
+//			f.Add(ciphertest.Hex(f, v.Key), ciphertest.Hex(f, v.Plaintext))
+//		}
+//		f.Fuzz(func(t *testing.T, key, block []byte) {
+//			c, err := mycipher.NewCipher(key)
+//			if err != nil {
+//				return
+//			}
+//			ciphertest.RoundTrip(t, c, block)
+//		})
+//	}
+//
+// A cipher with a parameter besides the key (RC2's effective key bits) binds
+// it in a closure: func(k []byte) (cipher.Block, error) { return rc2.NewCipher(k, 128) }.
+//
+// # What TestBlock checks
+//
+// For every Vector (subtest "KAT/<name>"): Encrypt gives Ciphertext and
+// Decrypt gives Plaintext, both into a separate buffer and in place
+// (dst == src). Then, for keys of every length in keySizes:
+//   - "BlockSize": BlockSize() is the same for every key and equals the
+//     length of every vector's blocks.
+//   - "ShortBuffers": Encrypt and Decrypt panic when dst or src is shorter
+//     than a block, as crypto/aes and crypto/des do (a programming error,
+//     not bad input).
+//   - "CBC": 2000 random keys (cycling through keySizes), IVs and messages
+//     of one to four blocks (fixed seed) survive cipher.NewCBCEncrypter then
+//     cipher.NewCBCDecrypter, as the SSL record layer uses them, and the
+//     ciphertext differs from the plaintext.
+//   - "NoAllocs": Encrypt and Decrypt of one block do not allocate.
+//
+// The other helpers are the pieces TestBlock is made of, for tests that
+// need them alone: TestVectors (KATs only), RoundTrip (the fuzz-target
+// property for one block), CBCRoundTrip (one random CBC message),
+// ShortBuffersPanic, RejectKeySizes (NewCipher fails and returns no
+// cipher), Bench (a benchmark body), BenchmarkWithBaseline (the cipher
+// beside DES and 3DES in one run), and Hex.
+package ciphertest
+
+import (
+	"bytes"
+	"crypto/cipher"
+	"crypto/des"
+	"encoding/hex"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+)
+
+// Vector is one known answer, hex-encoded as published.
+type Vector struct {
+	Name                       string
+	Key, Plaintext, Ciphertext string
+}
+
+// Hex decodes s or fails the test.
+func Hex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatalf("bad hex %q: %v", s, err)
+	}
+	return b
+}
+
+// TestBlock runs the whole kit; see the package documentation.
+func TestBlock(t *testing.T, newCipher func(key []byte) (cipher.Block, error), keySizes []int, vectors []Vector) {
+	t.Helper()
+	if len(keySizes) == 0 {
+		t.Fatal("ciphertest: no key sizes")
+	}
+	TestVectors(t, newCipher, vectors)
+	ciphers := make([]cipher.Block, len(keySizes))
+	for i, n := range keySizes {
+		c, err := newCipher(make([]byte, n))
+		if err != nil || c == nil {
+			t.Fatalf("NewCipher(%d-byte key) = %v, %v", n, c, err)
+		}
+		ciphers[i] = c
+	}
+	bs := ciphers[0].BlockSize()
+	t.Run("BlockSize", func(t *testing.T) {
+		if bs <= 0 {
+			t.Fatalf("BlockSize() = %d", bs)
+		}
+		for i, c := range ciphers {
+			if c.BlockSize() != bs {
+				t.Errorf("%d-byte key: BlockSize() = %d, %d-byte key: %d", keySizes[i], c.BlockSize(), keySizes[0], bs)
+			}
+		}
+		for _, v := range vectors {
+			if len(v.Plaintext) != 2*bs || len(v.Ciphertext) != 2*bs {
+				t.Errorf("vector %q: blocks of %d/%d hex digits, BlockSize() = %d", v.Name, len(v.Plaintext), len(v.Ciphertext), bs)
+			}
+		}
+	})
+	t.Run("ShortBuffers", func(t *testing.T) {
+		for _, c := range ciphers {
+			ShortBuffersPanic(t, c)
+		}
+	})
+	t.Run("CBC", func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(0x5eed, uint64(bs)))
+		for i := 0; i < 2000; i++ {
+			key := make([]byte, keySizes[i%len(keySizes)])
+			fill(rng, key)
+			c, err := newCipher(key)
+			if err != nil {
+				t.Fatalf("NewCipher(%x): %v", key, err)
+			}
+			CBCRoundTrip(t, c, rng)
+			if t.Failed() {
+				t.Fatalf("key %x", key)
+			}
+		}
+	})
+	t.Run("NoAllocs", func(t *testing.T) {
+		for i, c := range ciphers {
+			buf := make([]byte, bs)
+			if n := testing.AllocsPerRun(100, func() { c.Encrypt(buf, buf); c.Decrypt(buf, buf) }); n != 0 {
+				t.Errorf("%d-byte key: Encrypt+Decrypt allocates %v times per block", keySizes[i], n)
+			}
+		}
+	})
+}
+
+// TestVectors checks every vector in both directions, into a separate
+// buffer and in place, each in a subtest "KAT/<name>".
+func TestVectors(t *testing.T, newCipher func(key []byte) (cipher.Block, error), vectors []Vector) {
+	t.Helper()
+	for _, v := range vectors {
+		t.Run("KAT/"+v.Name, func(t *testing.T) {
+			key, pt, ct := Hex(t, v.Key), Hex(t, v.Plaintext), Hex(t, v.Ciphertext)
+			c, err := newCipher(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, len(ct))
+			c.Encrypt(got, pt)
+			if !bytes.Equal(got, ct) {
+				t.Errorf("Encrypt(%x) = %x, want %x", pt, got, ct)
+			}
+			c.Decrypt(got, ct)
+			if !bytes.Equal(got, pt) {
+				t.Errorf("Decrypt(%x) = %x, want %x", ct, got, pt)
+			}
+			buf := bytes.Clone(pt)
+			c.Encrypt(buf, buf)
+			if !bytes.Equal(buf, ct) {
+				t.Errorf("in-place Encrypt(%x) = %x, want %x", pt, buf, ct)
+			}
+			c.Decrypt(buf, buf)
+			if !bytes.Equal(buf, pt) {
+				t.Errorf("in-place Decrypt(%x) = %x, want %x", ct, buf, pt)
+			}
+		})
+	}
+}
+
+// RoundTrip is the fuzz property for one block: block, zero-padded or cut
+// to BlockSize, comes back from Decrypt(Encrypt(·)), and encrypting in
+// place gives the same ciphertext as into a separate buffer.
+func RoundTrip(t testing.TB, c cipher.Block, block []byte) {
+	t.Helper()
+	bs := c.BlockSize()
+	pt := make([]byte, bs)
+	copy(pt, block)
+	ct, back := make([]byte, bs), make([]byte, bs)
+	c.Encrypt(ct, pt)
+	c.Decrypt(back, ct)
+	if !bytes.Equal(back, pt) {
+		t.Fatalf("Decrypt(Encrypt(%x)) = %x", pt, back)
+	}
+	buf := bytes.Clone(pt)
+	c.Encrypt(buf, buf)
+	if !bytes.Equal(buf, ct) {
+		t.Fatalf("in-place Encrypt(%x) = %x, out of place %x", pt, buf, ct)
+	}
+}
+
+// CBCRoundTrip encrypts a random message of one to four blocks under a
+// random IV with CBC and decrypts it again; the message must come back and
+// the ciphertext must differ from it.
+func CBCRoundTrip(t testing.TB, c cipher.Block, rng *rand.Rand) {
+	t.Helper()
+	bs := c.BlockSize()
+	pt := make([]byte, bs*(1+rng.IntN(4)))
+	iv := make([]byte, bs)
+	fill(rng, pt)
+	fill(rng, iv)
+	ct := make([]byte, len(pt))
+	cipher.NewCBCEncrypter(c, iv).CryptBlocks(ct, pt)
+	back := make([]byte, len(ct))
+	cipher.NewCBCDecrypter(c, iv).CryptBlocks(back, ct)
+	if !bytes.Equal(back, pt) {
+		t.Errorf("CBC round trip: iv %x pt %x got %x", iv, pt, back)
+	}
+	if bytes.Equal(ct, pt) {
+		t.Errorf("CBC ciphertext equals plaintext: iv %x pt %x", iv, pt)
+	}
+}
+
+// ShortBuffersPanic checks that Encrypt and Decrypt panic when dst or src
+// is one byte short of a block.
+func ShortBuffersPanic(t *testing.T, c cipher.Block) {
+	t.Helper()
+	short, full := make([]byte, c.BlockSize()-1), make([]byte, c.BlockSize())
+	for _, tc := range []struct {
+		name     string
+		f        func(dst, src []byte)
+		dst, src []byte
+	}{
+		{"Encrypt short src", c.Encrypt, full, short},
+		{"Encrypt short dst", c.Encrypt, short, full},
+		{"Decrypt short src", c.Decrypt, full, short},
+		{"Decrypt short dst", c.Decrypt, short, full},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Error("no panic")
+				}
+			}()
+			tc.f(tc.dst, tc.src)
+		})
+	}
+}
+
+// RejectKeySizes checks that newCipher fails, returning no cipher, for keys
+// of each length in sizes.
+func RejectKeySizes(t *testing.T, newCipher func(key []byte) (cipher.Block, error), sizes []int) {
+	t.Helper()
+	for _, n := range sizes {
+		t.Run(strconv.Itoa(n)+"-byte key", func(t *testing.T) {
+			c, err := newCipher(make([]byte, n))
+			if err == nil || c != nil {
+				t.Errorf("NewCipher(%d-byte key) = %v, %v; want an error", n, c, err)
+			}
+		})
+	}
+}
+
+// Bench is a benchmark body: one block encrypted (or decrypted) in place
+// per iteration.
+func Bench(b *testing.B, c cipher.Block, decrypt bool) {
+	buf := make([]byte, c.BlockSize())
+	b.SetBytes(int64(len(buf)))
+	f := c.Encrypt
+	if decrypt {
+		f = c.Decrypt
+	}
+	for b.Loop() {
+		f(buf, buf)
+	}
+}
+
+// BenchmarkWithBaseline benchmarks c's Encrypt and Decrypt (as
+// name/Encrypt, name/Decrypt) beside crypto/des's DES and 3DES, the other
+// 64-bit block ciphers of SSL 3.0, in the same run.
+func BenchmarkWithBaseline(b *testing.B, name string, c cipher.Block) {
+	desc, err := des.NewCipher([]byte("\x01\x23\x45\x67\x89\xab\xcd\xef"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tdesc, err := des.NewTripleDESCipher([]byte("0123456789abcdef01234567"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		c    cipher.Block
+	}{{name, c}, {"DES", desc}, {"3DES", tdesc}} {
+		b.Run(bc.name+"/Encrypt", func(b *testing.B) { Bench(b, bc.c, false) })
+		b.Run(bc.name+"/Decrypt", func(b *testing.B) { Bench(b, bc.c, true) })
+	}
+}
+
+func fill(rng *rand.Rand, b []byte) {
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+}
