@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/tokenssl/tokenssl/internal/ssltest"
 	"github.com/tokenssl/tokenssl/kea"
 	"github.com/tokenssl/tokenssl/kea/keacert"
 	"github.com/tokenssl/tokenssl/softhsm"
@@ -241,10 +242,10 @@ func runFortezzaDemo(env *softhsm.Env) ([]string, error) {
 	fmt.Printf("fortezza: cards emulated on SoftHSM tokens %q (server) and %q (client): KEA + DSS keys, 1024/160 group\n", p.ServerToken.Label, p.ClientToken.Label)
 	msg := bytes.Repeat([]byte("FORTEZZA "), 1<<10)
 	var names []string
-	for _, id := range softhsm.FortezzaSuites {
+	for _, id := range ssltest.FortezzaSuites {
 		for _, email := range []bool{false, true} {
 			p.Server.SetEmailMode(email)
-			st, err := fortezzaRoundTrip(p.ClientConfig([]uint16{id}), p.ServerConfig([]uint16{id}, true), msg)
+			st, err := fortezzaRoundTrip(ssltest.FortezzaClientConfig(p, []uint16{id}), ssltest.FortezzaServerConfig(p, []uint16{id}, true), msg)
 			if err != nil {
 				return names, fmt.Errorf("%s: %w", ssl.CipherSuiteName(id), err)
 			}
