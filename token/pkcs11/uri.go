@@ -406,11 +406,8 @@ func (u *URI) Config(def Config) (Config, error) {
 		u.SlotDescription != "" || u.SlotManufacturer != "" {
 		cfg.TokenLabel, cfg.TokenSerial, cfg.SlotID = u.Token, u.Serial, u.SlotID
 	}
-	switch {
-	case u.PINValue != "":
-		cfg.PIN = PINString(u.PINValue)
-	case u.PINSource != "":
-		src, err := ParsePINSource(u.PINSource)
+	if u.PINValue != "" || u.PINSource != "" {
+		src, err := PINSpec{Value: u.PINValue, Source: u.PINSource}.Resolve()
 		if err != nil {
 			return cfg, fmt.Errorf("pkcs11 URI: pin-source: %v", err)
 		}
@@ -485,38 +482,15 @@ func (u *URI) matches(b *Backend) error {
 }
 
 // OpenURI opens the token a PKCS#11 URI names and finds its private key:
-// what a "-key" flag does with a URI instead of a file. def supplies what
-// the URI leaves out (module, PIN source, pool size). The caller closes the
-// Backend when done with the key.
+// OpenKeyURI without the certificates. def supplies what the URI leaves
+// out (module, PIN source, pool size). The caller closes the Backend when
+// done with the key.
 func OpenURI(uri string, def Config) (*Backend, token.Key, error) {
-	u, err := ParseURI(uri)
+	k, err := OpenKeyURI(uri, KeyRequest{Config: def})
 	if err != nil {
 		return nil, nil, err
 	}
-	if u.Type != "" && u.Type != "private" {
-		return nil, nil, fmt.Errorf("pkcs11 URI: type=%s does not name a private key", u.Type)
-	}
-	if u.Object == "" && len(u.ID) == 0 {
-		return nil, nil, errors.New("pkcs11 URI: names no key (give object= or id=)")
-	}
-	cfg, err := u.Config(def)
-	if err != nil {
-		return nil, nil, err
-	}
-	b, err := Open(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := u.matches(b); err != nil {
-		b.Close()
-		return nil, nil, err
-	}
-	k, err := b.FindKey(u.KeySpec())
-	if err != nil {
-		b.Close()
-		return nil, nil, err
-	}
-	return b, k, nil
+	return k.Backend, k.Key, nil
 }
 
 // equalURI compares two parsed URIs, pin-value included (tests, fuzzing).
