@@ -3,6 +3,7 @@ package pkcs11
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	p11 "github.com/miekg/pkcs11"
 
@@ -212,6 +213,9 @@ func OpenKeyURI(uri string, def KeyRequest) (*OpenedKey, error) {
 	req.Key = u.KeySpec()
 	b, err := Open(req.Config)
 	if err != nil {
+		if u.carriesPIN && u.ModulePath != "" {
+			return nil, scrubModulePath(err, u.ModulePath)
+		}
 		return nil, err
 	}
 	if err := u.matches(b); err != nil {
@@ -224,4 +228,21 @@ func OpenKeyURI(uri string, def KeyRequest) (*OpenedKey, error) {
 		return nil, err
 	}
 	return k, nil
+}
+
+// scrubModulePath rewrites an Open error so that it does not quote a
+// module-path taken from a URI that carries a PIN: in a pin-value with an
+// unescaped '&', the "module-path" may be the PIN's tail. The kind and the
+// return code survive for errors.Is.
+func scrubModulePath(err error, path string) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return errors.New(strings.ReplaceAll(err.Error(), path, "(module-path not quoted: the URI carries a PIN)"))
+	}
+	out := *e
+	if out.Token == path {
+		out.Token = ""
+	}
+	out.Detail = strings.ReplaceAll(out.Detail, path, "(module-path not quoted: the URI carries a PIN)")
+	return &out
 }
