@@ -28,7 +28,7 @@ func BenchmarkTokenRSAHandshake(b *testing.B) {
 
 	sc := &ssl.Config{Certificates: []ssl.Certificate{cert}, CipherSuites: []uint16{ssl.SSL_RSA_WITH_RC4_128_SHA}}
 	ln := serveSSL(b, sc, func(c net.Conn) { io.Copy(io.Discard, c) })
-	cc := &ssl.Config{RootCAs: ca.roots, ServerName: "localhost", CipherSuites: sc.CipherSuites}
+	cc := &ssl.Config{RootCAs: ca.Roots, ServerName: "localhost", CipherSuites: sc.CipherSuites}
 
 	ops := map[string]func() error{
 		"C_Decrypt": func() error {

@@ -122,7 +122,7 @@ func TestCLIWithKeyFiles(t *testing.T) {
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
 	writePEM(t, filepath.Join(dir, "server.pem"), "CERTIFICATE", ca.issue(t, &key.PublicKey, "localhost", x509.ExtKeyUsageServerAuth))
 	writePEM(t, filepath.Join(dir, "server.key"), "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key))
-	writePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", ca.cert.Raw)
+	writePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", ca.Cert.Raw)
 	addr, serverErr := cliServer(t, nil, "-cert", filepath.Join(dir, "server.pem"), "-key", filepath.Join(dir, "server.key"),
 		"-ciphers", "SSL_RSA_WITH_RC4_128_MD5,0x000A")
 	data := make([]byte, 200000)
@@ -174,7 +174,7 @@ func TestCLIWithTokenKey(t *testing.T) {
 	dir := t.TempDir()
 	pinFile := filepath.Join(dir, "pin")
 	os.WriteFile(pinFile, []byte(tok.UserPIN()+"\n"), 0o600)
-	writePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", ca.cert.Raw)
+	writePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", ca.Cert.Raw)
 	cfg := tok.Config()
 	childEnv := []string{"SOFTHSM2_CONF=" + env.ConfigPath, "TOKENSSL_TEST_PIN=" + tok.UserPIN()}
 	variants := map[string][]string{

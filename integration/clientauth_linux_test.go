@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/tokenssl/tokenssl/integration/interop"
-	"github.com/tokenssl/tokenssl/softhsm"
+	"github.com/tokenssl/tokenssl/internal/ssltest"
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/ssl"
 )
@@ -31,7 +31,7 @@ func TestInteropNSSRequiresTokenClientCertificate(t *testing.T) {
 	tc := interop.NewTestCert(t)
 	db := interop.NSSDB(t, tc.CertPEM, tc.KeyPEM, "server")
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}), 0o600)
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}), 0o600)
 	cmd := exec.Command("certutil", "-A", "-d", "sql:"+db, "-n", "client-ca", "-t", "T,,", "-a", "-i", caFile)
 	cmd.Env = append(os.Environ(), "NSS_IGNORE_SYSTEM_POLICY=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -44,7 +44,7 @@ func TestInteropNSSRequiresTokenClientCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { backend.Close() })
-	pki, err := softhsm.NewSSLPKI(softhsm.TokenKeys{Token: tok, Backend: backend}, "localhost")
+	pki, err := ssltest.NewPKI(ssltest.TokenKeys{Token: tok, Backend: backend}, "localhost")
 	if err != nil {
 		t.Fatal(err)
 	}

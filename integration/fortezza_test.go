@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tokenssl/tokenssl/internal/recordproxy"
+	"github.com/tokenssl/tokenssl/internal/ssltest"
 	"github.com/tokenssl/tokenssl/kea"
 	"github.com/tokenssl/tokenssl/kea/skipjack"
 	"github.com/tokenssl/tokenssl/softhsm"
@@ -213,7 +214,7 @@ func TestFortezzaEmulatedCardsEndToEnd(t *testing.T) {
 				name := fmt.Sprintf("%s/email=%v/clientauth=%v", ssl.CipherSuiteName(id), email, auth)
 				t.Run(name, func(t *testing.T) {
 					p.Server.SetEmailMode(email)
-					cc, sc := p.ClientConfig([]uint16{id}), p.ServerConfig([]uint16{id}, auth)
+					cc, sc := ssltest.FortezzaClientConfig(p, []uint16{id}), ssltest.FortezzaServerConfig(p, []uint16{id}, auth)
 					client, server, cerr, serr := connect(t, cc, sc, nil)
 					if cerr != nil || serr != nil {
 						t.Fatalf("handshake: client %v; server %v", cerr, serr)
@@ -272,18 +273,18 @@ func TestFortezzaEmulatorMatchesSoftwareCard(t *testing.T) {
 		p.Server.SetEmailMode(email)
 		for _, id := range fortezzaSuites {
 			t.Run(fmt.Sprintf("%s/email=%v/soft-server", ssl.CipherSuiteName(id), email), func(t *testing.T) {
-				sc := p.ServerConfig([]uint16{id}, true)
+				sc := ssltest.FortezzaServerConfig(p, []uint16{id}, true)
 				sc.Certificates = []ssl.Certificate{softServer}
-				client, server, cerr, serr := connect(t, p.ClientConfig([]uint16{id}), sc, nil)
+				client, server, cerr, serr := connect(t, ssltest.FortezzaClientConfig(p, []uint16{id}), sc, nil)
 				if cerr != nil || serr != nil {
 					t.Fatalf("client %v; server %v", cerr, serr)
 				}
 				echo(t, client, server, data)
 			})
 			t.Run(fmt.Sprintf("%s/email=%v/soft-client", ssl.CipherSuiteName(id), email), func(t *testing.T) {
-				cc := p.ClientConfig([]uint16{id})
+				cc := ssltest.FortezzaClientConfig(p, []uint16{id})
 				cc.Certificates = []ssl.Certificate{softClient}
-				client, server, cerr, serr := connect(t, cc, p.ServerConfig([]uint16{id}, true), nil)
+				client, server, cerr, serr := connect(t, cc, ssltest.FortezzaServerConfig(p, []uint16{id}, true), nil)
 				if cerr != nil || serr != nil {
 					t.Fatalf("client %v; server %v", cerr, serr)
 				}
@@ -310,7 +311,7 @@ func TestFortezzaWireDecryptsWithUnwrappedMEK(t *testing.T) {
 	p := fortezzaPair(t, softhsm.FortezzaPairOptions{ServerKEAKey: xs, EmailMode: true})
 	id := ssl.SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA
 	rec := &recorder{}
-	client, server, cerr, serr := connect(t, p.ClientConfig([]uint16{id}), p.ServerConfig([]uint16{id}, false), rec)
+	client, server, cerr, serr := connect(t, ssltest.FortezzaClientConfig(p, []uint16{id}), ssltest.FortezzaServerConfig(p, []uint16{id}, false), rec)
 	if cerr != nil || serr != nil {
 		t.Fatalf("client %v; server %v", cerr, serr)
 	}
@@ -473,11 +474,11 @@ func TestFortezzaTamperedKeysRejected(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := ssl.SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA
-			sc := p.ServerConfig([]uint16{id}, false)
+			sc := ssltest.FortezzaServerConfig(p, []uint16{id}, false)
 			if tc.auth {
 				sc.ClientAuth = ssl.RequestClientCert
 			}
-			_, _, cerr, serr := connect(t, p.ClientConfig([]uint16{id}), sc, &recorder{mutate: flip(tc.off)})
+			_, _, cerr, serr := connect(t, ssltest.FortezzaClientConfig(p, []uint16{id}), sc, &recorder{mutate: flip(tc.off)})
 			if cerr == nil {
 				t.Error("client handshake succeeded")
 			}
@@ -508,7 +509,7 @@ func BenchmarkFortezza(b *testing.B) {
 	} {
 		b.Run(mode.name, func(b *testing.B) {
 			p.Server.SetEmailMode(mode.email)
-			cc, sc := p.ClientConfig([]uint16{mode.suite}), p.ServerConfig([]uint16{mode.suite}, false)
+			cc, sc := ssltest.FortezzaClientConfig(p, []uint16{mode.suite}), ssltest.FortezzaServerConfig(p, []uint16{mode.suite}, false)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				client, server, cerr, serr := connect(b, cc, sc, nil)

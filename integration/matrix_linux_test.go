@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/tokenssl/tokenssl/integration/interop"
-	"github.com/tokenssl/tokenssl/softhsm"
+	"github.com/tokenssl/tokenssl/internal/ssltest"
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/ssl"
 )
@@ -45,7 +45,7 @@ var (
 
 type keySet struct {
 	name string
-	pki  *softhsm.SSLPKI
+	pki  *ssltest.PKI
 }
 
 // TestSuiteMatrix: all 27 suites (0x0001–0x001B) × {software keys, keys on
@@ -56,7 +56,7 @@ type keySet struct {
 func TestSuiteMatrix(t *testing.T) {
 	ns := interop.NewNamespace(t)
 	interop.EnsureNSS(t)
-	softPKI, err := softhsm.NewSSLPKI(softhsm.SoftwareKeys{}, "localhost")
+	softPKI, err := ssltest.NewPKI(ssltest.SoftwareKeys{}, "localhost")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestSuiteMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { backend.Close() })
-	tokenPKI, err := softhsm.NewSSLPKI(softhsm.TokenKeys{Token: tok, Backend: backend}, "localhost")
+	tokenPKI, err := ssltest.NewPKI(ssltest.TokenKeys{Token: tok, Backend: backend}, "localhost")
 	if err != nil {
 		t.Fatal(err)
 	}

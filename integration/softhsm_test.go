@@ -6,10 +6,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenssl/tokenssl/internal/ssltest"
 	"github.com/tokenssl/tokenssl/softhsm"
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/ssl"
@@ -25,39 +24,20 @@ import (
 	"github.com/tokenssl/tokenssl/token/pkcs11"
 )
 
-// testCA is a throw-away software CA that issues certificates for keys
-// that live on SoftHSM tokens.
-type testCA struct {
-	cert  *x509.Certificate
-	key   *rsa.PrivateKey
-	roots *x509.CertPool
-}
+// testCA is the test PKI's RSA CA (internal/ssltest) with helpers that
+// fail the test instead of returning errors.
+type testCA struct{ *ssltest.CA }
 
 func newTestCA(t testing.TB) *testCA {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	ca, err := ssltest.NewCA("integration CA")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "integration CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	roots := x509.NewCertPool()
-	roots.AddCert(cert)
-	return &testCA{cert, key, roots}
+	return &testCA{ca}
 }
 
-var serial atomic.Int64
-
 func (ca *testCA) issue(t testing.TB, pub crypto.PublicKey, cn string, eku x509.ExtKeyUsage) []byte {
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(100 + serial.Add(1)), Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{eku}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, pub, ca.key)
+	der, err := ca.Issue(pub, cn, eku)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +153,7 @@ func TestServerKeyOnSoftHSMEveryRSASuite(t *testing.T) {
 	for _, id := range rsaSuites() {
 		t.Run(ssl.CipherSuiteName(id), func(t *testing.T) {
 			sc := &ssl.Config{Certificates: []ssl.Certificate{cert}, CipherSuites: []uint16{id}}
-			cc := &ssl.Config{RootCAs: ca.roots, ServerName: "localhost", CipherSuites: []uint16{id},
+			cc := &ssl.Config{RootCAs: ca.Roots, ServerName: "localhost", CipherSuites: []uint16{id},
 				ClientSessionCache: &oneSession{}}
 			for i, wantResume := range []bool{false, true} {
 				cst, sst, err := pipePair(t, cc, sc, data)
@@ -197,8 +177,8 @@ func TestClientKeyOnSoftHSM(t *testing.T) {
 	for _, id := range rsaSuites() {
 		t.Run(ssl.CipherSuiteName(id), func(t *testing.T) {
 			sc := &ssl.Config{Certificates: []ssl.Certificate{serverCert}, CipherSuites: []uint16{id},
-				ClientAuth: ssl.RequireAndVerifyClientCert, ClientCAs: ca.roots}
-			cc := &ssl.Config{RootCAs: ca.roots, ServerName: "localhost", CipherSuites: []uint16{id},
+				ClientAuth: ssl.RequireAndVerifyClientCert, ClientCAs: ca.Roots}
+			cc := &ssl.Config{RootCAs: ca.Roots, ServerName: "localhost", CipherSuites: []uint16{id},
 				Certificates: []ssl.Certificate{clientCert}}
 			_, sst, err := pipePair(t, cc, sc, []byte("client authenticated by a token key"))
 			if err != nil {
@@ -236,7 +216,7 @@ func TestTokenKeyIsSensitiveAndNotExtractable(t *testing.T) {
 		t.Fatal("the engine was given the key material")
 	}
 	sc := &ssl.Config{Certificates: []ssl.Certificate{cert}}
-	cc := &ssl.Config{RootCAs: ca.roots, ServerName: "localhost"}
+	cc := &ssl.Config{RootCAs: ca.Roots, ServerName: "localhost"}
 	if _, _, err := pipePair(t, cc, sc, []byte("still works")); err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +235,7 @@ func TestConcurrentHandshakesSharePool(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := ssl.Dial("tcp", ln.Addr().String(), &ssl.Config{RootCAs: ca.roots, ServerName: "localhost"})
+			c, err := ssl.Dial("tcp", ln.Addr().String(), &ssl.Config{RootCAs: ca.Roots, ServerName: "localhost"})
 			if err != nil {
 				errs <- err
 				return
@@ -290,7 +270,7 @@ func TestTokenRemovedAndRestoredUnderServer(t *testing.T) {
 		}
 		served.Add(1)
 	})
-	cc := &ssl.Config{RootCAs: ca.roots, ServerName: "localhost", CipherSuites: sc.CipherSuites}
+	cc := &ssl.Config{RootCAs: ca.Roots, ServerName: "localhost", CipherSuites: sc.CipherSuites}
 	dial := func() error {
 		c, err := ssl.Dial("tcp", ln.Addr().String(), cc)
 		if err == nil {

@@ -42,12 +42,30 @@ import (
 // memory for the life of the connection, like a card's loaded key register.
 // The bytes on the wire are exactly a card's.
 
-// Labels of the card's objects on the token.
+// Labels of the card's objects on the token: the card layout of
+// token/pkcs11, which a real card shares.
 const (
-	FortezzaKEALabel = "fortezza-kea" // CKK_DH key pair (x, Y) and the KEA certificate
-	FortezzaDSSLabel = "fortezza-dss" // DSA key pair and its certificate
-	FortezzaCALabel  = "fortezza-ca"  // the issuing CA's certificate
+	FortezzaKEALabel = pkcs11.FortezzaKEALabel // CKK_DH key pair (x, Y) and the KEA certificate
+	FortezzaDSSLabel = pkcs11.FortezzaDSSLabel // DSA key pair and its certificate
+	FortezzaCALabel  = pkcs11.FortezzaCALabel  // the issuing CA's certificate
 )
+
+// EmulateFortezza is the emulator as pkcs11.OpenFortezza and
+// pkcs11.OpenKey take it (KeyRequest.Emulator): the card on a token that
+// lacks the Fortezza mechanisms. The emulator keeps its objects under the
+// fixed labels above; spec.Params is the fallback KEA domain.
+func EmulateFortezza(b *pkcs11.Backend, spec pkcs11.FortezzaCardSpec) (token.FortezzaCard, error) {
+	if (spec.KEA.Label != "" && spec.KEA.Label != FortezzaKEALabel) || len(spec.KEA.ID) > 0 {
+		return nil, fmt.Errorf("softhsm: the emulated card's KEA key is labelled %q, not selected by %s", FortezzaKEALabel, spec.KEA)
+	}
+	c, err := OpenFortezzaCard(b, spec.Params)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return c, nil
+}
+
+var _ pkcs11.FortezzaEmulator = EmulateFortezza
 
 // FortezzaCard is the emulated card. It is safe for concurrent use.
 type FortezzaCard struct {

@@ -15,7 +15,6 @@ import (
 	p11 "github.com/miekg/pkcs11"
 
 	"github.com/tokenssl/tokenssl/kea"
-	"github.com/tokenssl/tokenssl/ssl"
 	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
@@ -246,16 +245,17 @@ type FortezzaPairOptions struct {
 	ServerKEAKey, ClientKEAKey *kea.PrivateKey
 }
 
-// FortezzaPair is a server card and a client card on two SoftHSM tokens,
-// ready for the SSL engine.
+// FortezzaPair is a server card and a client card on two SoftHSM tokens.
+// internal/ssltest turns it into ssl.Config fixtures (this package stays
+// below the engine and does not import it).
 type FortezzaPair struct {
 	CA                       *FortezzaCA
 	Params                   *kea.Params
 	ServerToken, ClientToken *Token
 	Server, Client           *FortezzaCard
-	// ServerCert is the KEA certificate and the CA; ClientCert the DSS
-	// certificate and the CA. Both carry their card as PrivateKey.
-	ServerCert, ClientCert ssl.Certificate
+	// ServerChain is the server card's KEA certificate and the CA;
+	// ClientChain the client card's DSS certificate and the CA.
+	ServerChain, ClientChain [][]byte
 	// Roots holds the CA (for RootCAs and ClientCAs).
 	Roots      *x509.CertPool
 	ServerName string
@@ -322,8 +322,8 @@ func ProvisionFortezzaPair(env *Env, opts FortezzaPairOptions) (*FortezzaPair, e
 	}
 	p.Roots = x509.NewCertPool()
 	p.Roots.AddCert(caX)
-	p.ServerCert = ssl.Certificate{Certificate: [][]byte{p.Server.KEACertificate(), ca.DER}, PrivateKey: p.Server}
-	p.ClientCert = ssl.Certificate{Certificate: [][]byte{p.Client.DSSCertificate(), ca.DER}, PrivateKey: p.Client}
+	p.ServerChain = [][]byte{p.Server.KEACertificate(), ca.DER}
+	p.ClientChain = [][]byte{p.Client.DSSCertificate(), ca.DER}
 	ok = true
 	return p, nil
 }
@@ -343,40 +343,6 @@ func ProvisionFortezzaDemo(opts FortezzaPairOptions) (*FortezzaPair, error) {
 	}
 	p.env = env
 	return p, nil
-}
-
-// FortezzaSuites are the three FORTEZZA_KEA suites.
-var FortezzaSuites = []uint16{
-	ssl.SSL_FORTEZZA_KEA_WITH_NULL_SHA,
-	ssl.SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA,
-	ssl.SSL_FORTEZZA_KEA_WITH_RC4_128_SHA,
-}
-
-// ServerConfig returns a server configuration using the server card for
-// suites (nil: the three Fortezza suites), requiring and verifying a
-// client certificate from the CA if clientAuth.
-func (p *FortezzaPair) ServerConfig(suites []uint16, clientAuth bool) *ssl.Config {
-	if suites == nil {
-		suites = FortezzaSuites
-	}
-	c := &ssl.Config{Certificates: []ssl.Certificate{p.ServerCert}, CipherSuites: suites}
-	if clientAuth {
-		c.ClientAuth = ssl.RequireAndVerifyClientCert
-		c.ClientCAs = p.Roots
-	}
-	return c
-}
-
-// ClientConfig returns a client configuration with the client card (used
-// for KEA always, and as the client certificate when the server asks).
-func (p *FortezzaPair) ClientConfig(suites []uint16) *ssl.Config {
-	if suites == nil {
-		suites = FortezzaSuites
-	}
-	return &ssl.Config{
-		Certificates: []ssl.Certificate{p.ClientCert},
-		RootCAs:      p.Roots, ServerName: p.ServerName, CipherSuites: suites,
-	}
 }
 
 // Close closes both cards' Backends, deletes the tokens and, for

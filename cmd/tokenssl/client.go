@@ -36,27 +36,37 @@ func runClient(args []string) error {
 		}
 		config.ServerName = host
 	}
-	if keys.set() {
-		cert, closeKey, err := keys.load()
-		if err != nil {
-			return fmt.Errorf("client: %w", err)
-		}
-		defer closeKey()
-		config.Certificates = []ssl.Certificate{cert}
+	closeStore, err := fz.openStore()
+	if err != nil {
+		return fmt.Errorf("client: -fortezza-store: %w", err)
 	}
-	if fz.enabled() {
-		cert, roots, closeCard, err := fz.certificate(false)
+	defer closeStore()
+	var cardRoots *x509.CertPool
+	for _, l := range []struct {
+		on   bool
+		what string
+		load func(bool) (*loadedKey, error)
+	}{{keys.set(), "", keys.load}, {fz.enabled(), "Fortezza card: ", fz.load}} {
+		if !l.on {
+			continue
+		}
+		lk, err := l.load(false)
 		if err != nil {
-			return fmt.Errorf("client: Fortezza card: %w", err)
+			return fmt.Errorf("client: %s%w", l.what, err)
 		}
-		defer closeCard()
-		config.Certificates = append(config.Certificates, cert)
-		if *caFile == "" && !*insecure {
-			config.RootCAs = roots // trust the CA stored on the card
+		defer lk.close()
+		config.Certificates = append(config.Certificates, lk.cert)
+		if lk.card != "" {
+			fmt.Fprintf(os.Stderr, "Fortezza card=%s\n", lk.card)
+			if lk.roots != nil {
+				cardRoots = lk.roots
+			}
 		}
+	}
+	if *caFile == "" && !*insecure && cardRoots != nil {
+		config.RootCAs = cardRoots // trust the CA stored on the card
 	}
 	if *caFile != "" {
-		var err error
 		if config.RootCAs, err = loadPool(*caFile); err != nil {
 			return err
 		}
@@ -64,7 +74,6 @@ func runClient(args []string) error {
 		return errors.New("client: give -ca FILE or -insecure")
 	}
 	if *ciphers != "" {
-		var err error
 		if config.CipherSuites, err = ssl.ParseCipherSuites(*ciphers); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenssl/tokenssl/internal/ssltest"
 	"github.com/tokenssl/tokenssl/softhsm"
 	"github.com/tokenssl/tokenssl/ssl"
 )
@@ -39,7 +40,7 @@ func runDemo(args []string) error {
 		return err
 	}
 	defer backend.Close()
-	pki, err := softhsm.NewSSLPKI(softhsm.TokenKeys{Token: tok, Backend: backend}, "localhost")
+	pki, err := ssltest.NewPKI(ssltest.TokenKeys{Token: tok, Backend: backend}, "localhost")
 	if err != nil {
 		return fmt.Errorf("demo: provisioning the token: %w", err)
 	}

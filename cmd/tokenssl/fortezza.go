@@ -7,7 +7,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"flag"
@@ -18,6 +17,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/tokenssl/tokenssl/internal/ssltest"
 	"github.com/tokenssl/tokenssl/kea"
 	"github.com/tokenssl/tokenssl/softhsm"
 	"github.com/tokenssl/tokenssl/ssl"
@@ -45,12 +45,14 @@ func runProvisionFortezza(args []string) error {
 	caDir := fs.String("ca-dir", "", "directory of the Fortezza CA (default: the store)")
 	genParams := fs.Bool("generate-params", false, "generate a fresh 1024/160 KEA group for a new CA instead of the built-in one")
 	fs.Parse(args)
-	if *pinFile != "" {
-		p, err := pkcs11.PINFile(*pinFile).PIN(*label)
+	if *pin != "" || *pinFile != "" {
+		src, err := pkcs11.PINSpec{Value: *pin, File: *pinFile}.Resolve()
 		if err != nil {
 			return err
 		}
-		*pin = p
+		if *pin, err = src.PIN(*label); err != nil {
+			return err
+		}
 	}
 	if *store == "" || *label == "" || *pin == "" {
 		return errors.New("provision-fortezza: -store, -label and -pin-file (or -pin) are required")
@@ -139,21 +141,24 @@ func loadOrCreateFortezzaCA(dir string, generateParams bool) (*softhsm.FortezzaC
 	return ca, os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.DER}), 0o644)
 }
 
-// fortezzaFlags select a Fortezza card for the server or client command.
+// fortezzaFlags select a Fortezza card for the server or client command by
+// its token's label. They are shorthand for a token key: the card opens
+// through pkcs11.OpenKey like any other key, its PIN through the same
+// parser (-fortezza-pin* are the -pin* flags of the card's token), and
+// -key 'pkcs11:token=L;object=fortezza-kea?...' names the same card.
 type fortezzaFlags struct {
-	module, label, pin, store string
-	pinFile                   string
-	email                     bool
+	module, label, store string
+	pin                  pkcs11.PINSpec
+	email                bool
 }
 
 // addFortezzaFlags registers -fortezza-* on fs.
 func addFortezzaFlags(fs *flag.FlagSet) *fortezzaFlags {
 	f := &fortezzaFlags{}
 	fs.StringVar(&f.label, "fortezza-label", "", "use the Fortezza card on the token with this label")
-	fs.StringVar(&f.pin, "fortezza-pin", "", "the card token's user PIN (visible in ps: prefer -fortezza-pin-file)")
-	fs.StringVar(&f.pinFile, "fortezza-pin-file", "", "read the card token's user PIN from this file")
+	registerPIN(fs, &f.pin, "fortezza-")
 	fs.StringVar(&f.module, "fortezza-module", "", "PKCS#11 module of the card (default: SoftHSM2)")
-	fs.StringVar(&f.store, "fortezza-store", "", "SoftHSM store of an emulated card (token provision-fortezza -store)")
+	fs.StringVar(&f.store, "fortezza-store", "", "SoftHSM store of an emulated card (token provision-fortezza -store); also selects it for -key pkcs11:")
 	fs.BoolVar(&f.email, "fortezza-email", false, "server: KEA e-mail mode (r_s = 1) instead of full mode")
 	return f
 }
@@ -161,72 +166,35 @@ func addFortezzaFlags(fs *flag.FlagSet) *fortezzaFlags {
 // enabled reports whether a card was asked for.
 func (f *fortezzaFlags) enabled() bool { return f.label != "" }
 
-// certificate opens the card: a token that lists the Fortezza mechanisms is
-// used as a real card (token/pkcs11), any other (SoftHSM) through the
-// emulator. The certificate is the KEA certificate (server) or DSS
-// certificate (client) with the CA; roots holds the CA stored on the card.
-func (f *fortezzaFlags) certificate(server bool) (ssl.Certificate, *x509.CertPool, func() error, error) {
-	var none ssl.Certificate
-	if f.store != "" {
-		os.Setenv("SOFTHSM2_CONF", filepath.Join(f.store, "softhsm2.conf"))
+// openStore selects the SoftHSM store of -fortezza-store for this process
+// (softhsm.Env, the one place that points SoftHSM at a store); the
+// returned function restores the previous selection.
+func (f *fortezzaFlags) openStore() (func(), error) {
+	if f.store == "" {
+		return func() {}, nil
 	}
+	env, err := softhsm.New(f.store)
+	if err != nil {
+		return nil, err
+	}
+	return func() { env.Close() }, nil
+}
+
+// load opens the card: pkcs11.OpenFortezza decides between the token's own
+// card and the emulator. The certificate is the KEA certificate (server) or
+// DSS certificate (client) with the CA; roots holds the CA stored on the
+// card.
+func (f *fortezzaFlags) load(server bool) (*loadedKey, error) {
 	module := f.module
 	if module == "" {
 		var err error
 		if module, err = softhsm.Find(); err != nil {
-			return none, nil, nil, err
+			return nil, err
 		}
 	}
-	var pin pkcs11.PINSource = pkcs11.PINString(f.pin)
-	if f.pinFile != "" {
-		pin = pkcs11.PINFile(f.pinFile)
-	}
-	b, err := pkcs11.Open(pkcs11.Config{ModulePath: module, TokenLabel: f.label, PIN: pin})
-	if err != nil {
-		return none, nil, nil, err
-	}
-	fail := func(err error) (ssl.Certificate, *x509.CertPool, func() error, error) {
-		b.Close()
-		return none, nil, nil, err
-	}
-	real, err := pkcs11.HasFortezzaMechanisms(b)
-	if err != nil {
-		return fail(err)
-	}
-	var card token.FortezzaCard
-	var chainLeaf, caDER []byte
-	if real {
-		kc, err := pkcs11.OpenFortezzaCard(b, pkcs11.FortezzaCardSpec{KEA: pkcs11.KeySpec{Label: softhsm.FortezzaKEALabel}, DSS: pkcs11.KeySpec{Label: softhsm.FortezzaDSSLabel}})
-		if err != nil {
-			return fail(err)
-		}
-		card, chainLeaf = kc, kc.KEACertificate()
-		if !server {
-			if chainLeaf, err = b.FindCertificate(pkcs11.KeySpec{Label: softhsm.FortezzaDSSLabel}); err != nil {
-				return fail(err)
-			}
-		}
-		caDER, _ = b.FindCertificate(pkcs11.KeySpec{Label: softhsm.FortezzaCALabel})
-	} else {
-		ec, err := softhsm.OpenFortezzaCard(b, nil)
-		if err != nil {
-			return fail(err)
-		}
-		ec.SetEmailMode(f.email)
-		card, chainLeaf, caDER = ec, ec.KEACertificate(), ec.CACertificate()
-		if !server {
-			chainLeaf = ec.DSSCertificate()
-		}
-	}
-	cert := ssl.Certificate{Certificate: [][]byte{chainLeaf}, PrivateKey: card}
-	roots := x509.NewCertPool()
-	if caDER != nil {
-		cert.Certificate = append(cert.Certificate, caDER)
-		if ca, err := x509.ParseCertificate(caDER); err == nil {
-			roots.AddCert(ca)
-		}
-	}
-	return cert, roots, b.Close, nil
+	req := pkcs11.KeyRequest{Config: pkcs11.Config{ModulePath: module, TokenLabel: f.label},
+		PIN: pinOrPrompt(f.pin), Fortezza: true, Emulator: softhsm.EmulateFortezza}
+	return openTokenKey(req, "", "", server)
 }
 
 // runFortezzaDemo provisions a server and a client card on the demo's
@@ -241,10 +209,10 @@ func runFortezzaDemo(env *softhsm.Env) ([]string, error) {
 	fmt.Printf("fortezza: cards emulated on SoftHSM tokens %q (server) and %q (client): KEA + DSS keys, 1024/160 group\n", p.ServerToken.Label, p.ClientToken.Label)
 	msg := bytes.Repeat([]byte("FORTEZZA "), 1<<10)
 	var names []string
-	for _, id := range softhsm.FortezzaSuites {
+	for _, id := range ssltest.FortezzaSuites {
 		for _, email := range []bool{false, true} {
 			p.Server.SetEmailMode(email)
-			st, err := fortezzaRoundTrip(p.ClientConfig([]uint16{id}), p.ServerConfig([]uint16{id}, true), msg)
+			st, err := fortezzaRoundTrip(ssltest.FortezzaClientConfig(p, []uint16{id}), ssltest.FortezzaServerConfig(p, []uint16{id}, true), msg)
 			if err != nil {
 				return names, fmt.Errorf("%s: %w", ssl.CipherSuiteName(id), err)
 			}

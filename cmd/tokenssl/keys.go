@@ -7,40 +7,58 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 
 	"golang.org/x/term"
 
 	"github.com/tokenssl/tokenssl/softhsm"
 	"github.com/tokenssl/tokenssl/ssl"
+	"github.com/tokenssl/tokenssl/token"
 	"github.com/tokenssl/tokenssl/token/pkcs11"
 )
 
 // keyFlags selects a certificate and private key: a PEM file, a key on a
-// PKCS#11 token (module, token, key, PIN), or an RFC 7512 pkcs11: URI.
+// PKCS#11 token (module, token, key, PIN), or an RFC 7512 pkcs11: URI. A
+// token key may be a Fortezza card (its KEA key, by CKK_KEA or the card
+// layout's label), served by the card or by the SoftHSM emulator.
 type keyFlags struct {
 	cert, key               string
 	module                  string
 	slot                    int
 	tokenLabel, tokenSerial string
 	keyLabel, keyID         string
-	pin, pinFile, pinEnv    string
+	pin                     pkcs11.PINSpec
 	poolSize                int
 }
 
 func (k *keyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&k.cert, "cert", "", "PEM certificate chain (default with a token key: the certificate stored beside it)")
-	fs.StringVar(&k.key, "key", "", "PEM private key file, or a pkcs11: URI (RFC 7512)")
+	fs.StringVar(&k.key, "key", "", "PEM private key file, or a pkcs11: URI (RFC 7512), also of a Fortezza card's KEA key")
 	fs.StringVar(&k.module, "pkcs11-module", defaultModule(), "PKCS#11 module (default: SoftHSM2 where installed)")
 	fs.IntVar(&k.slot, "slot", -1, "token by slot ID")
 	fs.StringVar(&k.tokenLabel, "token-label", "", "token by label")
 	fs.StringVar(&k.tokenSerial, "token-serial", "", "token by serial number")
 	fs.StringVar(&k.keyLabel, "key-label", "", "private key by CKA_LABEL")
 	fs.StringVar(&k.keyID, "key-id", "", "private key by CKA_ID (hex)")
-	fs.StringVar(&k.pin, "pin", "", "user PIN (visible in ps: prefer -pin-file or -pin-env)")
-	fs.StringVar(&k.pinFile, "pin-file", "", "read the user PIN from this file")
-	fs.StringVar(&k.pinEnv, "pin-env", "", "read the user PIN from this environment variable")
+	registerPIN(fs, &k.pin, "")
 	fs.IntVar(&k.poolSize, "pool-size", 0, "PKCS#11 sessions shared by all handshakes (default: number of CPUs)")
+}
+
+// registerPIN registers the PIN flags -<prefix>pin, -<prefix>pin-file,
+// -<prefix>pin-env and -<prefix>pin-source on spec: every way to give a
+// PIN ends in the one parser, pkcs11.PINSpec.Resolve.
+func registerPIN(fs *flag.FlagSet, spec *pkcs11.PINSpec, prefix string) {
+	fs.StringVar(&spec.Value, prefix+"pin", "", "user PIN (visible in ps: prefer -"+prefix+"pin-file or -"+prefix+"pin-env)")
+	fs.StringVar(&spec.File, prefix+"pin-file", "", "read the user PIN from this file")
+	fs.StringVar(&spec.Env, prefix+"pin-env", "", "read the user PIN from this environment variable")
+	fs.StringVar(&spec.Source, prefix+"pin-source", "", "PIN source: file:PATH, env:NAME, pass:PIN or prompt")
+}
+
+// pinOrPrompt is spec, or a prompt when it is empty and stdin is a terminal.
+func pinOrPrompt(spec pkcs11.PINSpec) pkcs11.PINSpec {
+	if spec == (pkcs11.PINSpec{}) && term.IsTerminal(int(os.Stdin.Fd())) {
+		spec.Prompt = true
+	}
+	return spec
 }
 
 func defaultModule() string {
@@ -52,7 +70,7 @@ func defaultModule() string {
 
 // onToken reports whether the flags name a token key.
 func (k *keyFlags) onToken() bool {
-	return strings.HasPrefix(k.key, "pkcs11:") || k.keyLabel != "" || k.keyID != ""
+	return pkcs11.IsURI(k.key) || k.keyLabel != "" || k.keyID != ""
 }
 
 // set reports whether any key was given.
@@ -65,86 +83,118 @@ func (k *keyFlags) tokenConfig() (pkcs11.Config, error) {
 		s := uint(k.slot)
 		cfg.SlotID = &s
 	}
-	n := 0
-	for _, v := range []string{k.pin, k.pinFile, k.pinEnv} {
-		if v != "" {
-			n++
-		}
+	src, err := pinOrPrompt(k.pin).Resolve()
+	if err != nil {
+		return cfg, err
 	}
-	if n > 1 {
-		return cfg, errors.New("give at most one of -pin, -pin-file, -pin-env")
-	}
-	switch {
-	case k.pin != "":
-		cfg.PIN = pkcs11.PINString(k.pin)
-	case k.pinFile != "":
-		cfg.PIN = pkcs11.PINFile(k.pinFile)
-	case k.pinEnv != "":
-		cfg.PIN = pkcs11.PINEnv(k.pinEnv)
-	case term.IsTerminal(int(os.Stdin.Fd())):
-		cfg.PIN = pkcs11.PINPrompt{}
-	}
+	cfg.PIN = src
 	return cfg, nil
 }
 
-// load returns the certificate and key; closeFn releases the token.
-func (k *keyFlags) load() (cert ssl.Certificate, closeFn func(), err error) {
-	closeFn = func() {}
+// request is the token key the flags name.
+func (k *keyFlags) request() (pkcs11.KeyRequest, error) {
+	cfg := pkcs11.Config{ModulePath: k.module, TokenLabel: k.tokenLabel, TokenSerial: k.tokenSerial, PoolSize: k.poolSize}
+	if k.slot >= 0 {
+		s := uint(k.slot)
+		cfg.SlotID = &s
+	}
+	req := pkcs11.KeyRequest{Config: cfg, PIN: pinOrPrompt(k.pin), Key: pkcs11.KeySpec{Label: k.keyLabel}, Emulator: softhsm.EmulateFortezza}
+	if k.keyID != "" {
+		id, err := hex.DecodeString(k.keyID)
+		if err != nil {
+			return req, fmt.Errorf("-key-id: %v", err)
+		}
+		req.Key.ID = id
+	}
+	return req, nil
+}
+
+// loadedKey is a certificate with its key, ready for ssl.Config.
+type loadedKey struct {
+	cert  ssl.Certificate
+	roots *x509.CertPool  // the CA stored on a Fortezza card, else nil
+	card  pkcs11.CardKind // which implementation serves a card
+	close func()
+}
+
+// load returns the certificate and key the flags name; server selects a
+// card's KEA certificate (else its DSS certificate, a client's).
+func (k *keyFlags) load(server bool) (*loadedKey, error) {
 	if !k.onToken() {
 		if k.cert == "" || k.key == "" {
-			return cert, closeFn, errors.New("give -cert and -key, or a token key (-key-label/-key-id or -key pkcs11:…)")
+			return nil, errors.New("give -cert and -key, or a token key (-key-label/-key-id or -key pkcs11:…)")
 		}
-		cert, err = ssl.LoadX509KeyPair(k.cert, k.key)
-		return cert, closeFn, err
-	}
-	cfg, err := k.tokenConfig()
-	if err != nil {
-		return cert, closeFn, err
-	}
-	var b *pkcs11.Backend
-	if strings.HasPrefix(k.key, "pkcs11:") {
-		b, cert.PrivateKey, err = pkcs11.OpenURI(k.key, cfg)
-	} else {
-		if cfg.ModulePath == "" {
-			return cert, closeFn, errors.New("no PKCS#11 module: give -pkcs11-module")
-		}
-		spec := pkcs11.KeySpec{Label: k.keyLabel}
-		if k.keyID != "" {
-			if spec.ID, err = hex.DecodeString(k.keyID); err != nil {
-				return cert, closeFn, fmt.Errorf("-key-id: %v", err)
-			}
-		}
-		if b, err = pkcs11.Open(cfg); err == nil {
-			if cert.PrivateKey, err = b.FindKey(spec); err != nil {
-				b.Close()
-			}
-		}
-	}
-	if err != nil {
-		return cert, closeFn, err
-	}
-	closeFn = func() { b.Close() }
-	if k.cert != "" {
-		if cert.Certificate, err = ssl.LoadCertificateChain(k.cert); err != nil {
-			closeFn()
-			return cert, func() {}, err
-		}
-	} else {
-		stored, ok := cert.PrivateKey.(interface{ Certificate() ([]byte, error) })
-		if !ok {
-			closeFn()
-			return cert, func() {}, errors.New("no -cert given and the token key has no certificate lookup")
-		}
-		der, err := stored.Certificate()
+		cert, err := ssl.LoadX509KeyPair(k.cert, k.key)
 		if err != nil {
-			closeFn()
-			return cert, func() {}, fmt.Errorf("no -cert given and no certificate beside the key on the token: %w", err)
+			return nil, err
 		}
-		cert.Certificate = [][]byte{der}
+		return &loadedKey{cert: cert, close: func() {}}, nil
 	}
-	if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
-		closeFn()
-		return cert, func() {}, err
+	req, err := k.request()
+	if err != nil {
+		return nil, err
 	}
-	return cert, closeFn, nil
+	if !pkcs11.IsURI(k.key) && req.ModulePath == "" {
+		return nil, errors.New("no PKCS#11 module: give -pkcs11-module")
+	}
+	return openTokenKey(req, k.key, k.cert, server)
+}
+
+// openTokenKey opens a token key (named by uri if it is one, else by req)
+// through pkcs11.OpenKey, and builds its chain: certFile if given, else
+// the certificate on the token; for a card, the KEA (server) or DSS
+// (client) certificate and the card's CA, which also becomes roots.
+func openTokenKey(req pkcs11.KeyRequest, uri, certFile string, server bool) (*loadedKey, error) {
+	var ok *pkcs11.OpenedKey
+	var err error
+	if pkcs11.IsURI(uri) {
+		ok, err = pkcs11.OpenKeyURI(uri, req)
+	} else {
+		ok, err = pkcs11.OpenKey(req)
+	}
+	if err != nil {
+		return nil, err
+	}
+	lk := &loadedKey{cert: ssl.Certificate{PrivateKey: ok.Key}, card: ok.Card, close: func() { ok.Close() }}
+	fail := func(err error) (*loadedKey, error) {
+		lk.close()
+		return nil, err
+	}
+	leaf := ok.Certificate
+	if ok.Card != "" && !server {
+		leaf = ok.DSSCertificate
+	}
+	switch {
+	case certFile != "":
+		if lk.cert.Certificate, err = ssl.LoadCertificateChain(certFile); err != nil {
+			return fail(err)
+		}
+	case leaf == nil:
+		return fail(errors.New("no -cert given and no certificate beside the key on the token"))
+	default:
+		lk.cert.Certificate = [][]byte{leaf}
+	}
+	if ok.Card != "" {
+		if ok.CACertificate != nil {
+			if certFile == "" {
+				lk.cert.Certificate = append(lk.cert.Certificate, ok.CACertificate)
+			}
+			if ca, err := x509.ParseCertificate(ok.CACertificate); err == nil {
+				lk.roots = x509.NewCertPool()
+				lk.roots.AddCert(ca)
+			}
+		}
+		return lk, nil // Fortezza certificates are for the engine's own parser
+	}
+	if lk.cert.Leaf, err = x509.ParseCertificate(lk.cert.Certificate[0]); err != nil {
+		return fail(err)
+	}
+	return lk, nil
+}
+
+// setEmailMode puts a card that has the choice into KEA e-mail mode.
+func setEmailMode(k token.Key, on bool) {
+	if c, ok := k.(interface{ SetEmailMode(bool) }); ok {
+		c.SetEmailMode(on)
+	}
 }

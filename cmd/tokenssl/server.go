@@ -31,24 +31,55 @@ func runServer(args []string) error {
 	timeout := fs.Duration("handshake-timeout", 30*time.Second, "handshake deadline per connection")
 	fs.Parse(args)
 
+	var closers []func()
+	logger := log.New(os.Stderr, "", 0)
 	config := &ssl.Config{HandshakeTimeout: *timeout}
-	if keys.set() || !fz.enabled() {
-		cert, closeKey, err := keys.load()
-		if err != nil {
-			return fmt.Errorf("server: %w", err)
+	var err error
+	if *ciphers != "" {
+		if config.CipherSuites, err = ssl.ParseCipherSuites(*ciphers); err != nil {
+			return err
 		}
-		defer closeKey()
-		config.Certificates = append(config.Certificates, cert)
 	}
-	var fzRoots *x509.CertPool
-	if fz.enabled() {
-		cert, roots, closeCard, err := fz.certificate(true)
+	closeStore, err := fz.openStore()
+	if err != nil {
+		return fmt.Errorf("server: -fortezza-store: %w", err)
+	}
+	defer closeStore()
+	// The CA stored on a Fortezza card vouches for Fortezza clients; it has
+	// to be known before the verify policy is chosen.
+	var cardRoots *x509.CertPool
+	add := func(what string, load func(bool) (*loadedKey, error)) error {
+		lk, err := load(true)
 		if err != nil {
-			return fmt.Errorf("server: Fortezza card: %w", err)
+			return fmt.Errorf("server: %s%w", what, err)
 		}
-		defer closeCard()
-		config.Certificates = append(config.Certificates, cert)
-		fzRoots = roots
+		closers = append(closers, lk.close)
+		config.Certificates = append(config.Certificates, lk.cert)
+		if lk.card != "" {
+			setEmailMode(lk.cert.PrivateKey, fz.email)
+			logger.Printf("Fortezza card=%s", lk.card)
+			if lk.roots != nil {
+				cardRoots = lk.roots
+			}
+		}
+		return nil
+	}
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	// Without any key the server can still run anonymous suites, when
+	// those are all it is asked for.
+	if keys.set() || (!fz.enabled() && !anonymousOnly(config.CipherSuites)) {
+		if err := add("", keys.load); err != nil {
+			return err
+		}
+	}
+	if fz.enabled() {
+		if err := add("Fortezza card: ", fz.load); err != nil {
+			return err
+		}
 	}
 	if *dhParams != "" {
 		data, err := os.ReadFile(*dhParams)
@@ -59,21 +90,15 @@ func runServer(args []string) error {
 			return fmt.Errorf("server: -dh-params: %w", err)
 		}
 	}
-	var err error
-	if config.ClientAuth, err = parseVerifyClient(*verifyClient, *clientCA != ""); err != nil {
+	if config.ClientAuth, err = parseVerifyClient(*verifyClient, *clientCA != "" || cardRoots != nil); err != nil {
 		return err
 	}
 	if *clientCA != "" {
 		if config.ClientCAs, err = loadPool(*clientCA); err != nil {
 			return err
 		}
-	} else if fzRoots != nil && config.ClientAuth != ssl.NoClientCert {
-		config.ClientCAs = fzRoots // the card's CA vouches for Fortezza clients
-	}
-	if *ciphers != "" {
-		if config.CipherSuites, err = ssl.ParseCipherSuites(*ciphers); err != nil {
-			return err
-		}
+	} else if cardRoots != nil && config.ClientAuth != ssl.NoClientCert {
+		config.ClientCAs = cardRoots
 	}
 	if *cacheSize <= 0 {
 		config.DisableSessionCache = true
@@ -84,7 +109,22 @@ func runServer(args []string) error {
 	if err != nil {
 		return err
 	}
-	return serve(ln, log.New(os.Stderr, "", 0))
+	return serve(ln, logger)
+}
+
+// anonymousOnly reports whether suites is a non-empty list of anonymous
+// suites only: a server for them needs no certificate.
+func anonymousOnly(suites []uint16) bool {
+	anon := map[uint16]bool{}
+	for _, s := range ssl.CipherSuites() {
+		anon[s.ID] = s.Anonymous
+	}
+	for _, id := range suites {
+		if !anon[id] {
+			return false
+		}
+	}
+	return len(suites) > 0
 }
 
 // serve accepts until SIGINT/SIGTERM; every connection echoes. A failing

@@ -318,9 +318,10 @@ func causeDetail(err error) string {
 type opFlags int
 
 const (
-	// probeGeneral: on CKR_GENERAL_ERROR ask C_GetTokenInfo whether the
-	// token is still there (SoftHSM's only sign of a deleted store). Not
-	// used for decryption, where GENERAL_ERROR means bad padding and an
+	// probeGeneral: on an ambiguous code (CKR_GENERAL_ERROR,
+	// CKR_DEVICE_ERROR, see classify) ask C_GetTokenInfo whether the token
+	// is still there (SoftHSM's only sign of a deleted store). Not used for
+	// decryption, where those codes may depend on the ciphertext and an
 	// extra call would only add a timing difference.
 	probeGeneral opFlags = 1 << iota
 )
@@ -386,7 +387,7 @@ func (b *Backend) take() (session, error) {
 	h, err := m.ctx.OpenSession(b.slot, p11.CKF_SERIAL_SESSION|p11.CKF_RW_SESSION)
 	if err != nil {
 		code := rv(err)
-		if isGone(code) || code == p11.CKR_GENERAL_ERROR {
+		if isGone(code) || classify(code) == classAmbiguous {
 			b.broken = err
 			return session{}, unavailable("C_OpenSession", b.label, code, "")
 		}
@@ -402,7 +403,7 @@ func (b *Backend) put(s session, op string, flags opFlags, err error) error {
 	m := b.m
 	code := rv(err)
 	gone := isGone(code)
-	if !gone && code == p11.CKR_GENERAL_ERROR && flags&probeGeneral != 0 {
+	if !gone && classify(code) == classAmbiguous && flags&probeGeneral != 0 {
 		if _, perr := m.ctx.GetTokenInfo(b.slot); perr != nil {
 			gone = true
 		}

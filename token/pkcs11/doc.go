@@ -12,7 +12,10 @@
 // fail). FindKey returns *RSAKey, *DSAKey or *DHKey; FindObject and
 // WithSession give the raw miekg/pkcs11 context and a pooled, logged-in
 // session to layers that need mechanisms this package does not wrap
-// (KEA, SKIPJACK). OpenURI does all of it from an RFC 7512 URI.
+// (KEA, SKIPJACK). OpenKey (flags) and OpenKeyURI (RFC 7512) do all of it
+// in one call and return whatever the token holds, a Fortezza card
+// included (OpenFortezza decides between a real card and an emulator);
+// every PIN goes through PINSpec.
 //
 // # miekg/pkcs11, not crypto11
 //

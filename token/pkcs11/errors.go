@@ -125,23 +125,64 @@ func rv(err error) p11.Error {
 	return 0
 }
 
-// isGone reports whether code means the token, its session or its objects
-// vanished under us. CKR_GENERAL_ERROR is ambiguous (SoftHSM also uses it
-// for bad padding and bad DH peers); callers probe the token for it.
-func isGone(code p11.Error) bool {
+// How a PKCS#11 return code is read. The table decides which failures may
+// end an SSL handshake early with ErrTokenUnavailable (token.ErrUnavailable):
+// only those no peer input can cause. On the RSA decrypt path anything else
+// must look like a bad ciphertext (ErrDecrypt, then the engine's random
+// pre-master secret), or a card that fails on some ciphertexts becomes a
+// Bleichenbacher oracle.
+//
+//	class        codes                                        decrypt              other operations
+//	removed      DEVICE_REMOVED, TOKEN_NOT_PRESENT,            ErrTokenUnavailable  ErrTokenUnavailable,
+//	             TOKEN_NOT_RECOGNIZED, SLOT_ID_INVALID,                             reconnect on next use
+//	             CRYPTOKI_NOT_INITIALIZED
+//	sessionLost  SESSION_HANDLE_INVALID, SESSION_CLOSED,       reconnect, retry     ErrTokenUnavailable,
+//	             OBJECT_HANDLE_INVALID, KEY_HANDLE_INVALID,    once; if that fails  reconnect on next use
+//	             USER_NOT_LOGGED_IN                            ErrTokenUnavailable
+//	ambiguous    GENERAL_ERROR, DEVICE_ERROR, DEVICE_MEMORY,   ErrDecrypt           probe C_GetTokenInfo:
+//	             FUNCTION_FAILED                                                    gone if it fails
+//	other        everything else                               ErrDecrypt           the error, with its code
+//
+// SoftHSM answers GENERAL_ERROR for bad padding, and a card may answer
+// DEVICE_ERROR for a ciphertext its firmware dislikes: neither says the
+// token went away. Session-class codes concern our handles, which no
+// ciphertext can invalidate, but they are retried on decryption so a
+// handshake survives a session lost in passing.
+type codeClass int
+
+const (
+	classOther codeClass = iota
+	classRemoved
+	classSessionLost
+	classAmbiguous
+)
+
+func classify(code p11.Error) codeClass {
 	switch code {
 	case p11.CKR_DEVICE_REMOVED, p11.CKR_TOKEN_NOT_PRESENT, p11.CKR_TOKEN_NOT_RECOGNIZED,
-		p11.CKR_DEVICE_ERROR, p11.CKR_SESSION_HANDLE_INVALID, p11.CKR_SESSION_CLOSED,
-		p11.CKR_SLOT_ID_INVALID, p11.CKR_CRYPTOKI_NOT_INITIALIZED,
+		p11.CKR_SLOT_ID_INVALID, p11.CKR_CRYPTOKI_NOT_INITIALIZED:
+		return classRemoved
+	case p11.CKR_SESSION_HANDLE_INVALID, p11.CKR_SESSION_CLOSED,
 		// Our key objects are token objects found at open: if their
 		// handles die, the token (or its store) went away.
 		p11.CKR_OBJECT_HANDLE_INVALID, p11.CKR_KEY_HANDLE_INVALID,
 		// The login vanished (another application logged out, or every
 		// session was closed): re-login on reconnect repairs it.
 		p11.CKR_USER_NOT_LOGGED_IN:
-		return true
+		return classSessionLost
+	case p11.CKR_GENERAL_ERROR, p11.CKR_DEVICE_ERROR, p11.CKR_DEVICE_MEMORY, p11.CKR_FUNCTION_FAILED:
+		return classAmbiguous
 	}
-	return false
+	return classOther
+}
+
+// isGone reports whether code means the token, its session or its objects
+// vanished under us (classes removed and sessionLost). Ambiguous codes
+// (CKR_GENERAL_ERROR, CKR_DEVICE_ERROR) are not: callers probe the token
+// for them, except on decryption.
+func isGone(code p11.Error) bool {
+	c := classify(code)
+	return c == classRemoved || c == classSessionLost
 }
 
 func unavailable(op, label string, code p11.Error, detail string) *Error {

@@ -195,6 +195,11 @@ func (k *RSAKey) Decrypt(rand io.Reader, ciphertext []byte, opts crypto.Decrypte
 	return key, nil
 }
 
+// decryptFault, set only by tests, replaces the result of a real C_Decrypt
+// on SoftHSM with a return code SoftHSM never gives (CKR_DEVICE_ERROR, a
+// removal): fault injection on the real path, not a stub of the token.
+var decryptFault func() error
+
 func (k *RSAKey) decrypt(ciphertext []byte) ([]byte, error) {
 	if len(ciphertext) != k.pub.Size() {
 		return nil, ErrDecrypt
@@ -202,14 +207,27 @@ func (k *RSAKey) decrypt(ciphertext []byte) ([]byte, error) {
 	ctx, cancel := k.b.opCtx()
 	defer cancel()
 	var plain []byte
-	err := k.b.do(ctx, "decrypt", 0, func(c *p11.Ctx, sh p11.SessionHandle) error {
+	op := func(c *p11.Ctx, sh p11.SessionHandle) error {
 		if err := c.DecryptInit(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_RSA_PKCS, nil)}, k.handle()); err != nil {
 			return err
 		}
 		var err error
 		plain, err = c.Decrypt(sh, ciphertext)
+		if f := decryptFault; f != nil {
+			if ferr := f(); ferr != nil {
+				plain, err = nil, ferr
+			}
+		}
 		return err
-	})
+	}
+	err := k.b.do(ctx, "decrypt", 0, op)
+	if errors.Is(err, ErrTokenUnavailable) && classify(rv(err)) == classSessionLost {
+		// Our session or login went away in passing: the next call
+		// reconnects first. Only if that fails does the handshake end early.
+		err = k.b.do(ctx, "decrypt", 0, op)
+	}
+	// Only classes removed and sessionLost come back as ErrTokenUnavailable
+	// (errors.go): every ambiguous code is a decryption failure here.
 	switch {
 	case err == nil:
 		return plain, nil

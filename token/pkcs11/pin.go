@@ -73,6 +73,48 @@ func (p PINEnv) PIN(string) (string, error) {
 
 func (p PINEnv) String() string { return "PINEnv(" + string(p) + ")" }
 
+// PINSpec is a PIN as a user gives it, on a command line (-pin, -pin-file,
+// -pin-env, -pin-source) or in an RFC 7512 URI (pin-value, pin-source).
+// Every PIN goes through Resolve, the one place that turns these forms
+// into a PINSource. At most one field may be set; none means no login.
+type PINSpec struct {
+	Value  string // the PIN itself (-pin, pin-value)
+	File   string // a file holding it (-pin-file)
+	Env    string // an environment variable holding it (-pin-env)
+	Source string // pass:PIN, file:PATH, env:NAME or prompt (-pin-source, pin-source)
+	Prompt bool   // ask on the terminal without echo
+}
+
+// Resolve returns the PINSource the spec names, or nil for an empty spec.
+// Its errors never contain the PIN.
+func (s PINSpec) Resolve() (PINSource, error) {
+	n := 0
+	for _, set := range []bool{s.Value != "", s.File != "", s.Env != "", s.Source != "", s.Prompt} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n > 1:
+		return nil, errors.New("PIN: give only one of a PIN value, a PIN file, a PIN variable, a PIN source or a prompt")
+	case s.Value != "":
+		return PINString(s.Value), nil
+	case s.File != "":
+		return PINFile(s.File), nil
+	case s.Env != "":
+		return PINEnv(s.Env), nil
+	case s.Source != "":
+		return ParsePINSource(s.Source)
+	case s.Prompt:
+		return PINPrompt{}, nil
+	}
+	return nil, nil
+}
+
+// String is redacted: a spec may hold the PIN itself.
+func (s PINSpec) String() string   { return "PINSpec(redacted)" }
+func (s PINSpec) GoString() string { return "PINSpec(redacted)" }
+
 // ParsePINSource parses a PIN source as users write it:
 //
 //	pass:PIN      literal (visible in ps when given as an argument)
@@ -117,7 +159,8 @@ func ParsePINSource(spec string) (PINSource, error) {
 	case "prompt":
 		return PINPrompt{Prompt: rest}, nil
 	}
-	return nil, fmt.Errorf("PIN source %q: unknown scheme %q", redactSpec(spec), scheme)
+	// Not even the scheme is quoted: "1234:5678" may be a mistyped PIN.
+	return nil, errors.New("PIN source: unknown scheme: want pass:PIN, file:PATH, env:NAME or prompt")
 }
 
 // redactSpec hides whatever follows the scheme of an unparseable PIN

@@ -38,6 +38,10 @@ type URI struct {
 	// Vendor attributes ("x-" prefix), kept for the caller.
 	VendorPath  map[string]string
 	VendorQuery map[string][]string
+
+	// carriesPIN: the URI as written holds a PIN, so Config's errors
+	// quote none of it either (a PIN's fragments may have become values).
+	carriesPIN bool
 }
 
 // IsURI reports whether s looks like a PKCS#11 URI rather than a file name.
@@ -51,56 +55,60 @@ var uriTypes = map[string]bool{"public": true, "private": true, "cert": true, "s
 // attributes (other than "x-" vendor ones), repeated attributes, malformed
 // percent-escapes and characters the grammar does not allow unescaped are
 // errors, because a URI that silently matches something else selects the
-// wrong key. Errors never quote a pin-value.
+// wrong key. Errors never quote any part of a PIN: in a URI that carries
+// one (pin-value, or a pass: pin-source) no error quotes the URI at all,
+// since a PIN with an unescaped '&' or ';' splits into fragments that look
+// like attributes; errors then name the attribute by its position.
 func ParseURI(s string) (*URI, error) {
 	if !IsURI(s) {
 		return nil, errors.New(`pkcs11 URI: must start with "pkcs11:"`)
 	}
+	p := uriParser{secret: strings.Contains(s, "pin-value") || strings.Contains(strings.ToLower(s), "pass:")}
 	rest := s[7:]
 	path, query, _ := strings.Cut(rest, "?")
-	u := &URI{}
+	u := &URI{carriesPIN: p.secret}
 	seen := map[string]bool{}
 	if path != "" {
-		for _, attr := range strings.Split(path, ";") {
+		for i, attr := range strings.Split(path, ";") {
 			name, raw, ok := strings.Cut(attr, "=")
 			if !ok || name == "" {
-				return nil, fmt.Errorf("pkcs11 URI: path attribute %q is not name=value", clip(attr))
+				return nil, p.errorf(i, "path", "is not name=value", "path attribute %q is not name=value", attr)
 			}
 			if err := checkName(name); err != nil {
-				return nil, err
+				return nil, p.errorf(i, "path", "has a bad name", "bad attribute name %q", name)
 			}
 			val, err := unescape(raw, false)
 			if err != nil {
-				return nil, fmt.Errorf("pkcs11 URI: %s: %v", name, err)
+				return nil, p.errorf(i, "path", "has a malformed value", "%s: %v", name, err)
 			}
 			if seen[name] {
-				return nil, fmt.Errorf("pkcs11 URI: path attribute %q repeated", name)
+				return nil, p.errorf(i, "path", "is repeated", "path attribute %q repeated", name)
 			}
 			seen[name] = true
 			if err := u.setPath(name, val); err != nil {
+				if p.secret {
+					return nil, p.errorf(i, "path", "has a bad value", "")
+				}
 				return nil, err
 			}
 		}
 	}
 	if query != "" {
 		qseen := map[string]bool{}
-		for _, attr := range strings.Split(query, "&") {
+		for i, attr := range strings.Split(query, "&") {
 			name, raw, ok := strings.Cut(attr, "=")
 			if !ok || name == "" {
-				if strings.HasPrefix(attr, "pin-value") {
-					return nil, errors.New("pkcs11 URI: malformed pin-value attribute")
-				}
-				return nil, fmt.Errorf("pkcs11 URI: query attribute %q is not name=value", clip(attr))
+				return nil, p.errorf(i, "query", "is not name=value", "query attribute %q is not name=value", attr)
 			}
 			if err := checkName(name); err != nil {
-				return nil, err
+				return nil, p.errorf(i, "query", "has a bad name", "bad attribute name %q", name)
 			}
 			val, err := unescape(raw, true)
 			if err != nil {
 				if name == "pin-value" {
 					return nil, errors.New("pkcs11 URI: pin-value: malformed escape")
 				}
-				return nil, fmt.Errorf("pkcs11 URI: %s: %v", name, err)
+				return nil, p.errorf(i, "query", "has a malformed value", "%s: %v", name, err)
 			}
 			if strings.HasPrefix(name, "x-") {
 				if u.VendorQuery == nil {
@@ -110,7 +118,7 @@ func ParseURI(s string) (*URI, error) {
 				continue
 			}
 			if qseen[name] {
-				return nil, fmt.Errorf("pkcs11 URI: query attribute %q repeated", name)
+				return nil, p.errorf(i, "query", "is repeated", "query attribute %q repeated", name)
 			}
 			qseen[name] = true
 			switch name {
@@ -123,7 +131,7 @@ func ParseURI(s string) (*URI, error) {
 			case "pin-value":
 				u.PINValue = val
 			default:
-				return nil, fmt.Errorf("pkcs11 URI: unknown query attribute %q", name)
+				return nil, p.errorf(i, "query", "is unknown", "unknown query attribute %q", name)
 			}
 		}
 		if u.PINSource != "" && u.PINValue != "" {
@@ -131,6 +139,26 @@ func ParseURI(s string) (*URI, error) {
 		}
 	}
 	return u, nil
+}
+
+// uriParser words ParseURI's errors.
+type uriParser struct {
+	secret bool // the URI carries a PIN: quote nothing
+}
+
+// errorf quotes input (clipped) in a URI without a PIN; in one with a PIN
+// it gives only the part, the attribute's position and reason (which holds
+// no input), since the name and value may both be PIN fragments.
+func (p uriParser) errorf(i int, part, reason, format string, args ...any) error {
+	if p.secret {
+		return fmt.Errorf("pkcs11 URI: %s attribute %d %s (not quoted: the URI carries a PIN; percent-encode '&', ';' and '%%' in a pin-value)", part, i+1, reason)
+	}
+	for j, a := range args {
+		if s, ok := a.(string); ok {
+			args[j] = clip(s)
+		}
+	}
+	return fmt.Errorf("pkcs11 URI: "+format, args...)
 }
 
 func (u *URI) setPath(name, val string) error {
@@ -201,7 +229,7 @@ func checkName(name string) error {
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return fmt.Errorf("pkcs11 URI: bad attribute name %q", clip(name))
+			return errors.New("bad attribute name")
 		}
 	}
 	return nil
@@ -398,6 +426,9 @@ func (u *URI) Config(def Config) (Config, error) {
 	case u.ModuleName != "":
 		p, err := resolveModuleName(u.ModuleName)
 		if err != nil {
+			if u.carriesPIN {
+				return cfg, errors.New("pkcs11 URI: module-name not found or invalid (not quoted: the URI carries a PIN)")
+			}
 			return cfg, err
 		}
 		cfg.ModulePath = p
@@ -406,11 +437,8 @@ func (u *URI) Config(def Config) (Config, error) {
 		u.SlotDescription != "" || u.SlotManufacturer != "" {
 		cfg.TokenLabel, cfg.TokenSerial, cfg.SlotID = u.Token, u.Serial, u.SlotID
 	}
-	switch {
-	case u.PINValue != "":
-		cfg.PIN = PINString(u.PINValue)
-	case u.PINSource != "":
-		src, err := ParsePINSource(u.PINSource)
+	if u.PINValue != "" || u.PINSource != "" {
+		src, err := PINSpec{Value: u.PINValue, Source: u.PINSource}.Resolve()
 		if err != nil {
 			return cfg, fmt.Errorf("pkcs11 URI: pin-source: %v", err)
 		}
@@ -485,38 +513,15 @@ func (u *URI) matches(b *Backend) error {
 }
 
 // OpenURI opens the token a PKCS#11 URI names and finds its private key:
-// what a "-key" flag does with a URI instead of a file. def supplies what
-// the URI leaves out (module, PIN source, pool size). The caller closes the
-// Backend when done with the key.
+// OpenKeyURI without the certificates. def supplies what the URI leaves
+// out (module, PIN source, pool size). The caller closes the Backend when
+// done with the key.
 func OpenURI(uri string, def Config) (*Backend, token.Key, error) {
-	u, err := ParseURI(uri)
+	k, err := OpenKeyURI(uri, KeyRequest{Config: def})
 	if err != nil {
 		return nil, nil, err
 	}
-	if u.Type != "" && u.Type != "private" {
-		return nil, nil, fmt.Errorf("pkcs11 URI: type=%s does not name a private key", u.Type)
-	}
-	if u.Object == "" && len(u.ID) == 0 {
-		return nil, nil, errors.New("pkcs11 URI: names no key (give object= or id=)")
-	}
-	cfg, err := u.Config(def)
-	if err != nil {
-		return nil, nil, err
-	}
-	b, err := Open(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := u.matches(b); err != nil {
-		b.Close()
-		return nil, nil, err
-	}
-	k, err := b.FindKey(u.KeySpec())
-	if err != nil {
-		b.Close()
-		return nil, nil, err
-	}
-	return b, k, nil
+	return k.Backend, k.Key, nil
 }
 
 // equalURI compares two parsed URIs, pin-value included (tests, fuzzing).

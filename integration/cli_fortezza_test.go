@@ -1,0 +1,94 @@
+package integration
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tokenssl/tokenssl/integration/interop"
+	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
+)
+
+// provisionCLICard runs `tokenssl token provision-fortezza`.
+func provisionCLICard(t *testing.T, store, label, pinFile, role, caDir string) {
+	t.Helper()
+	bin := interop.BuildTokenssl(t)
+	cmd := exec.Command(bin, "token", "provision-fortezza", "-store", store, "-label", label, "-pin-file", pinFile,
+		"-role", role, "-cn", "localhost", "-ca-dir", caDir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("provision-fortezza %s: %v\n%s", label, err, out)
+	}
+}
+
+// Issue 10 item 7: the Fortezza server's -verify-client must check client
+// certificates against the CA stored on its card. Before, the policy was
+// chosen before the card's CA was known: `request` accepted a client card
+// from any CA and `require` would not start. Cards are emulated on SoftHSM
+// stores made by the CLI itself; the server's card is named both by
+// -fortezza-* flags and by an RFC 7512 URI.
+func TestCLIFortezzaVerifiesClientCards(t *testing.T) {
+	softhsmtest.Require(t)
+	dir := t.TempDir()
+	pin := filepath.Join(dir, "pin")
+	os.WriteFile(pin, []byte("fz-cli-pin-4417\n"), 0o600)
+	serverStore, clientStore, rogueCA := filepath.Join(dir, "srv"), filepath.Join(dir, "cli"), filepath.Join(dir, "rogue-ca")
+	provisionCLICard(t, serverStore, "srv", pin, "server", serverStore)
+	provisionCLICard(t, clientStore, "good", pin, "client", serverStore) // the server's CA
+	provisionCLICard(t, clientStore, "rogue", pin, "client", rogueCA)    // a CA the server does not know
+	caPEM := filepath.Join(serverStore, "fortezza-ca.pem")
+	const suite = "SSL_FORTEZZA_KEA_WITH_RC4_128_SHA"
+
+	client := func(t *testing.T, addr, label string) (string, string, error) {
+		return runCLIClient(t, nil, []byte("fortezza hello\n"), "-connect", addr, "-servername", "localhost", "-ca", caPEM,
+			"-fortezza-store", clientStore, "-fortezza-label", label, "-fortezza-pin-file", pin, "-ciphers", suite)
+	}
+	uri := "pkcs11:token=srv;object=fortezza-kea;type=private?pin-source=file:" + pin
+	servers := map[string][]string{
+		"flags": {"-fortezza-store", serverStore, "-fortezza-label", "srv", "-fortezza-pin-file", pin},
+		"uri":   {"-fortezza-store", serverStore, "-key", uri},
+	}
+	for name, serverArgs := range servers {
+		for _, mode := range []string{"request", "require"} {
+			t.Run(name+"/"+mode, func(t *testing.T) {
+				addr, serverErr := cliServer(t, nil, append(serverArgs, "-ciphers", suite, "-verify-client", mode)...)
+				if !strings.Contains(serverErr(), "Fortezza card=emulator") {
+					t.Errorf("server does not say which card serves it:\n%s", serverErr())
+				}
+				out, errOut, err := client(t, addr, "good")
+				if err != nil || out != "fortezza hello\n" {
+					t.Fatalf("client card from the server's CA: %v %q\n%s\nserver:\n%s", err, out, errOut, serverErr())
+				}
+				if !strings.Contains(errOut, "handshake ok suite="+suite) {
+					t.Fatalf("client:\n%s", errOut)
+				}
+				out, errOut, err = client(t, addr, "rogue")
+				if err == nil || out != "" {
+					t.Fatalf("client card from an unknown CA was accepted (%s): %q\n%s\nserver:\n%s", mode, out, errOut, serverErr())
+				}
+				if !strings.Contains(serverErr(), "handshake failed") {
+					t.Fatalf("server did not report the refused client:\n%s", serverErr())
+				}
+				t.Logf("rogue client: %s", strings.TrimSpace(errOut))
+			})
+		}
+	}
+}
+
+// Issue 10 item 16: a server asked only for anonymous suites needs no
+// certificate or key.
+func TestCLIAnonymousOnlyServerNeedsNoKey(t *testing.T) {
+	const suites = "SSL_DH_anon_WITH_RC4_128_MD5,SSL_DH_anon_WITH_3DES_EDE_CBC_SHA"
+	addr, serverErr := cliServer(t, nil, "-ciphers", suites)
+	out, errOut, err := runCLIClient(t, nil, []byte("anonymous\n"), "-connect", addr, "-insecure", "-ciphers", suites)
+	if err != nil || out != "anonymous\n" || !strings.Contains(errOut, "handshake ok suite=SSL_DH_anon_") {
+		t.Fatalf("client: %v %q\n%s\nserver:\n%s", err, out, errOut, serverErr())
+	}
+	// A server asked for any suite that needs a certificate still wants one.
+	bin := interop.BuildTokenssl(t)
+	cmd := exec.Command(bin, "server", "-listen", "127.0.0.1:0", "-ciphers", suites+",SSL_RSA_WITH_RC4_128_SHA")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "give -cert and -key") {
+		t.Fatalf("server without a key for an RSA suite: %v\n%s", err, out)
+	}
+}
