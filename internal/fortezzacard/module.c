@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -80,6 +81,8 @@ static const char *st_names[ST_N] = {"C_DeriveKey", "C_WrapKey", "C_UnwrapKey", 
 	"C_Encrypt", "C_EncryptUpdate", "C_DecryptInit", "C_Decrypt", "C_DecryptUpdate",
 	"C_GenerateKey", "C_SignInit", "C_Login", "C_Login_failed", "live_keys", "pending_rs"};
 static long stats[ST_N];
+static long *slot_stats(CK_SLOT_ID slot);
+static void stats_slots(char *buf, int *n, int cap);
 
 /* stats_write rewrites the stats file (tmp + rename, so readers never see
  * half a file). Caller holds mu. */
@@ -87,12 +90,15 @@ static void stats_write(void) {
 	if (!stats_path[0]) return;
 	char tmp[4200], buf[1024];
 	int n = 0;
+	char buf2[8192];
+	(void)buf;
 	for (int i = 0; i < ST_N; i++)
-		n += snprintf(buf + n, sizeof buf - n, "%s %ld\n", st_names[i], stats[i]);
+		n += snprintf(buf2 + n, sizeof buf2 - n, "total %s %ld\n", st_names[i], stats[i]);
+	stats_slots(buf2, &n, sizeof buf2);
 	snprintf(tmp, sizeof tmp, "%s.tmp%d", stats_path, (int)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0) return;
-	if (write(fd, buf, n) == n) {
+	if (write(fd, buf2, n) == n) {
 		close(fd);
 		rename(tmp, stats_path);
 	} else {
@@ -101,9 +107,11 @@ static void stats_write(void) {
 	}
 }
 
-static void count(int i, long d) {
+static void count(CK_SLOT_ID slot, int i) {
 	pthread_mutex_lock(&mu);
-	stats[i] += d;
+	stats[i]++;
+	long *ss = slot_stats(slot);
+	if (ss) ss[i]++;
 	stats_write();
 	pthread_mutex_unlock(&mu);
 }
@@ -147,6 +155,7 @@ typedef struct slotstate {
 	char serial[17];
 	int removed;
 	unsigned long epoch;
+	long st[ST_N];
 	struct slotstate *next;
 } slotstate;
 
@@ -166,6 +175,19 @@ static slotstate *slots;
 static qentry *qcache;
 static CK_OBJECT_HANDLE next_key = 1;
 
+/* Per-card counters, printed as "<label> <name> <n>". Caller holds mu. */
+static long *slot_stats(CK_SLOT_ID slot) {
+	for (slotstate *s = slots; s; s = s->next)
+		if (s->slot == slot) return s->st;
+	return NULL;
+}
+
+static void stats_slots(char *buf, int *n, int cap) {
+	for (slotstate *s = slots; s; s = s->next)
+		for (int i = 0; i < ST_N; i++)
+			if (*n < cap) *n += snprintf(buf + *n, cap - *n, "%s %s %ld\n", s->label[0] ? s->label : "-", st_names[i], s->st[i]);
+}
+
 static session *find_session(CK_SESSION_HANDLE h) {
 	for (session *s = sessions; s; s = s->next)
 		if (s->h == h) return s;
@@ -182,6 +204,8 @@ static modkey *find_key(CK_OBJECT_HANDLE h) {
 static void free_key(modkey **pp) {
 	modkey *k = *pp;
 	*pp = k->next;
+	long *ss = slot_stats(k->slot);
+	if (ss) ss[ST_LIVE_KEYS]--;
 	OPENSSL_cleanse(k, sizeof *k);
 	free(k);
 	stats[ST_LIVE_KEYS]--;
@@ -210,6 +234,8 @@ static void drop_session(session **pp) {
 static void drop_pending(pending **pp) {
 	pending *p = *pp;
 	*pp = p->next;
+	long *ss = slot_stats(p->slot);
+	if (ss) ss[ST_PENDING_RS]--;
 	BN_clear_free(p->r);
 	free(p);
 	npending--;
@@ -516,6 +542,8 @@ static CK_RV new_key(session *s, const unsigned char v[10], CK_ATTRIBUTE_PTR t, 
 	k->next = keys;
 	keys = k;
 	stats[ST_LIVE_KEYS]++;
+	long *ss = slot_stats(k->slot);
+	if (ss) ss[ST_LIVE_KEYS]++;
 	stats_write();
 	pthread_mutex_unlock(&mu);
 	*out = k->h;
@@ -556,11 +584,32 @@ static const CK_MECHANISM_TYPE mech_list[] = {
 
 /* ---- general ---- */
 
+/* load_hsm loads a private instance of SoftHSM: a copy of the library in
+ * a memfd, so that another user of SoftHSM in the same process (the
+ * emulator, a provisioner) and this card never share its global state; a
+ * C_Finalize by one does not end the other's sessions. */
 static CK_RV load_hsm(void) {
 	if (hsm) return CKR_OK;
 	const char *path = getenv("FORTEZZA_CARD_SOFTHSM");
 	if (!path || !*path) path = "/usr/lib/softhsm/libsofthsm2.so";
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	void *h = NULL;
+	int in = open(path, O_RDONLY | O_CLOEXEC);
+	int mfd = in >= 0 ? memfd_create("softhsm2-fortezzacard", MFD_CLOEXEC) : -1;
+	if (mfd >= 0) {
+		char buf[65536];
+		ssize_t n;
+		int ok = 1;
+		while ((n = read(in, buf, sizeof buf)) > 0)
+			if (write(mfd, buf, n) != n) { ok = 0; break; }
+		if (ok && n == 0) {
+			char fdpath[64];
+			snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", mfd);
+			h = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
+		}
+		close(mfd);
+	}
+	if (in >= 0) close(in);
+	if (!h) h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h) return CKR_GENERAL_ERROR;
 	CK_C_GetFunctionList gfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
 	if (!gfl) return CKR_GENERAL_ERROR;
@@ -766,6 +815,7 @@ static CK_RV F_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin
 	pthread_mutex_lock(&mu);
 	int left = pin_left(st->serial);
 	stats[ST_LOGIN]++;
+	st->st[ST_LOGIN]++;
 	stats_write();
 	pthread_mutex_unlock(&mu);
 	if (left <= 0) return CKR_PIN_LOCKED;
@@ -774,6 +824,7 @@ static CK_RV F_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin
 	if (rv == CKR_PIN_INCORRECT) {
 		pin_set(st->serial, left - 1);
 		stats[ST_LOGIN_FAILED]++;
+		st->st[ST_LOGIN_FAILED]++;
 		stats_write();
 	} else if ((rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) && left != pin_tries) {
 		pin_set(st->serial, pin_tries);
@@ -984,7 +1035,7 @@ static CK_RV F_GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_ATTRIBUTE
 	if (getrandom(v, sizeof v, 0) != sizeof v) return CKR_DEVICE_ERROR;
 	rv = new_key(s, v, t, n, CKM_SKIPJACK_KEY_GEN, out);
 	OPENSSL_cleanse(v, sizeof v);
-	if (rv == CKR_OK) count(ST_GENKEY, 1);
+	if (rv == CKR_OK) count(s->slot, ST_GENKEY);
 	return rv;
 }
 
@@ -1078,7 +1129,7 @@ static CK_RV F_DeriveKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HAND
 	if (rv != CKR_OK) return rv;
 	if (!m) return CKR_ARGUMENTS_BAD;
 	if (m->mechanism != CKM_KEA_KEY_DERIVE && m->mechanism != CKM_KEA_DERIVE) return CKR_MECHANISM_INVALID;
-	count(ST_DERIVE, 1);
+	count(s->slot, ST_DERIVE);
 	if (!m->pParameter || m->ulParameterLen != sizeof(CK_KEA_DERIVE_PARAMS)) return CKR_MECHANISM_PARAM_INVALID;
 	CK_KEA_DERIVE_PARAMS *kp = m->pParameter;
 	if (kp->ulRandomLen != KEA_LEN || !kp->pRandomA || !kp->pRandomB) return CKR_MECHANISM_PARAM_INVALID;
@@ -1139,6 +1190,8 @@ static CK_RV F_DeriveKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HAND
 		pendings = e;
 		npending++;
 		stats[ST_PENDING_RS]++;
+		long *ss = slot_stats(s->slot);
+		if (ss) ss[ST_PENDING_RS]++;
 		if (npending > MAX_PENDING) { /* the oldest register is reused */
 			pending **old = NULL;
 			for (pending **pp2 = &pendings; *pp2; pp2 = &(*pp2)->next)
@@ -1204,13 +1257,14 @@ done:
 
 static CK_RV F_WrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE kek, CK_OBJECT_HANDLE key,
 		CK_BYTE_PTR out, CK_ULONG_PTR outlen) {
-	CK_RV rv = check_session(h, NULL);
+	session *s;
+	CK_RV rv = check_session(h, &s);
 	if (rv != CKR_OK) return rv;
 	if (!m || !outlen) return CKR_ARGUMENTS_BAD;
 	if (m->mechanism != CKM_SKIPJACK_WRAP) return CKR_MECHANISM_INVALID;
 	if (!out) { *outlen = SJ_WRAPPED; return CKR_OK; }
 	if (*outlen < SJ_WRAPPED) { *outlen = SJ_WRAPPED; return CKR_BUFFER_TOO_SMALL; }
-	count(ST_WRAP, 1);
+	count(s->slot, ST_WRAP);
 	unsigned char kv[10], v[10];
 	if ((rv = key_value(kek, 'w', kv)) != CKR_OK) return rv == CKR_KEY_HANDLE_INVALID ? CKR_WRAPPING_KEY_HANDLE_INVALID : rv;
 	if ((rv = key_value(key, 'x', v)) != CKR_OK) { OPENSSL_cleanse(kv, 10); return rv; }
@@ -1228,7 +1282,7 @@ static CK_RV F_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HAND
 	if (rv != CKR_OK) return rv;
 	if (!m || !in) return CKR_ARGUMENTS_BAD;
 	if (m->mechanism != CKM_SKIPJACK_WRAP) return CKR_MECHANISM_INVALID;
-	count(ST_UNWRAP, 1);
+	count(s->slot, ST_UNWRAP);
 	if (inlen != SJ_WRAPPED) return CKR_WRAPPED_KEY_LEN_RANGE;
 	unsigned char kv[10], v[10];
 	if ((rv = key_value(kek, 'u', kv)) != CKR_OK) return rv == CKR_KEY_HANDLE_INVALID ? CKR_UNWRAPPING_KEY_HANDLE_INVALID : rv;
@@ -1246,7 +1300,7 @@ static CK_RV sj_op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDL
 	if (rv != CKR_OK) return rv;
 	if (!m) return CKR_ARGUMENTS_BAD;
 	if (m->mechanism != CKM_SKIPJACK_CBC64) return CKR_MECHANISM_INVALID;
-	count(enc ? ST_ENCRYPT_INIT : ST_DECRYPT_INIT, 1);
+	count(s->slot, enc ? ST_ENCRYPT_INIT : ST_DECRYPT_INIT);
 	if (!m->pParameter || m->ulParameterLen != IV_LEN) return CKR_MECHANISM_PARAM_INVALID;
 	unsigned char v[10];
 	if ((rv = key_value(key, enc ? 'e' : 'd', v)) != CKR_OK) return rv;
@@ -1289,7 +1343,7 @@ static CK_RV sj_op(CK_SESSION_HANDLE h, int enc, CK_BYTE_PTR in, CK_ULONG inlen,
 		OPENSSL_cleanse(&s->ks, sizeof s->ks);
 	}
 	pthread_mutex_unlock(&s->op_mu);
-	count(enc ? (final ? ST_ENCRYPT : ST_ENCRYPT_UPDATE) : (final ? ST_DECRYPT : ST_DECRYPT_UPDATE), 1);
+	count(s->slot, enc ? (final ? ST_ENCRYPT : ST_ENCRYPT_UPDATE) : (final ? ST_DECRYPT : ST_DECRYPT_UPDATE));
 	return CKR_OK;
 }
 
@@ -1319,12 +1373,13 @@ static CK_RV F_DecryptFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG_PTR o
 /* ---- signatures and digests: forwarded for the card's mechanisms ---- */
 
 static CK_RV F_SignInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k) {
-	CK_RV rv = check_session(h, NULL);
+	session *s;
+	CK_RV rv = check_session(h, &s);
 	if (rv != CKR_OK) return rv;
 	if (!m) return CKR_ARGUMENTS_BAD;
 	if (m->mechanism != CKM_DSA && m->mechanism != CKM_DSA_SHA1) return CKR_MECHANISM_INVALID;
 	if (k & MODKEY_BIT) return CKR_KEY_TYPE_INCONSISTENT;
-	count(ST_SIGN, 1);
+	count(s->slot, ST_SIGN);
 	return hsm->C_SignInit(h, m, k);
 }
 
