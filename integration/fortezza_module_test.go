@@ -235,17 +235,28 @@ func TestFortezzaModuleEndToEnd(t *testing.T) {
 // recordShape is what two implementations of the card must agree on in a
 // recorded handshake: every record's type, version and length, and the
 // plaintext handshake messages' types and lengths (the values are random).
+// Alerts are left out: whether the close_notify of a closing peer crosses
+// the relay before the socket closes is a race.
 func recordShape(recs [][]byte) []string {
 	var out []string
+	plaintext := true
 	for _, r := range recs {
+		if r[0] == alertRecord {
+			continue
+		}
 		s := fmt.Sprintf("%d/%x/%d", r[0], r[1:3], len(r)-5)
-		if r[0] == recordHandshake && len(r) > 5+4 && r[5] <= 20 {
+		if r[0] == recordChangeCipherSpec {
+			plaintext = false
+		}
+		if plaintext && r[0] == recordHandshake && len(r) > 5+4 {
 			s += fmt.Sprintf("/hs%d", r[5])
 		}
 		out = append(out, s)
 	}
 	return out
 }
+
+const alertRecord = 21
 
 // TestFortezzaModuleSameWire: the card module, the emulator and the
 // software card put the same bytes on the wire where they are
@@ -257,8 +268,16 @@ func recordShape(recs [][]byte) []string {
 // cards interoperate as client and server.
 func TestFortezzaModuleSameWire(t *testing.T) {
 	m := newModuleEnv(t, 3)
-	mp := modulePair(t, m)
-	ca := mp.CA
+	// The emulator pair's CA name: CertificateRequest carries it.
+	ca, err := softhsm.NewFortezzaCA(nil, "tokenssl Fortezza test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, err := softhsm.ProvisionFortezzaModulePair(m.env, m.module, ca, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mp.Close() })
 	params := mp.Params
 	// Emulator cards from the same CA, on the same store.
 	emu := map[string]*softhsm.FortezzaCard{}
@@ -335,8 +354,8 @@ func TestFortezzaModuleSameWire(t *testing.T) {
 					client.Close()
 					server.Close()
 					rec.mu.Lock()
-					// Certificates differ in length (names, keys): compare
-					// all but the Certificate-carrying flights' lengths.
+					// Certificates differ in length (names, DER integers of
+					// keys), and so do the first flights holding them.
 					shapes[i] = append(recordShape(rec.toServer), recordShape(rec.toClient)...)
 					rec.mu.Unlock()
 				}
@@ -345,7 +364,7 @@ func TestFortezzaModuleSameWire(t *testing.T) {
 				}
 				for i := range shapes[0] {
 					a, b := shapes[0][i], shapes[1][i]
-					if a != b && !strings.HasSuffix(a, "/hs11") && !strings.HasSuffix(a, "/hs2") {
+					if a != b && !(strings.HasSuffix(a, "/hs11") && strings.HasSuffix(b, "/hs11")) {
 						t.Errorf("record %d: emulator %s, module %s", i, a, b)
 					}
 				}
