@@ -144,6 +144,7 @@ type fortezzaFlags struct {
 	module, label, pin, store string
 	pinFile                   string
 	email                     bool
+	finalTry                  *bool // -pin-final-try (keyFlags)
 }
 
 // addFortezzaFlags registers -fortezza-* on fs.
@@ -181,7 +182,7 @@ func (f *fortezzaFlags) certificate(server bool) (ssl.Certificate, *x509.CertPoo
 	if f.pinFile != "" {
 		pin = pkcs11.PINFile(f.pinFile)
 	}
-	b, err := pkcs11.Open(pkcs11.Config{ModulePath: module, TokenLabel: f.label, PIN: pin})
+	b, err := pkcs11.Open(pkcs11.Config{ModulePath: module, TokenLabel: f.label, PIN: pin, PINFinalTry: f.finalTry != nil && *f.finalTry})
 	if err != nil {
 		return none, nil, nil, err
 	}
@@ -196,7 +197,7 @@ func (f *fortezzaFlags) certificate(server bool) (ssl.Certificate, *x509.CertPoo
 	var card token.FortezzaCard
 	var chainLeaf, caDER []byte
 	if real {
-		kc, err := pkcs11.OpenFortezzaCard(b, pkcs11.FortezzaCardSpec{KEA: pkcs11.KeySpec{Label: softhsm.FortezzaKEALabel}, DSS: pkcs11.KeySpec{Label: softhsm.FortezzaDSSLabel}})
+		kc, err := pkcs11.OpenFortezzaCard(b, pkcs11.FortezzaCardSpec{KEA: pkcs11.KeySpec{Label: softhsm.FortezzaKEALabel}, DSS: pkcs11.KeySpec{Label: softhsm.FortezzaDSSLabel}, FullMode: !f.email})
 		if err != nil {
 			return fail(err)
 		}

@@ -25,6 +25,7 @@ type keyFlags struct {
 	tokenLabel, tokenSerial string
 	keyLabel, keyID         string
 	pin, pinFile, pinEnv    string
+	pinFinalTry             bool
 	poolSize                int
 }
 
@@ -40,6 +41,7 @@ func (k *keyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&k.pin, "pin", "", "user PIN (visible in ps: prefer -pin-file or -pin-env)")
 	fs.StringVar(&k.pinFile, "pin-file", "", "read the user PIN from this file")
 	fs.StringVar(&k.pinEnv, "pin-env", "", "read the user PIN from this environment variable")
+	fs.BoolVar(&k.pinFinalTry, "pin-final-try", false, "log in even when the token reports its final PIN try (a wrong PIN then locks it)")
 	fs.IntVar(&k.poolSize, "pool-size", 0, "PKCS#11 sessions shared by all handshakes (default: number of CPUs)")
 }
 
@@ -60,7 +62,7 @@ func (k *keyFlags) set() bool { return k.key != "" || k.onToken() }
 
 // tokenConfig builds the backend configuration from the flags.
 func (k *keyFlags) tokenConfig() (pkcs11.Config, error) {
-	cfg := pkcs11.Config{ModulePath: k.module, TokenLabel: k.tokenLabel, TokenSerial: k.tokenSerial, PoolSize: k.poolSize}
+	cfg := pkcs11.Config{ModulePath: k.module, TokenLabel: k.tokenLabel, TokenSerial: k.tokenSerial, PoolSize: k.poolSize, PINFinalTry: k.pinFinalTry}
 	if k.slot >= 0 {
 		s := uint(k.slot)
 		cfg.SlotID = &s
