@@ -1,5 +1,5 @@
 /* libfortezzacard.so: a PKCS#11 module that is a Fortezza card
- * (docs in README.md, "Fortezza card module").
+ * (internal/fortezzacard/README.md).
  *
  * It forwards the standard calls (slots, sessions, login, objects, DSA,
  * SHA-1) to SoftHSM2, loaded with dlopen, and does itself what SoftHSM
