@@ -5,7 +5,16 @@ BIN := bin/tokenssl
 # SoftHSM card emulator among them) run under the race detector.
 RACE_PKGS := ./ssl/... ./token/... ./softhsm/...
 
-.PHONY: all build demo test deps test-deps vet fmt-check clean
+.PHONY: all build demo test deps test-deps vet fmt-check clean fortezza-module fortezza-module-deps
+
+# The Fortezza card PKCS#11 module (internal/fortezzacard, C): SoftHSM2
+# plus KEA and SKIPJACK. Tests find it at bin/libfortezzacard.so from the
+# repository root (or FORTEZZA_MODULE).
+FORTEZZA_MODULE := bin/libfortezzacard.so
+FORTEZZA_SRC := $(wildcard internal/fortezzacard/*.c internal/fortezzacard/*.h)
+CC ?= cc
+FORTEZZA_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-cast-function-type -fPIC -fvisibility=hidden \
+	-Itoken/pkcs11/internal/p11fortezza
 
 all: build
 
@@ -17,6 +26,17 @@ deps:
 # tools, openssl, the zcrypto peer's Go modules).
 test-deps: deps
 	bash scripts/install-peers.sh
+
+fortezza-module-deps:
+	bash scripts/install-fortezza-module-deps.sh
+
+fortezza-module: $(FORTEZZA_MODULE)
+
+$(FORTEZZA_MODULE): $(FORTEZZA_SRC)
+	@mkdir -p bin
+	$(CC) $(FORTEZZA_CFLAGS) -o bin/sjtest internal/fortezzacard/sjtest.c internal/fortezzacard/skipjack.c
+	./bin/sjtest
+	$(CC) $(FORTEZZA_CFLAGS) -shared -o $@ internal/fortezzacard/module.c internal/fortezzacard/skipjack.c -lcrypto -ldl -lpthread
 
 build:
 	$(GO) build -o $(BIN) ./cmd/tokenssl
@@ -31,7 +51,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-test: test-deps fmt-check vet
+test: test-deps fortezza-module-deps fortezza-module fmt-check vet
 	$(GO) test -race -timeout 10m $(RACE_PKGS)
 	$(GO) test -timeout 10m $$($(GO) list ./... | grep -v -E '/tokenssl/(ssl|token|softhsm)(/|$$)')
 

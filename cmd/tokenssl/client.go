@@ -26,6 +26,7 @@ func runClient(args []string) error {
 	var keys keyFlags
 	keys.register(fs)
 	fz := addFortezzaFlags(fs)
+	fz.finalTry = &keys.pinFinalTry
 	fs.Parse(args)
 
 	config := &ssl.Config{InsecureSkipVerify: *insecure, ServerName: *serverName, HandshakeTimeout: *timeout}

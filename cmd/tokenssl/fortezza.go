@@ -150,6 +150,7 @@ type fortezzaFlags struct {
 	module, label, store string
 	pin                  pkcs11.PINSpec
 	email                bool
+	finalTry             *bool // -pin-final-try (keyFlags)
 }
 
 // addFortezzaFlags registers -fortezza-* on fs.
@@ -192,7 +193,7 @@ func (f *fortezzaFlags) load(server bool) (*loadedKey, error) {
 			return nil, err
 		}
 	}
-	req := pkcs11.KeyRequest{Config: pkcs11.Config{ModulePath: module, TokenLabel: f.label},
+	req := pkcs11.KeyRequest{Config: pkcs11.Config{ModulePath: module, TokenLabel: f.label, PINFinalTry: f.finalTry != nil && *f.finalTry},
 		PIN: pinOrPrompt(f.pin), Fortezza: true, Emulator: softhsm.EmulateFortezza}
 	return openTokenKey(req, "", "", server)
 }

@@ -27,6 +27,7 @@ type keyFlags struct {
 	tokenLabel, tokenSerial string
 	keyLabel, keyID         string
 	pin                     pkcs11.PINSpec
+	pinFinalTry             bool
 	poolSize                int
 }
 
@@ -40,6 +41,7 @@ func (k *keyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&k.keyLabel, "key-label", "", "private key by CKA_LABEL")
 	fs.StringVar(&k.keyID, "key-id", "", "private key by CKA_ID (hex)")
 	registerPIN(fs, &k.pin, "")
+	fs.BoolVar(&k.pinFinalTry, "pin-final-try", false, "log in even when the token reports its final PIN try (a wrong PIN then locks it)")
 	fs.IntVar(&k.poolSize, "pool-size", 0, "PKCS#11 sessions shared by all handshakes (default: number of CPUs)")
 }
 
@@ -78,7 +80,7 @@ func (k *keyFlags) set() bool { return k.key != "" || k.onToken() }
 
 // tokenConfig builds the backend configuration from the flags.
 func (k *keyFlags) tokenConfig() (pkcs11.Config, error) {
-	cfg := pkcs11.Config{ModulePath: k.module, TokenLabel: k.tokenLabel, TokenSerial: k.tokenSerial, PoolSize: k.poolSize}
+	cfg := pkcs11.Config{ModulePath: k.module, TokenLabel: k.tokenLabel, TokenSerial: k.tokenSerial, PoolSize: k.poolSize, PINFinalTry: k.pinFinalTry}
 	if k.slot >= 0 {
 		s := uint(k.slot)
 		cfg.SlotID = &s
@@ -93,7 +95,7 @@ func (k *keyFlags) tokenConfig() (pkcs11.Config, error) {
 
 // request is the token key the flags name.
 func (k *keyFlags) request() (pkcs11.KeyRequest, error) {
-	cfg := pkcs11.Config{ModulePath: k.module, TokenLabel: k.tokenLabel, TokenSerial: k.tokenSerial, PoolSize: k.poolSize}
+	cfg := pkcs11.Config{ModulePath: k.module, TokenLabel: k.tokenLabel, TokenSerial: k.tokenSerial, PoolSize: k.poolSize, PINFinalTry: k.pinFinalTry}
 	if k.slot >= 0 {
 		s := uint(k.slot)
 		cfg.SlotID = &s

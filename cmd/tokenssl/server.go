@@ -26,6 +26,7 @@ func runServer(args []string) error {
 	verifyClient := fs.String("verify-client", "none", "client authentication: none, request or require")
 	dhParams := fs.String("dh-params", "", "PEM DH PARAMETERS for DHE and DH_anon suites (default: RFC 3526 group 14, 2048 bits)")
 	fz := addFortezzaFlags(fs)
+	fz.finalTry = &keys.pinFinalTry
 	ciphers := fs.String("ciphers", "", "comma-separated suite names (Appendix C) or hex codes; default: the secure defaults")
 	cacheSize := fs.Int("cache-size", ssl.DefaultSessionCacheSize, "session cache entries (0 disables resumption)")
 	timeout := fs.Duration("handshake-timeout", 30*time.Second, "handshake deadline per connection")

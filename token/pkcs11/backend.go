@@ -29,6 +29,11 @@ type Config struct {
 	// It is resolved once, at Open; reconnects reuse the PIN held in memory.
 	PIN PINSource
 
+	// PINFinalTry lets C_Login spend a token's final PIN try (the token
+	// reports CKF_USER_PIN_FINAL_TRY). Off, such a login is refused with
+	// ErrPINFinalTry before C_Login.
+	PINFinalTry bool
+
 	// PoolSize bounds the PKCS#11 sessions (and so concurrent operations)
 	// of this Backend; callers beyond it wait. Default: GOMAXPROCS, at
 	// least 2, at most what the token allows.
@@ -54,6 +59,7 @@ type Backend struct {
 	serial   string
 	tokenKey string
 	pin      secret // nil: no login
+	finalTry bool   // Config.PINFinalTry
 
 	poolSize  int
 	wait      time.Duration
@@ -127,6 +133,7 @@ func open(m *Module, cfg Config) (*Backend, error) {
 	b := &Backend{
 		m: m, label: ti.Label, serial: ti.SerialNumber,
 		tokenKey:  ti.SerialNumber + "\x00" + ti.Label,
+		finalTry:  cfg.PINFinalTry,
 		wait:      cfg.WaitTimeout,
 		reconnect: cfg.ReconnectInterval,
 	}
@@ -169,7 +176,7 @@ func open(m *Module, cfg Config) (*Backend, error) {
 	}
 	b.opened.Add(1)
 	if b.pin != nil {
-		called, err := m.login(sh, b.tokenKey, b.label, b.pin(), false)
+		called, err := m.login(sh, b.tokenKey, b.label, b.pin(), false, b.finalTry)
 		if called {
 			b.logins.Add(1)
 		}
@@ -462,7 +469,7 @@ func (b *Backend) resyncLocked() error {
 	}
 	b.opened.Add(1)
 	if b.pin != nil {
-		called, err := m.login(sh, b.tokenKey, b.label, b.pin(), wasBroken && b.gen == m.gen)
+		called, err := m.login(sh, b.tokenKey, b.label, b.pin(), wasBroken && b.gen == m.gen, b.finalTry)
 		if called {
 			b.logins.Add(1)
 		}

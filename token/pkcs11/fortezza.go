@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	p11 "github.com/miekg/pkcs11"
 
@@ -24,12 +25,20 @@ import (
 // token-generated IV read back from the mechanism parameter. The parameter
 // passing miekg/pkcs11 lacks is done by internal/p11fortezza.
 //
-// No such hardware exists here: the tests check the parameter layout
-// against the C headers and that each call reaches SoftHSM, which answers
-// CKR_MECHANISM_INVALID. Full-mode KEA as a responder needs the card to
-// generate and keep r_s (isSender=FALSE with Rb = 0), whose semantics are
-// UNCONFIRMED (docs/fortezza.md §3.3); ResponderRandom therefore uses e-mail
-// mode, as NSS servers did.
+// The card module built from internal/fortezzacard (bin/libfortezzacard.so)
+// is such a token; integration/fortezza_module_test.go runs the handshakes
+// through this code on it.
+//
+// How a card keeps r_s for full mode (PKCS#11 v2.20 Table 69): the server
+// calls C_DeriveKey with isSender=FALSE and Rb = 0; the card generates the
+// ephemeral pair, writes R_s into pRandomB, keeps r_s in a register and
+// creates no key. The later derive with isSender=FALSE and that R_s as Rb
+// finds r_s there and uses it once. r_s never leaves the card; a register
+// the client never answers is reused by the card (the module keeps a
+// bounded number), so FortezzaRandom.Destroy has nothing to do. E-mail mode
+// (r_s = 1, NSS's choice) is the default for compatibility with tokens
+// that only implement the sender side; FortezzaCardSpec.FullMode or
+// SetEmailMode(false) selects full mode.
 
 // FortezzaMechanisms are the mechanisms a token must list to be used as a
 // Fortezza card by this backend.
@@ -75,6 +84,9 @@ type FortezzaCardSpec struct {
 	// PublicKey is the KEA public value Y; nil: from the certificate or
 	// the public key object beside the private key.
 	PublicKey *big.Int
+	// FullMode makes ResponderRandom generate r_s on the card (KEA full
+	// mode) instead of answering with the e-mail-mode constant 1.
+	FullMode bool
 	// SkipMechanismCheck opens the card even if the token does not list
 	// the Fortezza mechanisms (tests: every operation then fails with the
 	// module's CKR_MECHANISM_INVALID).
@@ -91,6 +103,7 @@ type FortezzaCard struct {
 	pub     *kea.PublicKey
 	keaCert []byte
 	mu      sync.Mutex
+	email   atomic.Bool
 }
 
 var _ token.FortezzaCard = (*FortezzaCard)(nil)
@@ -117,6 +130,7 @@ func OpenFortezzaCard(b *Backend, spec FortezzaCardSpec) (*FortezzaCard, error) 
 		return nil, err
 	}
 	c := &FortezzaCard{b: b, fn: fn, kea: o}
+	c.email.Store(!spec.FullMode)
 	params := spec.Params
 	y := spec.PublicKey
 	if der, err := o.Certificate(); err == nil {
@@ -247,15 +261,45 @@ func skipjackTemplate() []*p11.Attribute {
 	}
 }
 
-// fortezzaRandom is r_s; this backend answers in e-mail mode (see above).
+// fortezzaRandom is r_s: the e-mail-mode constant, or R_s whose private
+// value the card keeps (see above).
 type fortezzaRandom struct{ r []byte }
 
 func (r fortezzaRandom) R() []byte      { return append([]byte(nil), r.r...) }
 func (r fortezzaRandom) Destroy() error { return nil }
 
-// ResponderRandom implements token.FortezzaCard (e-mail mode).
+// SetEmailMode selects e-mail KEA mode (r_s = 1) or full mode for
+// ResponderRandom.
+func (c *FortezzaCard) SetEmailMode(on bool) { c.email.Store(on) }
+
+// ResponderRandom implements token.FortezzaCard. In full mode it is
+// C_DeriveKey(isSender=FALSE, Rb=0): the card generates r_s, keeps it and
+// returns R_s in pRandomB.
 func (c *FortezzaCard) ResponderRandom() (token.FortezzaRandom, error) {
-	return fortezzaRandom{kea.EmailModeR()}, nil
+	if c.email.Load() {
+		return fortezzaRandom{kea.EmailModeR()}, nil
+	}
+	p := &p11fortezza.KEADeriveParams{RandomA: make([]byte, kea.ValueSize), RandomB: make([]byte, kea.ValueSize)}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var h p11.ObjectHandle
+	err := c.kea.b.do(context.Background(), "KEA generate r_s", probeGeneral, func(cx *p11.Ctx, sh p11.SessionHandle) error {
+		var err error
+		h, err = c.fn.DeriveKEA(sh, p11.CKM_KEA_KEY_DERIVE, c.kea.handle(), p, skipjackTemplate())
+		return err
+	})
+	if err != nil {
+		return nil, wrapOp(err, "KEA generate r_s", c.b.label)
+	}
+	if h != 0 {
+		// A token that made a key here does not keep r_s the PKCS#11 way.
+		_ = c.session("destroy key", func(cx *p11.Ctx, sh p11.SessionHandle) error { return cx.DestroyObject(sh, h) })
+		return nil, &Error{Op: "KEA generate r_s", Token: c.b.label, Kind: ErrUnsupported, Detail: "the token derived a key for Rb = 0 instead of generating R_s"}
+	}
+	if v := new(big.Int).SetBytes(p.RandomB); v.Cmp(big.NewInt(1)) <= 0 {
+		return nil, &Error{Op: "KEA generate r_s", Token: c.b.label, Kind: ErrUnsupported, Detail: "the token returned no R_s"}
+	}
+	return fortezzaRandom{p.RandomB}, nil
 }
 
 func (c *FortezzaCard) deriveKEA(p *p11fortezza.KEADeriveParams) (token.FortezzaKey, error) {
@@ -268,7 +312,15 @@ func (c *FortezzaCard) deriveKEA(p *p11fortezza.KEADeriveParams) (token.Fortezza
 		return err
 	})
 	if err != nil {
+		if rv(err) == p11.CKR_MECHANISM_PARAM_INVALID {
+			// The card's checks on the peer's values (docs/fortezza.md §2.2)
+			// failed, or r_s is not (or no longer) in its register.
+			return nil, fmt.Errorf("%w: %w", token.ErrFortezzaPeer, wrapOp(err, "KEA derive", c.b.label))
+		}
 		return nil, wrapOp(err, "KEA derive", c.b.label)
+	}
+	if h == 0 {
+		return nil, &Error{Op: "KEA derive", Token: c.b.label, Detail: "the token created no TEK"}
 	}
 	return &p11Key{card: c, h: h}, nil
 }

@@ -264,7 +264,12 @@ func (m *Module) checkPINLocked(tokenKey, label, pin string) error {
 // (the login may have been lost without a re-initialisation); the module
 // answering CKR_USER_ALREADY_LOGGED_IN is success. The caller holds m.mu
 // for reading. It returns whether C_Login was called.
-func (m *Module) login(sh p11.SessionHandle, tokenKey, label, pin string, force bool) (bool, error) {
+//
+// Before every C_Login it reads the token's flags, as a card's PIN counter
+// shows there: a locked PIN is not tried, and the final try is spent only
+// if finalTry says so (Config.PINFinalTry), so a server restarted in a
+// loop with a wrong PIN can never lock the card.
+func (m *Module) login(sh p11.SessionHandle, tokenKey, label, pin string, force, finalTry bool) (bool, error) {
 	m.loginMu.Lock()
 	defer m.loginMu.Unlock()
 	if err := m.checkPINLocked(tokenKey, label, pin); err != nil {
@@ -273,6 +278,9 @@ func (m *Module) login(sh p11.SessionHandle, tokenKey, label, pin string, force 
 	tl := m.logins[tokenKey]
 	if tl != nil && tl.gen == m.gen && !force {
 		return false, nil
+	}
+	if err := m.checkPINCounter(sh, label, finalTry); err != nil {
+		return false, err
 	}
 	m.loginCalls.Add(1)
 	err := m.ctx.Login(sh, p11.CKU_USER, pin)

@@ -46,7 +46,7 @@ func TestMarshalReadByC(t *testing.T) {
 	rb := append(make([]byte, 127), 1)
 	y := bytes.Repeat([]byte{0x5c}, 128)
 	for _, sender := range []bool{true, false} {
-		p, raC, err := marshalKEA(&a, &KEADeriveParams{IsSender: sender, RandomA: ra, RandomB: rb, PublicData: y})
+		p, raC, _, err := marshalKEA(&a, &KEADeriveParams{IsSender: sender, RandomA: ra, RandomB: rb, PublicData: y})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +59,7 @@ func TestMarshalReadByC(t *testing.T) {
 			t.Fatal("C read different buffers")
 		}
 	}
-	if _, _, err := marshalKEA(&a, &KEADeriveParams{RandomA: ra, RandomB: rb[:5]}); err == nil {
+	if _, _, _, err := marshalKEA(&a, &KEADeriveParams{RandomA: ra, RandomB: rb[:5]}); err == nil {
 		t.Error("accepted Ra and Rb of different lengths")
 	}
 	tmpl := []*p11.Attribute{

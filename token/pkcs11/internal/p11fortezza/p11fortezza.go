@@ -206,29 +206,30 @@ type KEADeriveParams struct {
 	// RandomA is Ra (r_c): written by the token when IsSender (its length,
 	// 128 for Fortezza, is ulRandomLen), read otherwise.
 	RandomA []byte
-	// RandomB is Rb (r_s); 00…01 selects e-mail mode. Same length as
-	// RandomA.
+	// RandomB is Rb (r_s); 00…01 selects e-mail mode, 0 (recipient) asks
+	// the token for a fresh r_s, written back. Same length as RandomA.
 	RandomB []byte
 	// PublicData is the other party's KEA public value Y.
 	PublicData []byte
 }
 
 // marshalKEA builds a CK_KEA_DERIVE_PARAMS in C memory.
-func marshalKEA(a *arena, p *KEADeriveParams) (unsafe.Pointer, unsafe.Pointer, error) {
+func marshalKEA(a *arena, p *KEADeriveParams) (param, ra, rb unsafe.Pointer, err error) {
 	if len(p.RandomA) != len(p.RandomB) || len(p.RandomA) == 0 {
-		return nil, nil, errors.New("p11fortezza: Ra and Rb must have the same, non-zero length")
+		return nil, nil, nil, errors.New("p11fortezza: Ra and Rb must have the same, non-zero length")
 	}
 	s := (*ckKEADeriveParams)(a.alloc(int(unsafe.Sizeof(ckKEADeriveParams{}))))
 	if p.IsSender {
 		s.isSender = 1
 	}
 	s.ulRandomLen = uint(len(p.RandomA))
-	ra := a.bytes(p.RandomA)
+	ra = a.bytes(p.RandomA)
+	rb = a.bytes(p.RandomB)
 	s.pRandomA = ra
-	s.pRandomB = a.bytes(p.RandomB)
+	s.pRandomB = rb
 	s.ulPublicDataLen = uint(len(p.PublicData))
 	s.pPublicData = a.bytes(p.PublicData)
-	return unsafe.Pointer(s), ra, nil
+	return unsafe.Pointer(s), ra, rb, nil
 }
 
 // marshalTemplate builds a CK_ATTRIBUTE array in C memory.
@@ -255,11 +256,13 @@ func rvErr(rv C.CK_RV) error {
 
 // DeriveKEA calls C_DeriveKey with CKM_KEA_KEY_DERIVE (mech) and p on
 // session sh with base key base; for a sender it copies the token's Ra
-// back into p.RandomA. Errors from the module are p11.Error values.
+// back into p.RandomA, for a recipient the token's Rb into p.RandomB (a
+// recipient passing Rb = 0 has the token generate and keep r_b, and gets
+// no key: handle 0). Errors from the module are p11.Error values.
 func (m *Module) DeriveKEA(sh p11.SessionHandle, mech uint, base p11.ObjectHandle, p *KEADeriveParams, tmpl []*p11.Attribute) (p11.ObjectHandle, error) {
 	var a arena
 	defer a.free()
-	param, ra, err := marshalKEA(&a, p)
+	param, ra, rb, err := marshalKEA(&a, p)
 	if err != nil {
 		return 0, err
 	}
@@ -273,6 +276,8 @@ func (m *Module) DeriveKEA(sh p11.SessionHandle, mech uint, base p11.ObjectHandl
 	}
 	if p.IsSender {
 		copy(p.RandomA, unsafe.Slice((*byte)(ra), len(p.RandomA)))
+	} else {
+		copy(p.RandomB, unsafe.Slice((*byte)(rb), len(p.RandomB)))
 	}
 	return p11.ObjectHandle(out), nil
 }
