@@ -181,7 +181,9 @@ func (c *Cache) Stats() Stats {
 		Oversize: c.oversize.Load(), Errors: c.errs.Load(), Skipped: c.skipped.Load()}
 }
 
-func (c *Cache) key(sessionID string) string { return c.opts.Prefix + hex.EncodeToString([]byte(sessionID)) }
+func (c *Cache) key(sessionID string) string {
+	return c.opts.Prefix + hex.EncodeToString([]byte(sessionID))
+}
 
 // call runs fn with the call timeout unless Redis is failing, and keeps
 // the failure state: err is nil, redis.Nil, or the failure.

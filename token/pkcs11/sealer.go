@@ -99,3 +99,38 @@ func (k *AESKey) Open(sealed, ad []byte) ([]byte, error) {
 }
 
 var _ token.Sealer = (*AESKey)(nil)
+
+// OpenSealerURI opens the token a PKCS#11 URI names and finds the AES key
+// (type=secret-key, or no type) for sealing: what a "-session-key" flag
+// does with a URI. def supplies what the URI leaves out, as for OpenURI.
+// The caller closes the Backend when done with the key.
+func OpenSealerURI(uri string, def Config) (*Backend, *AESKey, error) {
+	u, err := ParseURI(uri)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u.Type != "" && u.Type != "secret-key" {
+		return nil, nil, fmt.Errorf("pkcs11 URI: type=%s does not name a secret key", u.Type)
+	}
+	if u.Object == "" && len(u.ID) == 0 {
+		return nil, nil, errors.New("pkcs11 URI: names no key (give object= or id=)")
+	}
+	cfg, err := u.Config(def)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := Open(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := u.matches(b); err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	k, err := b.FindSealer(u.KeySpec())
+	if err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	return b, k, nil
+}
