@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/ssl"
 	"github.com/tokenssl/tokenssl/ssl/rediscache"
 	"github.com/tokenssl/tokenssl/ssl/rediscache/redistest"
@@ -350,5 +354,98 @@ func BenchmarkRedisResumption(b *testing.B) {
 				b.ReportMetric(rate/memRate, "ratio-to-memory")
 			}
 		})
+	}
+}
+
+// TestRedisCLIFleet: the same through `tokenssl server -session-cache
+// redis://… -session-key …`: server A seals with the fleet key on its
+// token (a pkcs11: URI), server B with the same key from a key file; a
+// session made on one resumes on the other (default 5 ms cache timeout).
+func TestRedisCLIFleet(t *testing.T) {
+	srv := redistest.Start(t)
+	ca := newTestCA(t)
+	env := softhsmtest.Env(t)
+	dir := t.TempDir()
+	fleetKey := bytes.Repeat([]byte{0x42}, 32)
+	keyFile := filepath.Join(dir, "session.key")
+	os.WriteFile(keyFile, []byte(hex.EncodeToString(fleetKey)+"\n"), 0o600)
+	childEnv := []string{"SOFTHSM2_CONF=" + env.ConfigPath}
+	var addrs []string
+	var stderrs []func() string
+	for i, sessionKey := range []string{"token", "file"} {
+		_, tok, _ := tokenRSA(t, ca, "localhost", x509.ExtKeyUsageServerAuth, 2)
+		pinFile := filepath.Join(dir, fmt.Sprintf("pin%d", i))
+		os.WriteFile(pinFile, []byte(tok.UserPIN()+"\n"), 0o600)
+		label := tok.Config().TokenLabel
+		q := fmt.Sprintf("?module-path=%s&pin-source=file:%s", env.ModulePath, pinFile)
+		args := []string{"-key", fmt.Sprintf("pkcs11:token=%s;object=localhost;type=private%s", label, q),
+			"-session-cache", srv.URL() + "?prefix=cli:"}
+		if sessionKey == "token" {
+			if _, err := tok.ImportAESKey("fleet-session", nil, fleetKey); err != nil {
+				t.Fatal(err)
+			}
+			args = append(args, "-session-key", fmt.Sprintf("pkcs11:token=%s;object=fleet-session;type=secret-key%s", label, q))
+		} else {
+			args = append(args, "-session-key", keyFile)
+		}
+		addr, stderr := cliServer(t, childEnv, args...)
+		addrs, stderrs = append(addrs, addr), append(stderrs, stderr)
+	}
+	proxy := newRoundRobin(t, addrs...)
+	cc := &ssl.Config{RootCAs: ca.roots, ServerName: "localhost", CipherSuites: []uint16{ssl.SSL_RSA_WITH_RC4_128_SHA},
+		ClientSessionCache: ssl.NewLRUClientSessionCache(4)}
+	dial := func(addr string, cc *ssl.Config) (ssl.ConnectionState, error) {
+		c, err := ssl.Dial("tcp", addr, cc)
+		if err != nil {
+			return ssl.ConnectionState{}, fmt.Errorf("handshake: %v\nA:\n%s\nB:\n%s", err, stderrs[0](), stderrs[1]())
+		}
+		defer c.Close()
+		c.Write([]byte("x\n"))
+		io.ReadFull(c, make([]byte, 2)) // the echo: the server's handshake is over
+		return c.ConnectionState(), nil
+	}
+	// Through the proxy: a session made on one server resumes on the other.
+	// A cache call over 5 ms on this shared machine is a miss, so a few
+	// tries are allowed.
+	creator, across := -1, false
+	for i := 0; i < 40 && !across; i++ {
+		st, err := dial(proxy.ln.Addr().String(), cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		on := proxy.last()
+		if !st.DidResume {
+			creator = on
+		}
+		across = st.DidResume && on != creator
+	}
+	if !across {
+		t.Fatalf("no cross-server resumption through the proxy\nA:\n%s\nB:\n%s", stderrs[0](), stderrs[1]())
+	}
+	// Both directions by name: sealed with the key file on B, opened on A's
+	// token, and sealed on A's token, opened from the key file on B.
+	for _, dir := range [][2]int{{1, 0}, {0, 1}} {
+		ok := false
+		for i := 0; i < 10 && !ok; i++ {
+			one := cc.Clone()
+			one.ClientSessionCache = &oneSession{} // offers the session whatever the address
+			if st, err := dial(addrs[dir[0]], one); err != nil || st.DidResume {
+				t.Fatalf("full handshake on server %d: %v", dir[0], err)
+			}
+			st, err := dial(addrs[dir[1]], one)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ok = st.DidResume
+		}
+		if !ok {
+			t.Fatalf("a session made on server %d did not resume on server %d", dir[0], dir[1])
+		}
+	}
+	r := redis.NewClient(&redis.Options{Addr: srv.Addr, Protocol: 2})
+	defer r.Close()
+	keys, _ := r.Keys(context.Background(), "cli:*").Result()
+	if len(keys) == 0 {
+		t.Fatal("no entry under the prefix given in the URL")
 	}
 }
