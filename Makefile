@@ -23,9 +23,11 @@ deps:
 	bash scripts/install-deps.sh
 
 # Also the independent SSL 3.0 peers the interop tests run against (NSS
-# tools, openssl, the zcrypto peer's Go modules).
+# tools, openssl, the zcrypto peer's Go modules), and redis-server for the
+# shared session cache's tests.
 test-deps: deps
 	bash scripts/install-peers.sh
+	bash scripts/install-redis.sh
 
 fortezza-module-deps:
 	bash scripts/install-fortezza-module-deps.sh

@@ -320,6 +320,29 @@ func (m *certificateMsg) unmarshal(data []byte) bool {
 	return true
 }
 
+// Caps on one Certificate message, beyond the message size cap: every
+// certificate is parsed (and a cached session kept some), so their number
+// and size bound the work and memory one handshake can make a peer cost.
+// Ten certificates is a long chain for any real PKI; 32 KiB is several
+// times a certificate with a 16384-bit key or a few hundred names.
+const (
+	maxChainCertificates = 10
+	maxCertificateLen    = 32 << 10
+)
+
+// checkChainLimits applies those caps to a received certificate_list.
+func checkChainLimits(raw [][]byte) error {
+	if len(raw) > maxChainCertificates {
+		return fmt.Errorf("certificate chain of %d certificates exceeds the limit of %d", len(raw), maxChainCertificates)
+	}
+	for i, der := range raw {
+		if len(der) > maxCertificateLen {
+			return fmt.Errorf("certificate %d is %d bytes, over the limit of %d", i, len(der), maxCertificateLen)
+		}
+	}
+	return nil
+}
+
 // serverKeyExchangeMsg is ServerKeyExchange (§7.6.3). Its body depends on
 // the key exchange algorithm, so it is kept whole in key for the key
 // agreement to parse (see parseServerDHParams, parseServerRSAParams). Every

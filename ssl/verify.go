@@ -28,6 +28,9 @@ func certificateAlert(err error) alert {
 
 // parseChain parses a received certificate list.
 func parseChain(raw [][]byte) ([]*x509.Certificate, error) {
+	if err := checkChainLimits(raw); err != nil {
+		return nil, err
+	}
 	certs := make([]*x509.Certificate, len(raw))
 	for i, der := range raw {
 		cert, err := x509.ParseCertificate(der)

@@ -30,6 +30,9 @@ func runServer(args []string) error {
 	ciphers := fs.String("ciphers", "", "comma-separated suite names (Appendix C) or hex codes; default: the secure defaults")
 	cacheSize := fs.Int("cache-size", ssl.DefaultSessionCacheSize, "session cache entries (0 disables resumption)")
 	timeout := fs.Duration("handshake-timeout", 30*time.Second, "handshake deadline per connection")
+	sessCache := fs.String("session-cache", "", "share sessions with a fleet: redis://HOST:PORT/DB[?prefix=P] (default: in memory, -cache-size)")
+	sessKey := fs.String("session-key", "", "AES key sealing shared sessions: a key file (hex) or a pkcs11: URI of a secret key")
+	sessKeyOld := fs.String("session-key-old", "", "the previous -session-key during a rotation (opens, never seals)")
 	fs.Parse(args)
 
 	var closers []func()
@@ -101,7 +104,14 @@ func runServer(args []string) error {
 	} else if cardRoots != nil && config.ClientAuth != ssl.NoClientCert {
 		config.ClientCAs = cardRoots
 	}
-	if *cacheSize <= 0 {
+	shared, closeCache, err := sessionCache(*sessCache, *sessKey, *sessKeyOld, keys.tokenConfig, log.New(os.Stderr, "", 0))
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	defer closeCache()
+	if shared != nil {
+		config.SessionCache = shared
+	} else if *cacheSize <= 0 {
 		config.DisableSessionCache = true
 	} else {
 		config.SessionCache = ssl.NewLRUSessionCache(*cacheSize, 0)
