@@ -109,6 +109,7 @@ type Result struct {
 	Figure  string
 	Ours    string // tokenssl's figure with its ratios
 	Anchors string // the same-run baselines
+	Spread  string // per-round range of the headline ratio: the noise
 }
 
 // Run measures the selected figures and returns the table's rows.
@@ -205,10 +206,10 @@ func Run(o Options) ([]Result, error) {
 func Table(w io.Writer, o Options, rows []Result) {
 	o.fill()
 	fmt.Fprintf(w, "server CPU (getrusage of the server child), medians of %d interleaved rounds; ratios are medians of per-round ratios\n\n", o.Rounds)
-	fmt.Fprintln(w, "| figure | tokenssl | anchors, same run |")
-	fmt.Fprintln(w, "|---|---|---|")
+	fmt.Fprintln(w, "| figure | tokenssl | anchors, same run | first ratio, per-round range |")
+	fmt.Fprintln(w, "|---|---|---|---|")
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %s | %s |\n", r.Figure, r.Ours, r.Anchors)
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r.Figure, r.Ours, r.Anchors, r.Spread)
 	}
 }
 
@@ -465,6 +466,24 @@ func ratio(a, b []float64) float64 {
 	return median(r)
 }
 
+// spread is the range of the per-round ratios a[i]/b[i].
+func spread(a, b []float64) string {
+	lo, hi := 0.0, 0.0
+	for i := range a {
+		if i >= len(b) || b[i] <= 0 {
+			continue
+		}
+		r := a[i] / b[i]
+		if lo == 0 || r < lo {
+			lo = r
+		}
+		if r > hi {
+			hi = r
+		}
+	}
+	return fmt.Sprintf("%.2f–%.2f", lo, hi)
+}
+
 // rounds runs each variant once per round, in the given order, so that
 // A, B, C, A, B, C ... share the machine's state.
 func (m *measurer) rounds(order []string, run func(variant string) (float64, error)) (samples, error) {
@@ -534,6 +553,7 @@ func (m *measurer) bulk(figure string, suite uint16, rawKind string, mib int) (R
 	if err != nil {
 		return res, err
 	}
+	res.Spread = spread(s[vOurs], s[vRaw])
 	res.Ours = fmt.Sprintf("%.0f µs/MiB: %.2f× raw cipher+MAC; **%.2f× crypto/tls** (MB/s %.2f×)",
 		median(s[vOurs])/1e3, ratio(s[vOurs], s[vRaw]), ratio(s[vOurs], s[vStd]), ratio(wall[vOurs], wall[vStd]))
 	res.Anchors = fmt.Sprintf("crypto/tls %.2f× raw (%.0f µs/MiB); raw %.0f µs/MiB", ratio(s[vStd], s[vRaw]),
@@ -611,6 +631,7 @@ func (m *measurer) fullHandshake() (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	res.Spread = spread(s[vOurs], s[vRaw])
 	res.Ours = fmt.Sprintf("%.0f µs: %.2f× one RSA decrypt; %.3f× crypto/tls", median(s[vOurs])/1e3,
 		ratio(s[vOurs], s[vRaw]), ratio(s[vOurs], s[vStd]))
 	res.Anchors = fmt.Sprintf("crypto/tls %.0f µs (%.2f× decrypt); RSA-2048 decrypt %.0f µs", median(s[vStd])/1e3,
@@ -627,6 +648,7 @@ func (m *measurer) resumed() (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	res.Spread = spread(s[vOurs], s[vStd])
 	res.Ours = fmt.Sprintf("%.0f µs; %.2f× crypto/tls (tickets)", median(s[vOurs])/1e3, ratio(s[vOurs], s[vStd]))
 	res.Anchors = fmt.Sprintf("crypto/tls TLS 1.0 ticket resumption %.0f µs", median(s[vStd])/1e3)
 	return res, nil
@@ -657,6 +679,7 @@ func (m *measurer) tokenHandshake() (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	res.Spread = spread(s[vTok], s[vDec])
 	res.Ours = fmt.Sprintf("%.2f× (%.0f µs vs C_Decrypt %.0f µs; hs/s %.2f× raw C_Decrypt rate)",
 		ratio(s[vTok], s[vDec]), median(s[vTok])/1e3, median(s[vDec])/1e3, ratio(wall[vTok], wall[vDec]))
 	res.Anchors = fmt.Sprintf("software key %.2f× its RSA decrypt (%.0f µs); token hs %.2f× software hs",
@@ -676,6 +699,7 @@ func (m *measurer) dhe() (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	res.Spread = spread(s[vOurs], s[vRaw])
 	res.Ours = fmt.Sprintf("%.2f× (%.0f µs)", ratio(s[vOurs], s[vRaw]), median(s[vOurs])/1e3)
 	res.Anchors = fmt.Sprintf("RSA-2048 sign + 2 modexps, group 14, 256-bit exponent: %.0f µs", median(s[vRaw])/1e3)
 	return res, nil
@@ -727,6 +751,7 @@ func (m *measurer) idle() (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	res.Spread = spread(s[ours1], s[std1])
 	res.Ours = fmt.Sprintf("%.1f KB (%.2f× crypto/tls) after a 1-byte echo; %.1f KB (%.2f× crypto/tls) after a 16 KiB echo",
 		median(s[ours1])/1e3, ratio(s[ours1], s[std1]), median(s[ours16])/1e3, ratio(s[ours16], s[std16]))
 	res.Anchors = fmt.Sprintf("crypto/tls %.1f KB; %.1f KB", median(s[std1])/1e3, median(s[std16])/1e3)
