@@ -746,6 +746,9 @@ func (m *measurer) idle() (Result, error) {
 			}
 		}
 		h1, err := srv.do("heap")
+		if err == nil && v == ours16 && m.o.MemProfile != "" {
+			_, err = srv.do("heapprofile")
+		}
 		return float64(h1-h0) / float64(n), err
 	})
 	if err != nil {

@@ -79,6 +79,8 @@ type server struct {
 	token  crypto.Decrypter // nil without a token
 	tokPub *rsa.PublicKey
 	closer func()
+	// memProfile is -memprofile's path; the idle figure adds ".idle".
+	memProfile string
 }
 
 func serve(in io.Reader, out io.Writer) error {
@@ -95,7 +97,7 @@ func serve(in io.Reader, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s := &server{key: k.(*rsa.PrivateKey), closer: func() {}}
+	s := &server{key: k.(*rsa.PrivateKey), closer: func() {}, memProfile: setup.MemProfile}
 	leaf, err := x509.ParseCertificate(setup.CertDER)
 	if err != nil {
 		return err
@@ -123,7 +125,7 @@ func serve(in io.Reader, out io.Writer) error {
 			}
 			cfg := cfg
 			listeners[name] = ln
-			go s.accept(ln, echoBuffer(name), func(c net.Conn) net.Conn { return ssl.Server(c, cfg) })
+			go s.accept(ln, name != lnNoCache, func(c net.Conn) net.Conn { return ssl.Server(c, cfg) })
 		}
 	case ImplStdTLS:
 		cert := tls.Certificate{Certificate: [][]byte{setup.CertDER}, PrivateKey: s.key, Leaf: leaf}
@@ -139,7 +141,7 @@ func serve(in io.Reader, out io.Writer) error {
 			}
 			cfg := cfg
 			listeners[name] = ln
-			go s.accept(ln, echoBuffer(name), func(c net.Conn) net.Conn { return tls.Server(c, cfg) })
+			go s.accept(ln, name != lnNoCache, func(c net.Conn) net.Conn { return tls.Server(c, cfg) })
 		}
 	default:
 		return fmt.Errorf("unknown implementation %q", setup.Impl)
@@ -231,19 +233,13 @@ func (s *server) openToken(t *tokenSetup) (ssl.Certificate, error) {
 	return ssl.Certificate{Certificate: [][]byte{t.CertDER}, PrivateKey: k, Leaf: leaf}, nil
 }
 
-// echoBuffer is the echo loop's buffer on a listener: 32 KiB for bulk
-// data, 256 bytes where connections sit idle after a one-byte ping, so
-// that the idle heap figure is the connection's and not the handler's.
-func echoBuffer(listener string) int {
-	if listener == lnNoCache {
-		return 256
-	}
-	return 32 << 10
-}
-
 // accept serves every connection as an echo: read what arrives, write it
-// back, until EOF. The same loop and buffer for both implementations.
-func (s *server) accept(ln net.Listener, bufSize int, wrap func(net.Conn) net.Conn) {
+// back, until EOF. The same loop and buffer for both implementations. The
+// buffer starts at 256 bytes and grows to 32 KiB once a read fills it, so
+// that handshake-only and idle connections do not charge the server (its
+// allocation, GC and idle heap figures) for the handler's bulk buffer; on
+// the idle listener it never grows.
+func (s *server) accept(ln net.Listener, grow bool, wrap func(net.Conn) net.Conn) {
 	for {
 		raw, err := ln.Accept()
 		if err != nil {
@@ -254,13 +250,16 @@ func (s *server) accept(ln net.Listener, bufSize int, wrap func(net.Conn) net.Co
 			defer s.active.Add(-1)
 			c := wrap(raw)
 			defer c.Close()
-			buf := make([]byte, bufSize)
+			buf := make([]byte, 256)
 			for {
 				n, err := c.Read(buf)
 				if n > 0 {
 					if _, werr := c.Write(buf[:n]); werr != nil {
 						return
 					}
+				}
+				if grow && n == len(buf) && n < 32<<10 {
+					buf = make([]byte, 32<<10)
 				}
 				if err != nil {
 					return
@@ -277,6 +276,7 @@ var errQuit = errors.New("quit")
 //	cpu              this process's user+system CPU time so far, ns
 //	heap             HeapInuse after two forced collections, bytes
 //	conns            connections being served
+//	heapprofile      write the in-use heap profile to MemProfile+".idle"
 //	raw KIND N       CPU ns of N raw operations (or N bytes for bulk)
 //	quit
 func (s *server) command(f []string) (int64, error) {
@@ -292,6 +292,18 @@ func (s *server) command(f []string) (int64, error) {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		return int64(ms.HeapInuse), nil
+	case "heapprofile":
+		// What the idle connections hold: the in-use heap, now.
+		if s.memProfile == "" {
+			return 0, errors.New("no -memprofile")
+		}
+		runtime.GC()
+		f, err := os.Create(s.memProfile + ".idle")
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		return 0, pprof.Lookup("heap").WriteTo(f, 0)
 	case "conns":
 		return s.active.Load(), nil
 	case "quit":
