@@ -408,6 +408,10 @@ func (c *client) dial() (net.Conn, bool, error) {
 	if addr == "" {
 		return nil, false, fmt.Errorf("%s server has no %q listener", c.srv.impl, c.ln)
 	}
+	if c.ln == lnPlain {
+		conn, err := net.Dial("tcp", addr)
+		return conn, false, err
+	}
 	if c.ssl != nil {
 		conn, err := ssl.Dial("tcp", addr, c.ssl)
 		if err != nil {
@@ -622,9 +626,13 @@ func (m *measurer) handshakes(srv *child, ln string, suite uint16, n int, resume
 func (m *measurer) fullHandshake() (Result, error) {
 	res := Result{Figure: "full RSA-2048 handshake, server CPU"}
 	n := m.o.Handshakes
-	s, err := m.rounds([]string{vOurs, vStd, vRaw}, func(v string) (float64, error) {
-		if v == vRaw {
+	const vTCP = "tcp"
+	s, err := m.rounds([]string{vOurs, vStd, vRaw, vTCP}, func(v string) (float64, error) {
+		switch v {
+		case vRaw:
 			return m.raw("rsa-decrypt", n, float64(n))
+		case vTCP:
+			return m.handshakes(m.ours, lnPlain, 0, n, false)
 		}
 		return m.handshakes(m.server(v), lnSoftware, ssl.SSL_RSA_WITH_RC4_128_SHA, n, false)
 	})
@@ -634,15 +642,19 @@ func (m *measurer) fullHandshake() (Result, error) {
 	res.Spread = spread(s[vOurs], s[vRaw])
 	res.Ours = fmt.Sprintf("%.0f µs: %.2f× one RSA decrypt; %.3f× crypto/tls", median(s[vOurs])/1e3,
 		ratio(s[vOurs], s[vRaw]), ratio(s[vOurs], s[vStd]))
-	res.Anchors = fmt.Sprintf("crypto/tls %.0f µs (%.2f× decrypt); RSA-2048 decrypt %.0f µs", median(s[vStd])/1e3,
-		ratio(s[vStd], s[vRaw]), median(s[vRaw])/1e3)
+	res.Anchors = fmt.Sprintf("crypto/tls %.0f µs (%.2f× decrypt); RSA-2048 decrypt %.0f µs; plain TCP accept+close %.0f µs (%.2f× decrypt)",
+		median(s[vStd])/1e3, ratio(s[vStd], s[vRaw]), median(s[vRaw])/1e3, median(s[vTCP])/1e3, ratio(s[vTCP], s[vRaw]))
 	return res, nil
 }
 
 func (m *measurer) resumed() (Result, error) {
 	res := Result{Figure: "resumed handshake, server CPU"}
 	n := m.o.Resumed
-	s, err := m.rounds([]string{vOurs, vStd}, func(v string) (float64, error) {
+	const vTCP = "tcp"
+	s, err := m.rounds([]string{vOurs, vStd, vTCP}, func(v string) (float64, error) {
+		if v == vTCP {
+			return m.handshakes(m.ours, lnPlain, 0, n, false)
+		}
 		return m.handshakes(m.server(v), lnSoftware, ssl.SSL_RSA_WITH_RC4_128_SHA, n, true)
 	})
 	if err != nil {
@@ -650,7 +662,7 @@ func (m *measurer) resumed() (Result, error) {
 	}
 	res.Spread = spread(s[vOurs], s[vStd])
 	res.Ours = fmt.Sprintf("%.0f µs; %.2f× crypto/tls (tickets)", median(s[vOurs])/1e3, ratio(s[vOurs], s[vStd]))
-	res.Anchors = fmt.Sprintf("crypto/tls TLS 1.0 ticket resumption %.0f µs", median(s[vStd])/1e3)
+	res.Anchors = fmt.Sprintf("crypto/tls TLS 1.0 ticket resumption %.0f µs; plain TCP accept+close %.0f µs", median(s[vStd])/1e3, median(s[vTCP])/1e3)
 	return res, nil
 }
 

@@ -57,6 +57,7 @@ const (
 	lnSoftware = "sw"      // software RSA key; session cache or tickets on
 	lnNoCache  = "nocache" // same key, no resumption state (idle heap)
 	lnToken    = "token"   // key on SoftHSM (tokenssl only)
+	lnPlain    = "tcp"     // plain TCP echo: the per-connection floor
 )
 
 // MaybeServe runs the server child and exits if RoleEnv says so; it
@@ -146,6 +147,12 @@ func serve(in io.Reader, out io.Writer) error {
 	default:
 		return fmt.Errorf("unknown implementation %q", setup.Impl)
 	}
+	plain, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	listeners[lnPlain] = plain
+	go s.accept(plain, false, func(c net.Conn) net.Conn { return c })
 	defer s.closer()
 
 	if setup.CPUProfile != "" {
