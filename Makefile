@@ -5,7 +5,7 @@ BIN := bin/tokenssl
 # SoftHSM card emulator among them) run under the race detector.
 RACE_PKGS := ./ssl/... ./token/... ./softhsm/...
 
-.PHONY: all build demo test deps test-deps vet fmt-check clean fortezza-module fortezza-module-deps
+.PHONY: all build demo test deps test-deps vet fmt-check clean fortezza-module fortezza-module-deps bench
 
 # The Fortezza card PKCS#11 module (internal/fortezzacard, C): SoftHSM2
 # plus KEA and SKIPJACK. Tests find it at bin/libfortezzacard.so from the
@@ -56,6 +56,11 @@ fmt-check:
 test: test-deps fortezza-module-deps fortezza-module fmt-check vet
 	$(GO) test -race -timeout 10m $(RACE_PKGS)
 	$(GO) test -timeout 10m $$($(GO) list ./... | grep -v -E '/tokenssl/(ssl|token|softhsm)(/|$$)')
+
+# Server CPU and heap beside crypto/tls and the raw crypto (issue 15):
+# about three minutes on two cores; BENCH_FLAGS=-quick for a smoke run.
+bench: deps
+	$(GO) run ./bench/cmd/sslbench $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin

@@ -1,0 +1,362 @@
+package harness
+
+import (
+	"bufio"
+	"crypto"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/tokenssl/tokenssl/ssl"
+	"github.com/tokenssl/tokenssl/token/pkcs11"
+)
+
+// RoleEnv names the environment variable that turns the harness binary
+// (or a test binary that calls MaybeServe) into the server child.
+const RoleEnv = "SSLBENCH_ROLE"
+
+// Implementations the server child runs.
+const (
+	ImplTokenSSL = "tokenssl"
+	ImplStdTLS   = "crypto/tls"
+)
+
+// serverSetup is the first line the harness writes to the child's stdin
+// (JSON): key material and the token PIN go through the pipe, never the
+// command line or the environment.
+type serverSetup struct {
+	Impl       string
+	CertDER    []byte // leaf, signed by the harness's CA
+	KeyDER     []byte // PKCS#8 RSA-2048 key
+	Token      *tokenSetup
+	CPUProfile string
+	MemProfile string
+}
+
+type tokenSetup struct {
+	Module, Label, Serial, PIN string
+	KeyLabel                   string
+	KeyID                      []byte
+	CertDER                    []byte
+}
+
+// The listeners of a server child, by name.
+const (
+	lnSoftware = "sw"      // software RSA key; session cache or tickets on
+	lnNoCache  = "nocache" // same key, no resumption state (idle heap)
+	lnToken    = "token"   // key on SoftHSM (tokenssl only)
+	lnPlain    = "tcp"     // plain TCP echo: the per-connection floor
+)
+
+// MaybeServe runs the server child and exits if RoleEnv says so; it
+// returns at once otherwise. Call it first in main (or TestMain).
+func MaybeServe() {
+	if os.Getenv(RoleEnv) != "server" {
+		return
+	}
+	if err := serve(os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "sslbench server:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// server is the child's state: its keys and the connections it holds.
+type server struct {
+	active atomic.Int64
+	key    *rsa.PrivateKey
+	token  crypto.Decrypter // nil without a token
+	tokPub *rsa.PublicKey
+	closer func()
+	// memProfile is -memprofile's path; the idle figure adds ".idle".
+	memProfile string
+}
+
+func serve(in io.Reader, out io.Writer) error {
+	r := bufio.NewReader(in)
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		return fmt.Errorf("reading setup: %w", err)
+	}
+	var setup serverSetup
+	if err := json.Unmarshal(line, &setup); err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(setup.KeyDER)
+	if err != nil {
+		return err
+	}
+	s := &server{key: k.(*rsa.PrivateKey), closer: func() {}, memProfile: setup.MemProfile}
+	leaf, err := x509.ParseCertificate(setup.CertDER)
+	if err != nil {
+		return err
+	}
+	listeners := map[string]net.Listener{}
+	switch setup.Impl {
+	case ImplTokenSSL:
+		cert := ssl.Certificate{Certificate: [][]byte{setup.CertDER}, PrivateKey: s.key, Leaf: leaf}
+		suites := []uint16{ssl.SSL_RSA_WITH_RC4_128_SHA, ssl.SSL_RSA_WITH_3DES_EDE_CBC_SHA, ssl.SSL_DHE_RSA_WITH_3DES_EDE_CBC_SHA}
+		configs := map[string]*ssl.Config{
+			lnSoftware: {Certificates: []ssl.Certificate{cert}, CipherSuites: suites},
+			lnNoCache:  {Certificates: []ssl.Certificate{cert}, CipherSuites: suites, DisableSessionCache: true},
+		}
+		if t := setup.Token; t != nil {
+			tc, err := s.openToken(t)
+			if err != nil {
+				return err
+			}
+			configs[lnToken] = &ssl.Config{Certificates: []ssl.Certificate{tc}, CipherSuites: suites}
+		}
+		for name, cfg := range configs {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			cfg := cfg
+			listeners[name] = ln
+			go s.accept(ln, name != lnNoCache, func(c net.Conn) net.Conn { return ssl.Server(c, cfg) })
+		}
+	case ImplStdTLS:
+		cert := tls.Certificate{Certificate: [][]byte{setup.CertDER}, PrivateKey: s.key, Leaf: leaf}
+		base := &tls.Config{Certificates: []tls.Certificate{cert},
+			MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10,
+			CipherSuites: []uint16{tls.TLS_RSA_WITH_RC4_128_SHA, tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA}}
+		noCache := base.Clone()
+		noCache.SessionTicketsDisabled = true
+		for name, cfg := range map[string]*tls.Config{lnSoftware: base, lnNoCache: noCache} {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			cfg := cfg
+			listeners[name] = ln
+			go s.accept(ln, name != lnNoCache, func(c net.Conn) net.Conn { return tls.Server(c, cfg) })
+		}
+	default:
+		return fmt.Errorf("unknown implementation %q", setup.Impl)
+	}
+	plain, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	listeners[lnPlain] = plain
+	go s.accept(plain, false, func(c net.Conn) net.Conn { return c })
+	defer s.closer()
+
+	if setup.CPUProfile != "" {
+		f, err := os.Create(setup.CPUProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
+	if setup.MemProfile != "" {
+		runtime.MemProfileRate = 64 << 10
+		defer writeHeapProfile(setup.MemProfile)
+	}
+
+	w := bufio.NewWriter(out)
+	for name, ln := range listeners {
+		fmt.Fprintf(w, "listen %s %s\n", name, ln.Addr())
+	}
+	fmt.Fprintln(w, "ready")
+	w.Flush()
+	for {
+		line, err := r.ReadString('\n')
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		reply, err := s.command(strings.Fields(line))
+		if errors.Is(err, errQuit) {
+			return nil
+		}
+		if err != nil {
+			fmt.Fprintf(w, "err %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		} else {
+			fmt.Fprintf(w, "ok %d\n", reply)
+		}
+		w.Flush()
+	}
+}
+
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sslbench server:", err)
+		return
+	}
+	defer f.Close()
+	// The allocs profile (all allocations since start) is what says
+	// where the garbage comes from; pprof -sample_index=inuse_space shows
+	// what is held.
+	pprof.Lookup("allocs").WriteTo(f, 0)
+}
+
+// openToken finds the server key on the token and returns the
+// certificate that goes with it.
+func (s *server) openToken(t *tokenSetup) (ssl.Certificate, error) {
+	b, err := pkcs11.Open(pkcs11.Config{ModulePath: t.Module, TokenLabel: t.Label, TokenSerial: t.Serial,
+		PIN: pkcs11.PINString(t.PIN)})
+	if err != nil {
+		return ssl.Certificate{}, err
+	}
+	s.closer = func() { b.Close() }
+	k, err := b.FindKey(pkcs11.KeySpec{Label: t.KeyLabel, ID: t.KeyID})
+	if err != nil {
+		return ssl.Certificate{}, err
+	}
+	dec, ok := k.(crypto.Decrypter)
+	if !ok {
+		return ssl.Certificate{}, errors.New("token key is not a crypto.Decrypter")
+	}
+	pub, ok := dec.Public().(*rsa.PublicKey)
+	if !ok {
+		return ssl.Certificate{}, errors.New("token key is not RSA")
+	}
+	s.token, s.tokPub = dec, pub
+	leaf, err := x509.ParseCertificate(t.CertDER)
+	if err != nil {
+		return ssl.Certificate{}, err
+	}
+	return ssl.Certificate{Certificate: [][]byte{t.CertDER}, PrivateKey: k, Leaf: leaf}, nil
+}
+
+// accept serves every connection as an echo: read what arrives, write it
+// back, until EOF. The same loop and buffer for both implementations. The
+// buffer starts at 256 bytes and grows to 32 KiB once a read fills it, so
+// that handshake-only and idle connections do not charge the server (its
+// allocation, GC and idle heap figures) for the handler's bulk buffer; on
+// the idle listener it never grows.
+func (s *server) accept(ln net.Listener, grow bool, wrap func(net.Conn) net.Conn) {
+	for {
+		raw, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		s.active.Add(1)
+		go func() {
+			defer s.active.Add(-1)
+			c := wrap(raw)
+			defer c.Close()
+			buf := make([]byte, 256)
+			for {
+				n, err := c.Read(buf)
+				if n > 0 {
+					if _, werr := c.Write(buf[:n]); werr != nil {
+						return
+					}
+				}
+				if grow && n == len(buf) && n < 32<<10 {
+					buf = make([]byte, 32<<10)
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+var errQuit = errors.New("quit")
+
+// command runs one control command and returns its number:
+//
+//	cpu              this process's user+system CPU time so far, ns
+//	heap             HeapInuse after two forced collections, bytes
+//	conns            connections being served
+//	heapprofile      write the in-use heap profile to MemProfile+".idle"
+//	raw KIND N       CPU ns of N raw operations (or N bytes for bulk)
+//	quit
+func (s *server) command(f []string) (int64, error) {
+	if len(f) == 0 {
+		return 0, errors.New("empty command")
+	}
+	switch f[0] {
+	case "cpu":
+		return cpuNanos(), nil
+	case "heap":
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapInuse), nil
+	case "heapprofile":
+		// What the idle connections hold: the in-use heap, now.
+		if s.memProfile == "" {
+			return 0, errors.New("no -memprofile")
+		}
+		runtime.GC()
+		f, err := os.Create(s.memProfile + ".idle")
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		return 0, pprof.Lookup("heap").WriteTo(f, 0)
+	case "conns":
+		return s.active.Load(), nil
+	case "quit":
+		return 0, errQuit
+	case "raw":
+		if len(f) != 3 {
+			return 0, errors.New("usage: raw KIND N")
+		}
+		n, err := strconv.Atoi(f[2])
+		if err != nil {
+			return 0, err
+		}
+		var op func() error
+		switch f[1] {
+		case "rc4-sha":
+			op = func() error { return rawBulk(ssl.SSL_RSA_WITH_RC4_128_SHA, n) }
+		case "3des-sha":
+			op = func() error { return rawBulk(ssl.SSL_RSA_WITH_3DES_EDE_CBC_SHA, n) }
+		case "rsa-decrypt":
+			op = func() error { return rawRSADecrypt(s.key, &s.key.PublicKey, n) }
+		case "c-decrypt":
+			if s.token == nil {
+				return 0, errors.New("no token")
+			}
+			op = func() error { return rawRSADecrypt(s.token, s.tokPub, n) }
+		case "dhe":
+			op = func() error { return rawDHE(s.key, n) }
+		default:
+			return 0, fmt.Errorf("unknown raw operation %q", f[1])
+		}
+		start := cpuNanos()
+		if err := op(); err != nil {
+			return 0, err
+		}
+		return cpuNanos() - start, nil
+	}
+	return 0, fmt.Errorf("unknown command %q", f[0])
+}
+
+// cpuNanos is this process's user+system CPU time, all threads
+// (getrusage: microsecond resolution, where /proc/<pid>/stat counts
+// clock ticks of 10 ms).
+func cpuNanos() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return (ru.Utime.Nano() + ru.Stime.Nano())
+}
