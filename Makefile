@@ -14,7 +14,7 @@ FORTEZZA_MODULE := bin/libfortezzacard.so
 FORTEZZA_SRC := $(wildcard internal/fortezzacard/*.c internal/fortezzacard/*.h)
 CC ?= cc
 FORTEZZA_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-cast-function-type -fPIC -fvisibility=hidden \
-	-Itoken/pkcs11/internal/p11fortezza
+	-Itoken/pkcs11/internal/p11fortezza/third_party
 
 all: build
 
