@@ -207,6 +207,9 @@ func (s *service) serve(ln net.Listener) error {
 			mu.Lock()
 			delete(live, lc)
 			mu.Unlock()
+			// Logged last: once its line is out, the connection no longer
+			// counts against -max-conns or in the metrics.
+			lc.rec.log(s.log)
 		}()
 	}
 	wg.Wait()
@@ -219,7 +222,7 @@ func (s *service) serve(ln net.Listener) error {
 	return nil
 }
 
-// run serves one connection and writes its line.
+// run serves one connection.
 func (s *service) run(c net.Conn, lc *liveConn) {
 	s.m.opened()
 	defer s.m.closed(lc.rec)
@@ -233,5 +236,4 @@ func (s *service) run(c net.Conn, lc *liveConn) {
 	s.handle(c, lc)
 	lc.stopIdle()
 	c.Close()
-	lc.rec.log(s.log)
 }
