@@ -113,10 +113,11 @@ func (k *keyFlags) request() (pkcs11.KeyRequest, error) {
 
 // loadedKey is a certificate with its key, ready for ssl.Config.
 type loadedKey struct {
-	cert  ssl.Certificate
-	roots *x509.CertPool  // the CA stored on a Fortezza card, else nil
-	card  pkcs11.CardKind // which implementation serves a card
-	close func()
+	cert    ssl.Certificate
+	roots   *x509.CertPool  // the CA stored on a Fortezza card, else nil
+	card    pkcs11.CardKind // which implementation serves a card
+	backend *pkcs11.Backend // the token of a token key, else nil
+	close   func()
 }
 
 // load returns the certificate and key the flags name; server selects a
@@ -157,7 +158,7 @@ func openTokenKey(req pkcs11.KeyRequest, uri, certFile string, server bool) (*lo
 	if err != nil {
 		return nil, err
 	}
-	lk := &loadedKey{cert: ssl.Certificate{PrivateKey: ok.Key}, card: ok.Card, close: func() { ok.Close() }}
+	lk := &loadedKey{cert: ssl.Certificate{PrivateKey: ok.Key}, card: ok.Card, backend: ok.Backend, close: func() { ok.Close() }}
 	fail := func(err error) (*loadedKey, error) {
 		lk.close()
 		return nil, err
