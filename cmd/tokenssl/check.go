@@ -50,7 +50,7 @@ func checkPair(cert *ssl.Certificate, what string) error {
 		cp, err := x509legacy.DHPublicKeyFromCertificate(leaf)
 		own := dh.DHPublic()
 		if err != nil || own == nil || own.Y == nil || cp.Y == nil || own.Y.Cmp(cp.Y) != 0 || own.P.Cmp(cp.P) != 0 {
-			return fmt.Errorf("%s do not match: the certificate's public key (%s) is not the DH key's", what, keyKind(certPub))
+			return fmt.Errorf("%s do not match: the certificate is not for this DH key", what)
 		}
 		return nil
 	}
@@ -58,7 +58,10 @@ func checkPair(cert *ssl.Certificate, what string) error {
 		return fmt.Errorf("%s: the private key (%T) cannot sign or decrypt", what, cert.PrivateKey)
 	}
 	if !samePublicKey(certPub, keyPub) {
-		return fmt.Errorf("%s do not match: the certificate holds a %s public key that is not the %s private key's", what, keyKind(certPub), keyKind(keyPub))
+		if ck, kk := keyKind(certPub), keyKind(keyPub); ck != kk {
+			return fmt.Errorf("%s do not match: the certificate's key is %s, the private key %s", what, ck, kk)
+		}
+		return fmt.Errorf("%s do not match: the certificate is for another %s key", what, keyKind(certPub))
 	}
 	return nil
 }
@@ -148,6 +151,9 @@ func checkServable(config *ssl.Config, explicit bool) error {
 	if _, ok, err := probeServer(config, suites); err != nil || ok {
 		return err
 	}
+	if !explicit {
+		return fmt.Errorf("none of the default cipher suites can be served %s: choose suites with -ciphers (tokenssl suites lists them)", credentials(config.Certificates))
+	}
 	var names []string
 	for _, s := range suites {
 		n := ssl.CipherSuiteName(s)
@@ -156,11 +162,16 @@ func checkServable(config *ssl.Config, explicit bool) error {
 		}
 		names = append(names, n)
 	}
-	where := "-ciphers"
-	if !explicit {
-		where = "the default cipher suites"
+	return fmt.Errorf("-ciphers: no suite can be served %s: %s", credentials(config.Certificates), strings.Join(names, ", "))
+}
+
+// parseCiphers reads -ciphers: Appendix C names, OpenSSL names, hex codes.
+func parseCiphers(list string) ([]uint16, error) {
+	ids, err := ssl.ParseCipherSuites(list)
+	if err != nil {
+		return nil, fmt.Errorf("-ciphers: %w (tokenssl suites lists the names)", err)
 	}
-	return fmt.Errorf("%s: no suite can be served %s: %s", where, credentials(config.Certificates), strings.Join(names, ", "))
+	return ids, nil
 }
 
 func implemented(id uint16) bool {

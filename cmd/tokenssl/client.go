@@ -74,7 +74,7 @@ func runClient(args []string) error {
 		return errors.New("client: give -ca FILE or -insecure")
 	}
 	if *ciphers != "" {
-		if config.CipherSuites, err = ssl.ParseCipherSuites(*ciphers); err != nil {
+		if config.CipherSuites, err = parseCiphers(*ciphers); err != nil {
 			return err
 		}
 	}

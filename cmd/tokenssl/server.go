@@ -39,7 +39,7 @@ func runServer(args []string) error {
 	config := &ssl.Config{HandshakeTimeout: *timeout}
 	var err error
 	if *ciphers != "" {
-		if config.CipherSuites, err = ssl.ParseCipherSuites(*ciphers); err != nil {
+		if config.CipherSuites, err = parseCiphers(*ciphers); err != nil {
 			return err
 		}
 	}
