@@ -184,6 +184,8 @@ func versionLine() string {
 // goPrefixes are the package prefixes library errors carry ("ssl: …",
 // "pkcs11: …"). An operator reads "tokenssl: server: …" and the words
 // after it; the package names say nothing to them and, nested, double up.
+// Package token's "token: " is stripped only inside a message: at its
+// start it is the token command's own prefix.
 var goPrefixes = []string{"ssl: ", "pkcs11: ", "token: ", "x509legacy: ", "softhsm: ", "rediscache: "}
 
 // operatorMessage is err's text without Go package prefixes (anywhere a
@@ -193,7 +195,7 @@ func operatorMessage(err error) string {
 	for changed := true; changed; {
 		changed = false
 		for _, p := range goPrefixes {
-			if strings.HasPrefix(msg, p) {
+			if strings.HasPrefix(msg, p) && p != "token: " {
 				msg, changed = msg[len(p):], true
 			}
 			if strings.Contains(msg, ": "+p) {
