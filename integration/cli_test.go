@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -181,6 +182,10 @@ func TestCLIWithTokenKey(t *testing.T) {
 		"flags": {"-pkcs11-module", env.ModulePath, "-token-label", cfg.TokenLabel, "-key-label", "localhost", "-pin-file", pinFile},
 		"uri":   {"-key", fmt.Sprintf("pkcs11:token=%s;object=localhost;type=private?module-path=%s&pin-source=file:%s", cfg.TokenLabel, env.ModulePath, pinFile)},
 		"env":   {"-pkcs11-module", env.ModulePath, "-token-label", cfg.TokenLabel, "-key-label", "localhost", "-pin-env", "TOKENSSL_TEST_PIN"},
+		// The certificate object on the token named by a URI (scheme in
+		// upper case, as RFC 7512 allows), the key by flags; and both by URI.
+		"cert uri":          {"-cert", "PKCS11:token=" + cfg.TokenLabel + ";object=localhost;type=cert", "-pkcs11-module", env.ModulePath, "-token-label", cfg.TokenLabel, "-key-label", "localhost", "-pin-file", pinFile},
+		"cert and key uris": {"-cert", "pkcs11:object=localhost;type=cert", "-key", fmt.Sprintf("PKCS11:token=%s;object=localhost;type=private?module-path=%s&pin-source=file:%s", cfg.TokenLabel, env.ModulePath, pinFile)},
 	}
 	for name, args := range variants {
 		t.Run(name, func(t *testing.T) {
@@ -222,17 +227,45 @@ func TestCLIWithTokenKey(t *testing.T) {
 		if err != nil || !strings.Contains(string(out), cfg.TokenLabel) || !strings.Contains(string(out), "RSA_PKCS") {
 			t.Fatalf("token list: %v\n%s", err, out)
 		}
+		// SoftHSM always has a slot with an uninitialised token; without a
+		// PIN, private keys are hidden, and token list says so.
+		if !strings.Contains(string(out), "token:         not initialised") || !strings.Contains(string(out), "private keys hidden") {
+			t.Fatalf("token list does not show the uninitialised token or the hidden keys:\n%s", out)
+		}
+		cmd = exec.Command(bin, "token", "keys", "-pkcs11-module", env.ModulePath, "-token-label", cfg.TokenLabel)
+		cmd.Env = append(os.Environ(), childEnv...)
+		out, err = cmd.CombinedOutput()
+		if err != nil || regexp.MustCompile(`(?m)^private\s`).Match(out) || !strings.Contains(string(out), "no PIN given: private keys are hidden") {
+			t.Fatalf("token keys without a PIN: %v\n%s", err, out)
+		}
 		cmd = exec.Command(bin, "token", "keys", "-pkcs11-module", env.ModulePath, "-token-label", cfg.TokenLabel, "-pin-file", pinFile)
 		cmd.Env = append(os.Environ(), childEnv...)
 		out, err = cmd.CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "localhost") || !strings.Contains(string(out), "sensitive") {
 			t.Fatalf("token keys: %v\n%s", err, out)
 		}
+		// IDs as a URI takes them, and the URI column opens the key.
+		var uri string
+		for _, l := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(l); len(f) == 7 && f[0] == "private" && f[3] == "localhost" {
+				if !regexp.MustCompile(`^(%[0-9A-F]{2})+$`).MatchString(f[4]) {
+					t.Fatalf("key ID %q is not written as in a URI", f[4])
+				}
+				uri = f[6]
+			}
+		}
+		if uri == "" {
+			t.Fatalf("no private key row for localhost:\n%s", out)
+		}
+		addr, serverErr := cliServer(t, childEnv, "-key", uri+"?module-path="+env.ModulePath+"&pin-source=file:"+pinFile)
+		if got, errOut, err := runCLIClient(t, nil, []byte("by id\n"), "-connect", addr, "-ca", filepath.Join(dir, "ca.pem"), "-servername", "localhost"); err != nil || got != "by id\n" {
+			t.Fatalf("key by the printed URI: %v %q\n%s\nserver:\n%s", err, got, errOut, serverErr())
+		}
 	})
 }
 
 // shellWords splits a command line as provision-token.sh prints it: blanks
-// separate words, single quotes (with '\'' for a quote) protect them.
+// separate words, single quotes (with '\” for a quote) protect them.
 func shellWords(line string) []string {
 	var words []string
 	var cur strings.Builder
