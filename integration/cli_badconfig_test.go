@@ -33,11 +33,13 @@ func TestCLIBadConfiguration(t *testing.T) {
 
 	rsaA, _ := rsa.GenerateKey(rand.Reader, 2048)
 	rsaB, _ := rsa.GenerateKey(rand.Reader, 1024)
+	rsaC, _ := rsa.GenerateKey(rand.Reader, 2048)
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	ecDER, _ := x509.MarshalECPrivateKey(ec)
 	writePEM(t, file("a.pem"), "CERTIFICATE", ca.issue(t, &rsaA.PublicKey, "localhost", x509.ExtKeyUsageServerAuth))
 	writePEM(t, file("a.key"), "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsaA))
 	writePEM(t, file("b.key"), "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsaB))
+	writePEM(t, file("c.key"), "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsaC))
 	writePEM(t, file("ec.pem"), "CERTIFICATE", ca.issue(t, &ec.PublicKey, "localhost", x509.ExtKeyUsageServerAuth))
 	writePEM(t, file("ec.key"), "EC PRIVATE KEY", ecDER)
 	//lint:ignore SA1019 an encrypted traditional key file is what operators have
@@ -79,6 +81,9 @@ func TestCLIBadConfiguration(t *testing.T) {
 		{"key file of another key",
 			[]string{"server", "-cert", file("a.pem"), "-key", file("b.key")},
 			"tokenssl: server: -cert {dir}/a.pem and -key {dir}/b.key do not match: the certificate's key is RSA-2048, the private key RSA-1024"},
+		{"key file of another key of the same size",
+			[]string{"server", "-cert", file("a.pem"), "-key", file("c.key")},
+			"tokenssl: server: -cert {dir}/a.pem and -key {dir}/c.key do not match: the certificate is for another RSA-2048 key"},
 		{"key file of another algorithm",
 			[]string{"server", "-cert", file("ec.pem"), "-key", file("a.key")},
 			"tokenssl: server: -cert {dir}/ec.pem and -key {dir}/a.key do not match: the certificate's key is ECDSA P-256, the private key RSA-2048"},
@@ -112,6 +117,9 @@ func TestCLIBadConfiguration(t *testing.T) {
 		{"token key URI without a PIN",
 			[]string{"server", "-key", "PKCS11:token=" + label + ";object=localhost?module-path=" + env.ModulePath},
 			"tokenssl: server: " + pinLine},
+		{"PIN file missing",
+			append([]string{"server"}, tokenKey("localhost", "-pin-file", file("no-such-pin"))...),
+			`tokenssl: server: token "{token}": read PIN: PIN file {dir}/no-such-pin: no such file or directory`},
 		{"client token key without a PIN",
 			append([]string{"client", "-insecure", "-connect", "127.0.0.1:1"}, tokenKey("localhost")...),
 			"tokenssl: client: " + pinLine},

@@ -55,7 +55,7 @@ func checkPair(cert *ssl.Certificate, what string) error {
 		return nil
 	}
 	if keyPub == nil {
-		return fmt.Errorf("%s: the private key (%T) cannot sign or decrypt", what, cert.PrivateKey)
+		return fmt.Errorf("%s: the private key can neither sign nor decrypt: not a key type SSL 3.0 uses", what)
 	}
 	if !samePublicKey(certPub, keyPub) {
 		if ck, kk := keyKind(certPub), keyKind(keyPub); ck != kk {
@@ -105,7 +105,7 @@ func keyKind(pub crypto.PublicKey) string {
 	case nil:
 		return "DH or unknown"
 	}
-	return fmt.Sprintf("%T", pub)
+	return "unsupported"
 }
 
 // credentials describes what the configured certificates hold.
