@@ -53,6 +53,9 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# Root is needed only to install missing packages: with them installed the
+# scripts change nothing, and the interop tests that need a network
+# namespace (root / CAP_SYS_ADMIN) skip, saying so.
 test: test-deps fortezza-module-deps fortezza-module fmt-check vet
 	$(GO) test -race -timeout 10m $(RACE_PKGS)
 	$(GO) test -timeout 10m $$($(GO) list ./... | grep -v -E '/tokenssl/(ssl|token|softhsm)(/|$$)')

@@ -212,9 +212,13 @@ func CipherSuiteName(id uint16) string {
 }
 
 // CipherSuiteByName parses an Appendix C name (case-insensitive, with or
-// without the SSL_ prefix) or a hex code such as 0x0004.
+// without the SSL_ prefix), an OpenSSL name such as RC4-MD5 or
+// EDH-RSA-DES-CBC3-SHA (suite_names.go), or a hex code such as 0x0004.
 func CipherSuiteByName(name string) (uint16, error) {
 	n := strings.TrimSpace(name)
+	if id, ok, err := cipherSuiteByOpenSSLName(n); ok {
+		return id, err
+	}
 	if strings.HasPrefix(n, "0x") || strings.HasPrefix(n, "0X") {
 		v, err := strconv.ParseUint(n[2:], 16, 16)
 		if err != nil {

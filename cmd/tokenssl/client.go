@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -16,17 +15,17 @@ import (
 )
 
 func runClient(args []string) error {
-	fs := flag.NewFlagSet("client", flag.ExitOnError)
+	fs := commandFlagSet("client")
 	connect := fs.String("connect", "127.0.0.1:4433", "server address")
-	ciphers := fs.String("ciphers", "", "comma-separated suite names or hex codes")
+	ciphers := fs.String("ciphers", "", "comma-separated suite names (Appendix C, or OpenSSL: DES-CBC3-SHA) or hex codes")
 	caFile := fs.String("ca", "", "PEM file of trusted roots")
 	insecure := fs.Bool("insecure", false, "do not verify the server certificate (testing only)")
 	serverName := fs.String("servername", "", "name to verify in the server certificate (default: host of -connect)")
 	resume := fs.Bool("resume", false, "connect a second time offering the first session")
 	timeout := fs.Duration("timeout", 30*time.Second, "handshake and echo timeout")
 	var keys keyFlags
-	keys.register(fs)
-	fz := addFortezzaFlags(fs)
+	keys.register(fs, clientSide)
+	fz := addFortezzaFlags(fs, clientSide)
 	fz.finalTry = &keys.pinFinalTry
 	listen := fs.String("listen", "", "tunnel: accept plaintext on ADDR and carry each connection over SSL 3.0 to -connect")
 	var svcFlags serviceFlags
@@ -83,7 +82,7 @@ func runClient(args []string) error {
 		return errors.New("client: give -ca FILE or -insecure")
 	}
 	if *ciphers != "" {
-		if config.CipherSuites, err = ssl.ParseCipherSuites(*ciphers); err != nil {
+		if config.CipherSuites, err = parseCiphers(*ciphers); err != nil {
 			return err
 		}
 	}

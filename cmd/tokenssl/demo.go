@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -22,7 +21,7 @@ import (
 // implemented suite of Appendix C, a resumed handshake, and the three
 // FORTEZZA_KEA suites between two emulated Fortezza cards.
 func runDemo(args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ExitOnError)
+	fs := commandFlagSet("demo")
 	fs.Parse(args)
 	start := time.Now()
 

@@ -34,7 +34,7 @@ import (
 // other). The CA key is written to ca-dir/fortezza-ca.key (DSA PEM) and
 // the certificate to ca-dir/fortezza-ca.pem.
 func runProvisionFortezza(args []string) error {
-	fs := flag.NewFlagSet("token provision-fortezza", flag.ExitOnError)
+	fs := commandFlagSet("token provision-fortezza")
 	store := fs.String("store", "", "SoftHSM store directory (created if missing)")
 	label := fs.String("label", "", "token label (created if missing)")
 	pin := fs.String("pin", "", "user PIN (visible in ps: prefer -pin-file)")
@@ -153,14 +153,17 @@ type fortezzaFlags struct {
 	finalTry             *bool // -pin-final-try (keyFlags)
 }
 
-// addFortezzaFlags registers -fortezza-* on fs.
-func addFortezzaFlags(fs *flag.FlagSet) *fortezzaFlags {
+// addFortezzaFlags registers -fortezza-* on fs; -fortezza-email only on
+// the server, the side that chooses the KEA mode.
+func addFortezzaFlags(fs *flag.FlagSet, s side) *fortezzaFlags {
 	f := &fortezzaFlags{}
 	fs.StringVar(&f.label, "fortezza-label", "", "use the Fortezza card on the token with this label")
 	registerPIN(fs, &f.pin, "fortezza-")
 	fs.StringVar(&f.module, "fortezza-module", "", "PKCS#11 module of the card (default: SoftHSM2)")
 	fs.StringVar(&f.store, "fortezza-store", "", "SoftHSM store of an emulated card (token provision-fortezza -store); also selects it for -key pkcs11:")
-	fs.BoolVar(&f.email, "fortezza-email", false, "server: KEA e-mail mode (r_s = 1) instead of full mode")
+	if s == serverSide {
+		fs.BoolVar(&f.email, "fortezza-email", false, "KEA e-mail mode (r_s = 1) instead of full mode")
+	}
 	return f
 }
 

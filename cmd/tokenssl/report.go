@@ -28,6 +28,8 @@ func failureLine(err error) string {
 }
 
 func runSuites(args []string) error {
+	fs := commandFlagSet("suites")
+	fs.Parse(args)
 	for _, s := range ssl.CipherSuites() {
 		var flags string
 		if s.Exportable {
@@ -43,7 +45,11 @@ func runSuites(args []string) error {
 		if !s.Implemented {
 			state = "not implemented"
 		}
-		fmt.Printf("0x%04X %-40s %s%s\n", s.ID, s.Name, state, flags)
+		openssl := ssl.OpenSSLCipherSuiteName(s.ID)
+		if openssl == "" {
+			openssl = "-"
+		}
+		fmt.Printf("0x%04X %-40s %-24s %s%s\n", s.ID, s.Name, openssl, state, flags)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,16 +15,16 @@ import (
 )
 
 func runServer(args []string) error {
-	fs := flag.NewFlagSet("server", flag.ExitOnError)
+	fs := commandFlagSet("server")
 	listen := fs.String("listen", "127.0.0.1:4433", "address to listen on")
 	var keys keyFlags
-	keys.register(fs)
+	keys.register(fs, serverSide)
 	clientCA := fs.String("client-ca", "", "PEM file of CAs that client certificates must chain to (sent in CertificateRequest)")
 	verifyClient := fs.String("verify-client", "none", "client authentication: none, request or require")
 	dhParams := fs.String("dh-params", "", "PEM DH PARAMETERS for DHE and DH_anon suites (default: RFC 3526 group 14, 2048 bits)")
-	fz := addFortezzaFlags(fs)
+	fz := addFortezzaFlags(fs, serverSide)
 	fz.finalTry = &keys.pinFinalTry
-	ciphers := fs.String("ciphers", "", "comma-separated suite names (Appendix C) or hex codes; default: the secure defaults")
+	ciphers := fs.String("ciphers", "", "comma-separated suite names (Appendix C, or OpenSSL: DES-CBC3-SHA) or hex codes; default: the secure defaults")
 	cacheSize := fs.Int("cache-size", ssl.DefaultSessionCacheSize, "session cache entries (0 disables resumption)")
 	timeout := fs.Duration("handshake-timeout", ssl.DefaultHandshakeTimeout, "handshake deadline per connection")
 	sessCache := fs.String("session-cache", "", "share sessions with a fleet: redis://HOST:PORT/DB[?prefix=P] (default: in memory, -cache-size)")
@@ -52,7 +51,7 @@ func runServer(args []string) error {
 	config := &ssl.Config{HandshakeTimeout: *timeout}
 	var tokens []servedToken
 	if *ciphers != "" {
-		if config.CipherSuites, err = ssl.ParseCipherSuites(*ciphers); err != nil {
+		if config.CipherSuites, err = parseCiphers(*ciphers); err != nil {
 			return err
 		}
 	}
@@ -132,6 +131,9 @@ func runServer(args []string) error {
 		config.DisableSessionCache = true
 	} else {
 		config.SessionCache = ssl.NewLRUSessionCache(*cacheSize, 0)
+	}
+	if err := checkServable(config, *ciphers != ""); err != nil {
+		return fmt.Errorf("server: %w", err)
 	}
 	m.watchCache(config.SessionCache)
 	ln, err := ssl.Listen("tcp", *listen, config)
