@@ -43,7 +43,7 @@ $(FORTEZZA_MODULE): $(FORTEZZA_SRC)
 build:
 	$(GO) build -o $(BIN) ./cmd/tokenssl
 
-demo: deps build
+demo: deps fortezza-module-deps fortezza-module build
 	./$(BIN) demo
 
 vet:
