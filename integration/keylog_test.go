@@ -184,10 +184,25 @@ func startCapture(t *testing.T, tcpdump, pcap string, port int) (stop func()) {
 		}
 		done = true
 		// tcpdump may still hold the last packets when interrupted: wait
-		// (at most a while) until the file has both sides' FIN (or RST).
+		// (at most a while) until the file holds the end of the
+		// connection, a FIN each way or an RST (a side that gets data after
+		// its close resets, and a reset side sends no FIN). Packets are
+		// written in order, so everything before the end is in the file.
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			out, _ := exec.Command(tcpdump, "-r", pcap, "-n", "tcp[tcpflags] & (tcp-fin|tcp-rst) != 0").Output()
-			if bytes.Count(out, []byte("\n")) >= 2 {
+			toServer := fmt.Sprintf(" > 127.0.0.1.%d:", port)
+			var finTo, finFrom, rst bool
+			for _, line := range strings.Split(string(out), "\n") {
+				switch {
+				case strings.Contains(line, "Flags [R"):
+					rst = true
+				case strings.Contains(line, "Flags [F") && strings.Contains(line, toServer):
+					finTo = true
+				case strings.Contains(line, "Flags [F"):
+					finFrom = true
+				}
+			}
+			if rst || finTo && finFrom {
 				break
 			}
 		}

@@ -12,7 +12,6 @@ import (
 
 var keyLogLine = regexp.MustCompile(`^CLIENT_RANDOM ([0-9a-f]{64}) ([0-9a-f]{96})$`)
 
-
 func keyLogLines(t *testing.T, b *bytes.Buffer) [][]string {
 	t.Helper()
 	var out [][]string
