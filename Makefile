@@ -24,10 +24,11 @@ deps:
 
 # Also the independent SSL 3.0 peers the interop tests run against (NSS
 # tools, openssl, the zcrypto peer's Go modules), and redis-server for the
-# shared session cache's tests.
+# shared session cache's tests, and tcpdump and tshark for the key-log test.
 test-deps: deps
 	bash scripts/install-peers.sh
 	bash scripts/install-redis.sh
+	bash scripts/install-capture.sh
 
 fortezza-module-deps:
 	bash scripts/install-fortezza-module-deps.sh

@@ -1260,10 +1260,16 @@ func (c *Conn) HandshakeContext(ctx context.Context) (ret error) {
 func (c *Conn) ConnectionState() ConnectionState {
 	c.handshakeMutex.Lock()
 	defer c.handshakeMutex.Unlock()
-	st := ConnectionState{HandshakeComplete: c.handshakeComplete.Load()}
-	if !st.HandshakeComplete {
-		return st
+	if !c.handshakeComplete.Load() {
+		return ConnectionState{}
 	}
+	return c.connectionStateLocked()
+}
+
+// connectionStateLocked is the state so far: of the completed connection,
+// or, for VerifyConnection, of the handshake being run.
+func (c *Conn) connectionStateLocked() ConnectionState {
+	st := ConnectionState{HandshakeComplete: c.handshakeComplete.Load()}
 	st.Version = VersionSSL30
 	st.CipherSuite = c.cipherSuite
 	st.DidResume = c.didResume
@@ -1273,7 +1279,10 @@ func (c *Conn) ConnectionState() ConnectionState {
 	}
 	st.PeerCertificates = c.peerCertificates
 	st.VerifiedChains = c.verifiedChains
-	st.Renegotiations = c.handshakes - 1
+	if !c.didResume && len(c.clientFinished) > 0 {
+		st.TLSUnique = append([]byte(nil), c.clientFinished...)
+	}
+	st.Renegotiations = max(c.handshakes-1, 0)
 	return st
 }
 
