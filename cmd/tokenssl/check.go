@@ -28,13 +28,18 @@ import (
 // checkPair reports a certificate whose public key is not the public half
 // of the private key beside it (a key file, or a key on a token: the
 // token's public key, as the key reports it). what names the pair for the
-// operator. Fortezza cards are checked by the engine's own parser when a
-// suite is chosen (their certificates are not X.509 that crypto/x509 reads).
+// operator. A Fortezza card is checked by one KEA exchange against its
+// certificate (ssl.CheckKeyPair).
 func checkPair(cert *ssl.Certificate, what string) error {
 	if len(cert.Certificate) == 0 {
 		return fmt.Errorf("%s: no certificate", what)
 	}
 	if _, card := cert.PrivateKey.(token.FortezzaCard); card {
+		// The engine's check runs one KEA exchange with the card against
+		// its certificate's public value.
+		if err := ssl.CheckKeyPair(cert); err != nil {
+			return fmt.Errorf("%s do not match: %s", what, strings.TrimPrefix(err.Error(), "ssl: "))
+		}
 		return nil
 	}
 	leaf := cert.Leaf
@@ -62,6 +67,12 @@ func checkPair(cert *ssl.Certificate, what string) error {
 			return fmt.Errorf("%s do not match: the certificate's key is %s, the private key %s", what, ck, kk)
 		}
 		return fmt.Errorf("%s do not match: the certificate is for another %s key", what, keyKind(certPub))
+	}
+	// The same public key can still hide a different private key (a token
+	// that copied Y from the certificate): the engine's check makes one
+	// test operation where comparing public keys proves nothing.
+	if err := ssl.CheckKeyPair(cert); err != nil {
+		return fmt.Errorf("%s do not match: %s", what, strings.TrimPrefix(err.Error(), "ssl: "))
 	}
 	return nil
 }

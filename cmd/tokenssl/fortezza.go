@@ -198,7 +198,13 @@ func (f *fortezzaFlags) load(server bool) (*loadedKey, error) {
 	}
 	req := pkcs11.KeyRequest{Config: pkcs11.Config{ModulePath: module, TokenLabel: f.label, PINFinalTry: f.finalTry != nil && *f.finalTry},
 		PIN: pinOrPrompt(f.pin), Fortezza: true, Emulator: softhsm.EmulateFortezza}
-	return openTokenKey(req, "", "", server)
+	lk, err := openTokenKey(req, "", "", server)
+	if err == nil && server {
+		if err = checkPair(&lk.cert, "the Fortezza card and its KEA certificate"); err != nil {
+			lk.close()
+		}
+	}
+	return lk, err
 }
 
 // runFortezzaDemo provisions a server and a client card on the demo's

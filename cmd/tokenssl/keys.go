@@ -180,8 +180,15 @@ func (k *keyFlags) load(server bool) (*loadedKey, error) {
 			if cert.PrivateKey, err = token.LoadKeyFile(k.key); err != nil {
 				return nil, err
 			}
-		} else if cert, err = ssl.LoadX509KeyPair(k.cert, k.key); err != nil {
-			return nil, err
+		} else {
+			// Loaded apart (not ssl.LoadX509KeyPair) so that checkPair
+			// words a mismatch in the flags' terms.
+			if cert.Certificate, err = ssl.LoadCertificateChain(k.cert); err != nil {
+				return nil, err
+			}
+			if cert.PrivateKey, err = token.LoadKeyFile(k.key); err != nil {
+				return nil, err
+			}
 		}
 		if err := checkPair(&cert, fmt.Sprintf("-cert %s and -key %s", k.cert, k.key)); err != nil {
 			return nil, err
@@ -202,7 +209,10 @@ func (k *keyFlags) load(server bool) (*loadedKey, error) {
 		}
 		return nil, err
 	}
-	if lk.card == "" {
+	// A client card's leaf is its DSS certificate, which the engine's
+	// Fortezza check (a KEA exchange against the KEA certificate) does
+	// not cover.
+	if lk.card == "" || server {
 		what := "the token key and the certificate stored beside it"
 		if k.cert != "" {
 			what = fmt.Sprintf("-cert %s and the token key", k.cert)
