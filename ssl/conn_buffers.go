@@ -39,14 +39,22 @@ func putOutBuf(b []byte) {
 	}
 }
 
+// smallInput is the inline part of an input buffer: what a connection
+// reads into while it has no pooled buffer. It holds a client's whole
+// handshake flight for RSA-2048 and any short record, so that a connection
+// waiting in Read (idle) and most handshakes take nothing from the pool.
+const smallInput = 512
+
 // inputBuffer holds bytes read from the transport that are not yet
 // parsed: buf[off:]. Records are decrypted in place, so the plaintext of
 // the last application-data record (Conn.input) also lives here until
-// Read has returned it.
+// Read has returned it. buf is a slice of small until a record needs more,
+// then of a pooled array (arr) until release.
 type inputBuffer struct {
-	arr *[inBufSize]byte // nil while released
-	buf []byte           // arr[:end]
-	off int
+	arr   *[inBufSize]byte // nil while small serves
+	buf   []byte           // small[:end] or arr[:end]
+	off   int
+	small [smallInput]byte
 }
 
 var errNoProgress = errors.New("ssl: transport returned no data and no error")
@@ -75,17 +83,22 @@ func (b *inputBuffer) fill(r io.Reader, n int) error {
 	if n > inBufSize {
 		return errors.New("ssl: internal error: record larger than the input buffer")
 	}
-	if b.arr == nil {
-		b.arr = inBufPool.Get().(*[inBufSize]byte)
-		b.buf, b.off = b.arr[:0], 0
+	if b.buf == nil {
+		b.buf = b.small[:0]
 	}
-	if inBufSize-b.off < n {
-		// Slide the partial record to the front to make room for it.
-		m := copy(b.arr[:], b.buf[b.off:])
-		b.buf, b.off = b.arr[:m], 0
+	if cap(b.buf)-b.off < n {
+		// Make room at the front, in the pooled array when small is too
+		// small for the record.
+		dst := b.buf[:cap(b.buf)]
+		if b.arr == nil && n > smallInput {
+			b.arr = inBufPool.Get().(*[inBufSize]byte)
+			dst = b.arr[:]
+		}
+		m := copy(dst, b.buf[b.off:])
+		b.buf, b.off = dst[:m], 0
 	}
 	for empty := 0; b.Len() < n; {
-		m, err := r.Read(b.arr[len(b.buf):])
+		m, err := r.Read(b.buf[len(b.buf):cap(b.buf)])
 		b.buf = b.buf[:len(b.buf)+m]
 		if b.Len() >= n {
 			return nil
@@ -108,9 +121,12 @@ func (b *inputBuffer) fill(r io.Reader, n int) error {
 // release returns the buffer to the pool; the caller guarantees that
 // nothing unparsed is left and nothing refers into it (Conn.input drained).
 func (b *inputBuffer) release() {
-	if b.arr == nil || b.Len() != 0 {
+	if b.Len() != 0 {
 		return
 	}
-	inBufPool.Put(b.arr)
-	b.arr, b.buf, b.off = nil, nil, 0
+	if b.arr != nil {
+		inBufPool.Put(b.arr)
+		b.arr = nil
+	}
+	b.buf, b.off = b.small[:0], 0
 }
