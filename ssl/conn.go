@@ -1234,21 +1234,13 @@ func (c *Conn) HandshakeContext(ctx context.Context) (ret error) {
 		defer cancel()
 	}
 	if ctx.Done() != nil {
-		done := make(chan struct{})
-		interrupted := make(chan error, 1)
+		// Abort by closing the connection; context.AfterFunc costs no
+		// goroutine per handshake. stop runs before cancel (defers are
+		// last in, first out), so a completed handshake is never aborted.
+		stop := context.AfterFunc(ctx, func() { c.conn.Close() })
 		defer func() {
-			close(done)
-			if ctxErr := <-interrupted; ctxErr != nil {
-				ret = fmt.Errorf("ssl: handshake aborted: %w", ctxErr)
-			}
-		}()
-		go func() {
-			select {
-			case <-ctx.Done():
-				c.conn.Close()
-				interrupted <- ctx.Err()
-			case <-done:
-				interrupted <- nil
+			if !stop() {
+				ret = fmt.Errorf("ssl: handshake aborted: %w", ctx.Err())
 			}
 		}()
 	}
