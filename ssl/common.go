@@ -1,6 +1,7 @@
 package ssl
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -8,8 +9,10 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/tokenssl/tokenssl/token"
 )
@@ -86,10 +89,37 @@ func (c *Certificate) leaf() (*x509.Certificate, error) {
 	if c.Leaf != nil {
 		return c.Leaf, nil
 	}
-	if len(c.Certificate) == 0 {
+	if len(c.Certificate) == 0 || len(c.Certificate[0]) == 0 {
 		return nil, errors.New("ssl: certificate chain is empty")
 	}
-	return x509.ParseCertificate(c.Certificate[0])
+	der := c.Certificate[0]
+	key := leafKey{weak.Make(&der[0]), len(der)}
+	if v, ok := leafCache.Load(key); ok {
+		if leaf := v.(*x509.Certificate); bytes.Equal(leaf.Raw, der) {
+			return leaf, nil
+		}
+	}
+	// Parse a copy: the cached certificate must not keep der alive, or the
+	// cleanup below would never run.
+	leaf, err := x509.ParseCertificate(bytes.Clone(der))
+	if err != nil {
+		return nil, err
+	}
+	if _, loaded := leafCache.Swap(key, leaf); !loaded {
+		runtime.AddCleanup(&der[0], func(k leafKey) { leafCache.Delete(k) }, key)
+	}
+	return leaf, nil
+}
+
+// leafCache keeps the parsed leaf of a Certificate whose Leaf is unset,
+// which a server otherwise parses for every candidate suite of every
+// handshake (a Config is shared and must not be written to). It is keyed
+// by the DER's storage, held weakly, and an entry goes with its DER.
+var leafCache sync.Map // leafKey -> *x509.Certificate
+
+type leafKey struct {
+	der weak.Pointer[byte]
+	n   int
 }
 
 // ConnectionState describes a connection, as crypto/tls's does for what
