@@ -30,9 +30,17 @@ func runClient(args []string) error {
 	listen := fs.String("listen", "", "tunnel: accept plaintext on ADDR and carry each connection over SSL 3.0 to -connect")
 	var svcFlags serviceFlags
 	svcFlags.register(fs)
+	var keyLog keyLogFlag
+	keyLog.register(fs)
 	fs.Parse(args)
 
 	config := &ssl.Config{InsecureSkipVerify: *insecure, ServerName: *serverName, HandshakeTimeout: *timeout}
+	klw, closeKeyLog, err := keyLog.open(os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer closeKeyLog()
+	config.KeyLogWriter = klw
 	if config.ServerName == "" {
 		host, _, err := net.SplitHostPort(*connect)
 		if err != nil {

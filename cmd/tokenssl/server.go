@@ -34,6 +34,8 @@ func runServer(args []string) error {
 	www := fs.Bool("www", false, "answer HTTP requests with a page describing the connection (as openssl s_server -www)")
 	var svcFlags serviceFlags
 	svcFlags.register(fs)
+	var keyLog keyLogFlag
+	keyLog.register(fs)
 	fs.Parse(args)
 
 	var closers []func()
@@ -49,6 +51,12 @@ func runServer(args []string) error {
 		m = newMetrics()
 	}
 	config := &ssl.Config{HandshakeTimeout: *timeout}
+	klw, closeKeyLog, err := keyLog.open(os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer closeKeyLog()
+	config.KeyLogWriter = klw
 	var tokens []servedToken
 	if *ciphers != "" {
 		if config.CipherSuites, err = parseCiphers(*ciphers); err != nil {
