@@ -58,6 +58,7 @@ const (
 	lnNoCache  = "nocache" // same key, no resumption state (idle heap)
 	lnToken    = "token"   // key on SoftHSM (tokenssl only)
 	lnPlain    = "tcp"     // plain TCP echo: the per-connection floor
+	lnPlainHS  = "tcphs"   // plain TCP, a handshake's reads and writes
 )
 
 // MaybeServe runs the server child and exits if RoleEnv says so; it
@@ -76,6 +77,7 @@ func MaybeServe() {
 // server is the child's state: its keys and the connections it holds.
 type server struct {
 	active atomic.Int64
+	io     ioCounts // on every accepted connection, below the TLS layer
 	key    *rsa.PrivateKey
 	token  crypto.Decrypter // nil without a token
 	tokPub *rsa.PublicKey
@@ -153,6 +155,12 @@ func serve(in io.Reader, out io.Writer) error {
 	}
 	listeners[lnPlain] = plain
 	go s.accept(plain, true, func(c net.Conn) net.Conn { return c }) // the bulk figures' transport floor
+	plainHS, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	listeners[lnPlainHS] = plainHS
+	go s.acceptFlights(plainHS) // the handshake figures' transport floor
 	defer s.closer()
 
 	if setup.CPUProfile != "" {
@@ -192,7 +200,11 @@ func serve(in io.Reader, out io.Writer) error {
 		if err != nil {
 			fmt.Fprintf(w, "err %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
 		} else {
-			fmt.Fprintf(w, "ok %d\n", reply)
+			fmt.Fprint(w, "ok")
+			for _, v := range reply {
+				fmt.Fprintf(w, " %d", v)
+			}
+			fmt.Fprintln(w)
 		}
 		w.Flush()
 	}
@@ -255,7 +267,7 @@ func (s *server) accept(ln net.Listener, grow bool, wrap func(net.Conn) net.Conn
 		s.active.Add(1)
 		go func() {
 			defer s.active.Add(-1)
-			c := wrap(raw)
+			c := wrap(&countingConn{Conn: raw, n: &s.io})
 			defer c.Close()
 			buf := make([]byte, 256)
 			for {
@@ -276,52 +288,117 @@ func (s *server) accept(ln net.Listener, grow bool, wrap func(net.Conn) net.Conn
 	}
 }
 
+// acceptFlights serves the plain-TCP handshake floor: to each flight a
+// client sends, one write of the size its first two bytes name
+// (big-endian); then EOF and close. It is the system-call
+// pattern of a TLS server's handshake (accept, a read and a write per
+// flight, the final read of EOF, close) with no cryptography: what no
+// handshake avoids.
+func (s *server) acceptFlights(ln net.Listener) {
+	for {
+		raw, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		s.active.Add(1)
+		go func() {
+			defer s.active.Add(-1)
+			c := &countingConn{Conn: raw, n: &s.io}
+			defer c.Close()
+			buf := make([]byte, 4096)
+			for {
+				n, err := c.Read(buf)
+				if n >= 2 {
+					size := int(buf[0])<<8 | int(buf[1])
+					if _, err := c.Write(make([]byte, min(size, 1<<16))); err != nil {
+						return
+					}
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+// ioCounts counts what the server's connections ask of their transport:
+// each Read and Write of a net.Conn is one read(2) or write(2) when data
+// is there (a Read that finds none costs an EAGAIN read and a netpoll wait
+// more), so they are the system calls a TLS layer controls.
+type ioCounts struct {
+	reads, writes, rbytes, wbytes atomic.Int64
+}
+
+type countingConn struct {
+	net.Conn
+	n *ioCounts
+}
+
+func (c *countingConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.n.reads.Add(1)
+	c.n.rbytes.Add(int64(n))
+	return n, err
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.n.writes.Add(1)
+	c.n.wbytes.Add(int64(n))
+	return n, err
+}
+
 var errQuit = errors.New("quit")
 
 // command runs one control command and returns its number:
 //
-//	cpu              this process's user+system CPU time so far, ns
+//	cpu              this process's user and system CPU time so far, ns
+//	io               reads, writes, bytes read, bytes written on the server's connections
 //	heap             HeapInuse after two forced collections, bytes
 //	conns            connections being served
 //	heapprofile      write the in-use heap profile to MemProfile+".idle"
-//	raw KIND N       CPU ns of N raw operations (or N bytes for bulk)
+//	raw KIND N       user and system CPU ns of N raw operations (or N bytes for bulk)
 //	quit
-func (s *server) command(f []string) (int64, error) {
+func (s *server) command(f []string) ([]int64, error) {
 	if len(f) == 0 {
-		return 0, errors.New("empty command")
+		return nil, errors.New("empty command")
 	}
 	switch f[0] {
 	case "cpu":
-		return cpuNanos(), nil
+		u, sy := cpuNanos()
+		return []int64{u, sy}, nil
+	case "io":
+		return []int64{s.io.reads.Load(), s.io.writes.Load(), s.io.rbytes.Load(), s.io.wbytes.Load()}, nil
 	case "heap":
 		runtime.GC()
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		return int64(ms.HeapInuse), nil
+		return []int64{int64(ms.HeapInuse)}, nil
 	case "heapprofile":
 		// What the idle connections hold: the in-use heap, now.
 		if s.memProfile == "" {
-			return 0, errors.New("no -memprofile")
+			return nil, errors.New("no -memprofile")
 		}
 		runtime.GC()
 		f, err := os.Create(s.memProfile + ".idle")
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		defer f.Close()
-		return 0, pprof.Lookup("heap").WriteTo(f, 0)
+		return []int64{0}, pprof.Lookup("heap").WriteTo(f, 0)
 	case "conns":
-		return s.active.Load(), nil
+		return []int64{s.active.Load()}, nil
 	case "quit":
-		return 0, errQuit
+		return nil, errQuit
 	case "raw":
 		if len(f) != 3 {
-			return 0, errors.New("usage: raw KIND N")
+			return nil, errors.New("usage: raw KIND N")
 		}
 		n, err := strconv.Atoi(f[2])
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		var op func() error
 		switch f[1] {
@@ -333,30 +410,33 @@ func (s *server) command(f []string) (int64, error) {
 			op = func() error { return rawRSADecrypt(s.key, &s.key.PublicKey, n) }
 		case "c-decrypt":
 			if s.token == nil {
-				return 0, errors.New("no token")
+				return nil, errors.New("no token")
 			}
 			op = func() error { return rawRSADecrypt(s.token, s.tokPub, n) }
 		case "dhe":
 			op = func() error { return rawDHE(s.key, n) }
 		default:
-			return 0, fmt.Errorf("unknown raw operation %q", f[1])
+			return nil, fmt.Errorf("unknown raw operation %q", f[1])
 		}
-		start := cpuNanos()
+		u0, s0 := cpuNanos()
 		if err := op(); err != nil {
-			return 0, err
+			return nil, err
 		}
-		return cpuNanos() - start, nil
+		u1, s1 := cpuNanos()
+		return []int64{u1 - u0, s1 - s0}, nil
 	}
-	return 0, fmt.Errorf("unknown command %q", f[0])
+	return nil, fmt.Errorf("unknown command %q", f[0])
 }
 
-// cpuNanos is this process's user+system CPU time, all threads
+// cpuNanos is this process's user and system CPU time, all threads
 // (getrusage: microsecond resolution, where /proc/<pid>/stat counts
-// clock ticks of 10 ms).
-func cpuNanos() int64 {
+// clock ticks of 10 ms). System time is the kernel working for the
+// process: its system calls, and the loopback receive path the kernel runs
+// in the sender's context.
+func cpuNanos() (user, sys int64) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return 0, 0
 	}
-	return (ru.Utime.Nano() + ru.Stime.Nano())
+	return ru.Utime.Nano(), ru.Stime.Nano()
 }
