@@ -955,9 +955,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 		}
 		n += m
 		b = b[m:]
-		// One write per full record; the split's one-byte record goes
-		// with the record after it.
-		if len(b) > 0 && len(c.sendBuf) >= maxPlaintext {
+		// One write per two full records (the pooled buffer's size); the
+		// split's one-byte record goes with the records after it.
+		if len(b) > 0 && cap(c.sendBuf)-len(c.sendBuf) < recordHeaderLen+min(len(b), maxPlaintext)+recordOverhead {
 			if err := c.writeOut(); err != nil {
 				return n, err
 			}
@@ -996,8 +996,28 @@ func (c *Conn) Read(b []byte) (int, error) {
 		}
 	}
 	n, _ := c.input.Read(b)
+	// Records already read from the transport fill the rest of b without
+	// blocking: a peer's 1/n-1 split (or any run of small records) then
+	// costs one Read, and an echoing caller one Write, not one per record.
+	for n < len(b) && c.input.Len() == 0 && len(c.pendingApp) == 0 && !c.renegotiating && c.bufferedAppRecord() {
+		if err := c.readRecord(); err != nil {
+			break // sticky in c.in.err: the next Read returns it
+		}
+		m, _ := c.input.Read(b[n:])
+		n += m
+	}
 	c.releaseIdleInput()
 	return n, nil
+}
+
+// bufferedAppRecord reports whether the input buffer holds a whole
+// application-data record. c.in is held.
+func (c *Conn) bufferedAppRecord() bool {
+	p := c.rawInput.Bytes()
+	if len(p) < recordHeaderLen || recordType(p[0]) != recordTypeApplicationData {
+		return false
+	}
+	return len(p) >= recordHeaderLen+(int(p[3])<<8|int(p[4]))
 }
 
 // answerCloseNotify replies to the peer's close_notify with our own, as

@@ -17,13 +17,21 @@ const (
 	recordOverhead = 64
 	// inBufSize holds the largest record the peer may send.
 	inBufSize = recordHeaderLen + maxCiphertext
-	// outBufSize holds a full record plus the one-byte record of a 1/n-1
-	// split, so that both go out in one write.
-	outBufSize = maxPlaintext + 2*(recordHeaderLen+recordOverhead)
+	// inBufCap is the pooled input array: two of the largest records, so
+	// that a read while the peer streams takes what the kernel has queued
+	// (about two full records, as crypto/tls's growing buffer does), not
+	// one record per system call.
+	inBufCap = 2 * inBufSize
+	// sealedMax bounds one sealed record of at most 2^14 bytes.
+	sealedMax = recordHeaderLen + maxPlaintext + recordOverhead
+	// outBufSize holds two full records plus the one-byte record of a
+	// 1/n-1 split, so that a Write of 32 KiB (what an echo of a read ahead
+	// of two records writes) is one system call, as plain TCP's is.
+	outBufSize = 2*sealedMax + recordHeaderLen + recordOverhead
 )
 
 var (
-	inBufPool  = sync.Pool{New: func() any { return new([inBufSize]byte) }}
+	inBufPool  = sync.Pool{New: func() any { return new([inBufCap]byte) }}
 	outBufPool = sync.Pool{New: func() any { return new([outBufSize]byte) }}
 )
 
@@ -51,7 +59,7 @@ const smallInput = 512
 // Read has returned it. buf is a slice of small until a record needs more,
 // then of a pooled array (arr) until release.
 type inputBuffer struct {
-	arr   *[inBufSize]byte // nil while small serves
+	arr   *[inBufCap]byte // nil while small serves
 	buf   []byte           // small[:end] or arr[:end]
 	off   int
 	small [smallInput]byte
@@ -86,12 +94,19 @@ func (b *inputBuffer) fill(r io.Reader, n int) error {
 	if b.buf == nil {
 		b.buf = b.small[:0]
 	}
-	if cap(b.buf)-b.off < n {
-		// Make room at the front, in the pooled array when small is too
-		// small for the record.
+	if b.Len() == 0 {
+		b.buf, b.off = b.buf[:0], 0 // free: nothing to move
+	}
+	// Make room at the front, in the pooled array when small is too small
+	// for the record. In the pooled array the unparsed bytes (at most a
+	// partial record) also move when less than a full record's room is
+	// left behind them, so that the next read can take a full record or
+	// more: a copy of a few KiB costs less than a system call.
+	room := cap(b.buf) - len(b.buf)
+	if room < n-b.Len() || (b.arr != nil && b.off > 0 && room < inBufSize) {
 		dst := b.buf[:cap(b.buf)]
 		if b.arr == nil && n > smallInput {
-			b.arr = inBufPool.Get().(*[inBufSize]byte)
+			b.arr = inBufPool.Get().(*[inBufCap]byte)
 			dst = b.arr[:]
 		}
 		m := copy(dst, b.buf[b.off:])
