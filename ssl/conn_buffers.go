@@ -60,7 +60,7 @@ const smallInput = 512
 // then of a pooled array (arr) until release.
 type inputBuffer struct {
 	arr   *[inBufCap]byte // nil while small serves
-	buf   []byte           // small[:end] or arr[:end]
+	buf   []byte          // small[:end] or arr[:end]
 	off   int
 	small [smallInput]byte
 }
