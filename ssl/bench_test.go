@@ -1,6 +1,7 @@
 package ssl
 
 import (
+	"crypto/aes"
 	"crypto/cipher"
 	"crypto/des"
 	"crypto/rand"
@@ -21,7 +22,8 @@ type benchSuite struct {
 	suite uint16
 }
 
-var benchSuites = []benchSuite{{"RC4-SHA", SSL_RSA_WITH_RC4_128_SHA}, {"3DES-SHA", SSL_RSA_WITH_3DES_EDE_CBC_SHA}}
+var benchSuites = []benchSuite{{"RC4-SHA", SSL_RSA_WITH_RC4_128_SHA}, {"3DES-SHA", SSL_RSA_WITH_3DES_EDE_CBC_SHA},
+	{"AES128-SHA", TLS_RSA_WITH_AES_128_CBC_SHA}, {"AES256-SHA", TLS_RSA_WITH_AES_256_CBC_SHA}}
 var benchSizes = []struct {
 	name string
 	n    int
@@ -78,6 +80,14 @@ func BenchmarkRecordSeal(b *testing.B) {
 					for i := 0; i < b.N; i++ {
 						out := m.Sum(append(buf[:0], data...), uint64(i), 23, data)
 						out = append(out, make([]byte, 8-len(out)%8)...)
+						c.CryptBlocks(out, out)
+					}
+				case cipherAES128, cipherAES256:
+					blk, _ := aes.NewCipher(key)
+					c := cipher.NewCBCEncrypter(blk, iv)
+					for i := 0; i < b.N; i++ {
+						out := m.Sum(append(buf[:0], data...), uint64(i), 23, data)
+						out = append(out, make([]byte, 16-len(out)%16)...)
 						c.CryptBlocks(out, out)
 					}
 				}

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/tokenssl/tokenssl/token"
 )
@@ -99,14 +100,31 @@ func (hs *clientHandshakeState) makeClientHello() error {
 	// RFC 5746: signal secure renegotiation in the first handshake with the
 	// SCSV (extensions being optional in SSL 3.0) and bind every later one
 	// to the previous client Finished.
+	var exts []extension
 	if c.handshakes == 0 {
 		hello.cipherSuites = append(hello.cipherSuites, TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
 	} else if c.secureRenegotiation {
-		ext, err := marshalExtensions([]extension{renegotiationInfoExtension(c.clientFinished)})
+		exts = append(exts, renegotiationInfoExtension(c.clientFinished))
+	}
+	// The exchanges' own extensions (ECDHE's curves and point formats),
+	// once each, only when a suite that needs them is offered.
+	for _, id := range hello.cipherSuites {
+		if s := suiteByID(id); s != nil && s.ka != nil {
+			for _, e := range s.ka(s).clientHelloExtensions() {
+				if !slices.ContainsFunc(exts, func(x extension) bool { return x.typ == e.typ }) {
+					exts = append(exts, e)
+				}
+			}
+		}
+	}
+	if len(exts) > 0 {
+		ext, err := marshalExtensions(exts)
 		if err != nil {
 			return err
 		}
 		hello.extensions = ext
+		parsed, _ := parseExtensions(ext)
+		hello.ecCurves, hello.ecPointFormats = parseECExtensions(parsed)
 	}
 	if c.config.SendFallbackSCSV {
 		hello.cipherSuites = append(hello.cipherSuites, TLS_FALLBACK_SCSV)
@@ -186,7 +204,7 @@ func (hs *clientHandshakeState) processServerHello() (bool, error) {
 const illegalResumptionAlert = alertIllegalParameter
 
 // checkRenegotiationInfo applies RFC 5746 to the ServerHello: only
-// renegotiation_info may come back, empty in the first handshake (the
+// renegotiation_info (and ec_point_formats, if offered) may come back, empty in the first handshake (the
 // server supports the binding) and equal to both previous verify_data in a
 // renegotiation.
 func (hs *clientHandshakeState) checkRenegotiationInfo() error {
@@ -196,6 +214,13 @@ func (hs *clientHandshakeState) checkRenegotiationInfo() error {
 		return c.sendAlert(alertIllegalParameter, errors.New("malformed ServerHello extensions"))
 	}
 	for typ := range exts {
+		// ec_point_formats answers ours (RFC 4492 §5.2), if we sent it.
+		if typ == extensionECPointFormats && hs.hello.ecPointFormats != nil {
+			if _, points := parseECExtensions(exts); len(points) == 0 {
+				return c.sendAlert(alertIllegalParameter, errors.New("malformed ec_point_formats extension in ServerHello"))
+			}
+			continue
+		}
 		if typ != extensionRenegotiationInfo {
 			return c.sendAlert(alertHandshakeFailure, fmt.Errorf("server sent extension %#04x that was not offered", typ))
 		}

@@ -91,13 +91,6 @@ func (hs *serverHandshakeState) processClientHello() error {
 	}
 	hs.suite, hs.cert = suite, cert
 	hs.hello = &serverHelloMsg{vers: VersionSSL30, cipherSuite: suite.id, compressionMethod: 0}
-	if c.secureRenegotiation {
-		ext, err := marshalExtensions([]extension{renegotiationInfoExtension(append(append([]byte(nil), c.clientFinished...), c.serverFinished...))})
-		if err != nil {
-			return c.sendAlert(alertHandshakeFailure, err)
-		}
-		hs.hello.extensions = ext
-	}
 	hs.hello.random = make([]byte, 32)
 	if err := fillRandom(c.config, hs.hello.random); err != nil {
 		return c.sendAlert(alertHandshakeFailure, err)
@@ -155,10 +148,13 @@ func (hs *serverHandshakeState) chooseSuite() (*cipherSuite, *Certificate, error
 		if s == nil || !s.implemented() {
 			continue
 		}
+		ka := s.ka(s)
+		if !ka.clientHelloFits(hs.clientHello) {
+			continue
+		}
 		if s.anonymous() {
 			return s, nil, nil
 		}
-		ka := s.ka(s)
 		for i := range c.config.Certificates {
 			cert := &c.config.Certificates[i]
 			if ka.certificateFits(cert) {
@@ -167,6 +163,27 @@ func (hs *serverHandshakeState) chooseSuite() (*cipherSuite, *Certificate, error
 		}
 	}
 	return nil, nil, errors.New("no cipher suite in common with the client (or no certificate for it)")
+}
+
+// setHelloExtensions fills the ServerHello's extensions: renegotiation_info
+// when the client binds renegotiations (RFC 5746), and in a full handshake
+// the exchange's own (ka; nil when resuming, where RFC 4492 §4 has the ECC
+// extensions ignored).
+func (hs *serverHandshakeState) setHelloExtensions(ka keyAgreement) error {
+	c := hs.c
+	var exts []extension
+	if c.secureRenegotiation {
+		exts = append(exts, renegotiationInfoExtension(append(append([]byte(nil), c.clientFinished...), c.serverFinished...)))
+	}
+	if ka != nil {
+		exts = append(exts, ka.serverHelloExtensions(hs.clientHello)...)
+	}
+	ext, err := marshalExtensions(exts)
+	if err != nil {
+		return c.sendAlert(alertHandshakeFailure, err)
+	}
+	hs.hello.extensions = ext
+	return nil
 }
 
 func containsSuite(list []uint16, id uint16) bool {
@@ -216,6 +233,9 @@ func (hs *serverHandshakeState) doResumeHandshake() error {
 	c.session = hs.session
 	c.peerCertificates = hs.session.PeerCertificates
 	c.verifiedChains = hs.session.VerifiedChains
+	if err := hs.setHelloExtensions(nil); err != nil {
+		return err
+	}
 	c.out.Lock()
 	c.buffering = true
 	c.out.Unlock()
@@ -235,6 +255,9 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 	}
 	hs.ka = hs.suite.ka(hs.suite) // chooseSuite took only implemented suites
 	defer hs.ka.release()
+	if err := hs.setHelloExtensions(hs.ka); err != nil {
+		return err
+	}
 	c.out.Lock()
 	c.buffering = true
 	c.out.Unlock()

@@ -24,6 +24,9 @@ func nonFortezzaSuites() []uint16 {
 	for id := SSL_RSA_WITH_NULL_MD5; id <= SSL_DH_anon_WITH_3DES_EDE_CBC_SHA; id++ {
 		ids = append(ids, id)
 	}
+	for _, s := range cipherSuiteTable[31:] { // the later RFCs' suites
+		ids = append(ids, s.id)
+	}
 	return ids
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tokenssl/tokenssl/ssl"
 )
@@ -43,7 +44,11 @@ func runSuites(args []string) error {
 		if !s.Implemented {
 			state = "not implemented"
 		}
-		fmt.Printf("0x%04X %-40s %s%s\n", s.ID, s.Name, state, flags)
+		peers := "none seen"
+		if len(s.Peers) > 0 {
+			peers = strings.Join(s.Peers, ",")
+		}
+		fmt.Printf("0x%04X %-40s %s%s source=%q peers=%s\n", s.ID, s.Name, state, flags, s.Source, peers)
 	}
 	return nil
 }
