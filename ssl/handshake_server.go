@@ -254,6 +254,12 @@ func (hs *serverHandshakeState) checkForResumption() bool {
 	if needCert && len(s.PeerCertificates) == 0 {
 		return false
 	}
+	if c.handshakes > 0 && len(c.peerCertificates) > 0 &&
+		(len(s.PeerCertificates) == 0 || !bytes.Equal(s.PeerCertificates[0].Raw, c.peerCertificates[0].Raw)) {
+		// Resuming another identity's session in a renegotiation would
+		// swap the client's identity: run a full handshake instead.
+		return false
+	}
 	hs.session = s
 	hs.suite = suite
 	hs.hello.cipherSuite = suite.id
@@ -404,11 +410,22 @@ func (hs *serverHandshakeState) processClientCertificate(raw [][]byte) error {
 		if policy == RequireAnyClientCert || policy == RequireAndVerifyClientCert {
 			return c.sendAlert(alertHandshakeFailure, errors.New("client sent no certificate but one is required"))
 		}
+		if c.handshakes > 0 && len(c.peerCertificates) > 0 {
+			// Dropping the certificate would leave the old identity in
+			// place without this handshake proving it.
+			return c.sendAlert(alertHandshakeFailure, errors.New("client dropped its certificate during renegotiation"))
+		}
 		return c.verifyPeerCertificate(nil, nil)
 	}
 	certs, err := parseChain(raw)
 	if err != nil {
 		return c.sendAlert(alertBadCertificate, err)
+	}
+	// A renegotiation must not swap the client's identity under the
+	// application (as the client checks the server's: the triple-handshake
+	// attack relies on such a swap); a client that had none may add one.
+	if c.handshakes > 0 && len(c.peerCertificates) > 0 && !bytes.Equal(c.peerCertificates[0].Raw, certs[0].Raw) {
+		return c.sendAlert(alertBadCertificate, errors.New("client certificate changed during renegotiation"))
 	}
 	if err := checkClientCertificateKey(hs.suite, certs[0]); err != nil {
 		return c.sendAlert(alertUnsupportedCertificate, err)
