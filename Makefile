@@ -14,7 +14,7 @@ FORTEZZA_MODULE := bin/libfortezzacard.so
 FORTEZZA_SRC := $(wildcard internal/fortezzacard/*.c internal/fortezzacard/*.h)
 CC ?= cc
 FORTEZZA_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-cast-function-type -fPIC -fvisibility=hidden \
-	-Itoken/pkcs11/internal/p11fortezza
+	-Itoken/pkcs11/internal/p11fortezza/third_party
 
 all: build
 
@@ -24,10 +24,11 @@ deps:
 
 # Also the independent SSL 3.0 peers the interop tests run against (NSS
 # tools, openssl, the zcrypto peer's Go modules), and redis-server for the
-# shared session cache's tests.
+# shared session cache's tests, and tcpdump and tshark for the key-log test.
 test-deps: deps
 	bash scripts/install-peers.sh
 	bash scripts/install-redis.sh
+	bash scripts/install-capture.sh
 
 fortezza-module-deps:
 	bash scripts/install-fortezza-module-deps.sh
@@ -43,7 +44,7 @@ $(FORTEZZA_MODULE): $(FORTEZZA_SRC)
 build:
 	$(GO) build -o $(BIN) ./cmd/tokenssl
 
-demo: deps build
+demo: deps fortezza-module-deps fortezza-module build
 	./$(BIN) demo
 
 vet:
@@ -53,6 +54,9 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# Root is needed only to install missing packages: with them installed the
+# scripts change nothing, and the interop tests that need a network
+# namespace (root / CAP_SYS_ADMIN) skip, saying so.
 test: test-deps fortezza-module-deps fortezza-module fmt-check vet
 	$(GO) test -race -timeout 10m $(RACE_PKGS)
 	$(GO) test -timeout 10m $$($(GO) list ./... | grep -v -E '/tokenssl/(ssl|token|softhsm)(/|$$)')

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -181,6 +182,10 @@ func TestCLIWithTokenKey(t *testing.T) {
 		"flags": {"-pkcs11-module", env.ModulePath, "-token-label", cfg.TokenLabel, "-key-label", "localhost", "-pin-file", pinFile},
 		"uri":   {"-key", fmt.Sprintf("pkcs11:token=%s;object=localhost;type=private?module-path=%s&pin-source=file:%s", cfg.TokenLabel, env.ModulePath, pinFile)},
 		"env":   {"-pkcs11-module", env.ModulePath, "-token-label", cfg.TokenLabel, "-key-label", "localhost", "-pin-env", "TOKENSSL_TEST_PIN"},
+		// The certificate object on the token named by a URI (scheme in
+		// upper case, as RFC 7512 allows), the key by flags; and both by URI.
+		"cert uri":          {"-cert", "PKCS11:token=" + cfg.TokenLabel + ";object=localhost;type=cert", "-pkcs11-module", env.ModulePath, "-token-label", cfg.TokenLabel, "-key-label", "localhost", "-pin-file", pinFile},
+		"cert and key uris": {"-cert", "pkcs11:object=localhost;type=cert", "-key", fmt.Sprintf("PKCS11:token=%s;object=localhost;type=private?module-path=%s&pin-source=file:%s", cfg.TokenLabel, env.ModulePath, pinFile)},
 	}
 	for name, args := range variants {
 		t.Run(name, func(t *testing.T) {
@@ -222,11 +227,228 @@ func TestCLIWithTokenKey(t *testing.T) {
 		if err != nil || !strings.Contains(string(out), cfg.TokenLabel) || !strings.Contains(string(out), "RSA_PKCS") {
 			t.Fatalf("token list: %v\n%s", err, out)
 		}
+		// SoftHSM always has a slot with an uninitialised token; without a
+		// PIN, private keys are hidden, and token list says so.
+		if !strings.Contains(string(out), "token:         not initialised") || !strings.Contains(string(out), "private keys hidden") {
+			t.Fatalf("token list does not show the uninitialised token or the hidden keys:\n%s", out)
+		}
+		cmd = exec.Command(bin, "token", "keys", "-pkcs11-module", env.ModulePath, "-token-label", cfg.TokenLabel)
+		cmd.Env = append(os.Environ(), childEnv...)
+		out, err = cmd.CombinedOutput()
+		if err != nil || regexp.MustCompile(`(?m)^private\s`).Match(out) || !strings.Contains(string(out), "no PIN given: private keys are hidden") {
+			t.Fatalf("token keys without a PIN: %v\n%s", err, out)
+		}
 		cmd = exec.Command(bin, "token", "keys", "-pkcs11-module", env.ModulePath, "-token-label", cfg.TokenLabel, "-pin-file", pinFile)
 		cmd.Env = append(os.Environ(), childEnv...)
 		out, err = cmd.CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "localhost") || !strings.Contains(string(out), "sensitive") {
 			t.Fatalf("token keys: %v\n%s", err, out)
 		}
+		// IDs as a URI takes them, and the URI column opens the key.
+		var uri string
+		for _, l := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(l); len(f) == 7 && f[0] == "private" && f[3] == "localhost" {
+				if !regexp.MustCompile(`^(%[0-9A-F]{2})+$`).MatchString(f[4]) {
+					t.Fatalf("key ID %q is not written as in a URI", f[4])
+				}
+				uri = f[6]
+			}
+		}
+		if uri == "" {
+			t.Fatalf("no private key row for localhost:\n%s", out)
+		}
+		addr, serverErr := cliServer(t, childEnv, "-key", uri+"?module-path="+env.ModulePath+"&pin-source=file:"+pinFile)
+		if got, errOut, err := runCLIClient(t, nil, []byte("by id\n"), "-connect", addr, "-ca", filepath.Join(dir, "ca.pem"), "-servername", "localhost"); err != nil || got != "by id\n" {
+			t.Fatalf("key by the printed URI: %v %q\n%s\nserver:\n%s", err, got, errOut, serverErr())
+		}
 	})
+}
+
+// shellWords splits a command line as provision-token.sh prints it: blanks
+// separate words, single quotes (with '\” for a quote) protect them.
+func shellWords(line string) []string {
+	var words []string
+	var cur strings.Builder
+	in, have := false, false
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case c == '\'':
+			in, have = !in, true
+		case c == '\\' && !in && i+1 < len(line):
+			i++
+			cur.WriteByte(line[i])
+			have = true
+		case (c == ' ' || c == '\t') && !in:
+			if have {
+				words = append(words, cur.String())
+				cur.Reset()
+				have = false
+			}
+		default:
+			cur.WriteByte(c)
+			have = true
+		}
+	}
+	if have {
+		words = append(words, cur.String())
+	}
+	return words
+}
+
+// printedCommand turns a printed "[VAR=v ...] bin/tokenssl ARGS" line into
+// its environment and its arguments after bin/tokenssl.
+func printedCommand(t *testing.T, line string) (env, args []string) {
+	words := shellWords(line)
+	for len(words) > 0 && strings.Contains(words[0], "=") && !strings.HasPrefix(words[0], "-") {
+		env, words = append(env, words[0]), words[1:]
+	}
+	if len(words) == 0 || words[0] != "bin/tokenssl" {
+		t.Fatalf("not a tokenssl command line: %q", line)
+	}
+	return env, words[1:]
+}
+
+// scripts/provision-token.sh: a CA, a server leaf NSS accepts (not a CA:TRUE
+// certificate), and the printed command lines work as printed, the client
+// authentication line among them: against the server with -verify-client
+// require, the client without a certificate is refused and the one with
+// its key on the token gets in.
+func TestCLIProvisionTokenScript(t *testing.T) {
+	softhsmtest.Require(t)
+	interop.BuildTokenssl(t)
+	root := interop.RepoRoot(t)
+	dir := t.TempDir()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	listen := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command("bash", filepath.Join(root, "scripts", "provision-token.sh"), "-listen", listen)
+	cmd.Env = append(os.Environ(), "TOKENSSL_TOKEN_DIR="+filepath.Join(dir, "tokens"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("provision-token.sh: %v\n%s", err, out)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(out), "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "bin/tokenssl ") || strings.HasPrefix(l, "SOFTHSM2_CONF=") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 3 {
+		t.Fatalf("want 3 command lines (server, client, client with its key on the token):\n%s", out)
+	}
+	// The certificates: a CA, and a leaf for the server that it signed.
+	caChain, _ := os.ReadFile(filepath.Join(dir, "tokens", "ca.crt"))
+	srvPEM, _ := os.ReadFile(filepath.Join(dir, "tokens", "server.crt"))
+	caBlock, _ := pem.Decode(caChain)
+	srvBlock, _ := pem.Decode(srvPEM)
+	if caBlock == nil || srvBlock == nil {
+		t.Fatalf("ca.crt or server.crt missing:\n%s", out)
+	}
+	caCert, err1 := x509.ParseCertificate(caBlock.Bytes)
+	srvCert, err2 := x509.ParseCertificate(srvBlock.Bytes)
+	if err1 != nil || err2 != nil || !caCert.IsCA || srvCert.IsCA || srvCert.CheckSignatureFrom(caCert) != nil {
+		t.Fatalf("want a CA and a CA:FALSE server leaf it signed: %v %v", err1, err2)
+	}
+
+	serverEnv, serverArgs := printedCommand(t, lines[0])
+	_, plainArgs := printedCommand(t, lines[1])
+	authEnv, authArgs := printedCommand(t, lines[2])
+	if serverArgs[0] != "server" || plainArgs[0] != "client" || authArgs[0] != "client" {
+		t.Fatalf("command lines out of order: %q", lines)
+	}
+	startPrinted := func(args []string) (string, func() string) {
+		// cliServer puts its own -listen first; the printed one comes later
+		// and wins, so it is rewritten to a fresh port.
+		addr, errOut := cliServer(t, serverEnv, args[1:]...)
+		return addr, errOut
+	}
+	client := func(env, args []string, addr string, payload string) (string, string, error) {
+		args = append([]string{}, args[1:]...)
+		for i := range args {
+			if args[i] == "-connect" {
+				args[i+1] = addr
+			}
+		}
+		return runCLIClient(t, env, []byte(payload), args...)
+	}
+
+	t.Run("as printed", func(t *testing.T) {
+		addr, serverErr := startPrinted(withoutListen(serverArgs))
+		for i, c := range []struct{ env, args []string }{{nil, plainArgs}, {authEnv, authArgs}} {
+			got, errOut, err := client(c.env, c.args, addr, "hello\n")
+			if err != nil || got != "hello\n" {
+				t.Fatalf("client line %d: %v %q\n%s\nserver:\n%s", i+2, err, got, errOut, serverErr())
+			}
+		}
+	})
+	t.Run("client authentication required", func(t *testing.T) {
+		args := withoutListen(serverArgs)
+		for i := range args {
+			if args[i] == "-verify-client" {
+				args[i+1] = "require"
+			}
+		}
+		addr, serverErr := startPrinted(args)
+		if _, errOut, err := client(nil, plainArgs, addr, "x"); err == nil || !strings.Contains(errOut, "alert=") {
+			t.Fatalf("a client without a certificate got in: %v\n%s", err, errOut)
+		}
+		got, errOut, err := client(authEnv, authArgs, addr, "authenticated\n")
+		if err != nil || got != "authenticated\n" {
+			t.Fatalf("client with its key on the token: %v %q\n%s\nserver:\n%s", err, got, errOut, serverErr())
+		}
+	})
+	t.Run("NSS tstclnt verifies the server", func(t *testing.T) {
+		for _, tool := range []string{"certutil", "tstclnt"} {
+			if _, err := exec.LookPath(tool); err != nil {
+				t.Skipf("%s not installed (scripts/install-peers.sh)", tool)
+			}
+		}
+		db := t.TempDir()
+		nss := func(name string, args ...string) {
+			c := exec.Command(name, args...)
+			c.Env = append(os.Environ(), "NSS_IGNORE_SYSTEM_POLICY=1")
+			if out, err := c.CombinedOutput(); err != nil {
+				t.Fatalf("%s %q: %v\n%s", name, args, err, out)
+			}
+		}
+		nss("certutil", "-N", "-d", "sql:"+db, "--empty-password")
+		nss("certutil", "-A", "-d", "sql:"+db, "-n", "tokenssl CA", "-t", "C,,", "-i", filepath.Join(dir, "tokens", "ca.crt"))
+		addr, serverErr := startPrinted(withoutListen(serverArgs))
+		host, port, _ := net.SplitHostPort(addr)
+		req := filepath.Join(db, "request")
+		os.WriteFile(req, []byte("hello NSS\n"), 0o600)
+		c := exec.Command("tstclnt", "-h", host, "-p", port, "-V", "ssl3:ssl3", "-d", "sql:"+db,
+			"-c", interop.NSSCipherArg(0x000A), "-A", req)
+		c.Env = append(os.Environ(), "NSS_IGNORE_SYSTEM_POLICY=1")
+		var stdout, stderr syncBuffer
+		c.Stdout, c.Stderr = &stdout, &stderr
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer c.Process.Kill()
+		// tstclnt never half-closes: stop it once the echo is back.
+		for deadline := time.Now().Add(20 * time.Second); !strings.Contains(stdout.String(), "hello NSS"); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) || c.ProcessState != nil {
+				t.Fatalf("tstclnt got no echo:\nstdout %s\nstderr %s\nserver:\n%s", stdout.String(), stderr.String(), serverErr())
+			}
+		}
+		if strings.Contains(stderr.String(), "SEC_ERROR") || strings.Contains(stderr.String(), "SSL_ERROR") {
+			t.Fatalf("tstclnt: %s", stderr.String())
+		}
+	})
+}
+
+// withoutListen drops the printed -listen (the test picks free ports).
+func withoutListen(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		if args[i] == "-listen" {
+			i++
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
 }

@@ -683,16 +683,7 @@ func BenchmarkFortezzaModule(b *testing.B) {
 					ep.Server.SetEmailMode(mode.email)
 					cc, sc = ssltest.EmulatedCards(ep).ClientConfig([]uint16{mode.suite}), ssltest.EmulatedCards(ep).ServerConfig([]uint16{mode.suite}, false)
 				}
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					client, server, cerr, serr := connect(b, cc, sc, nil)
-					if cerr != nil || serr != nil {
-						b.Fatalf("client %v; server %v", cerr, serr)
-					}
-					client.Close()
-					server.Close()
-				}
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
+				benchHandshakes(b, cc, sc)
 			})
 		}
 	}

@@ -13,65 +13,12 @@
 # an install from the current lists fails). Works as root with no stdin (CI);
 # as another user it uses `sudo -n` when that works.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-packages=(libnss3-tools openssl coreutils)
-
-log() { printf 'install-peers: %s\n' "$*" >&2; }
-
-is_installed() {
-	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'
-}
-
-missing=()
-for p in "${packages[@]}"; do
-	is_installed "$p" || missing+=("$p")
-done
-
-if ((${#missing[@]} > 0)); then
-	if [[ $(id -u) -eq 0 ]]; then
-		as_root=()
-	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-		as_root=(sudo -n)
-	else
-		log "need root to install: ${missing[*]}"
-		exit 1
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	apt_opts=(-y -q -o DPkg::Lock::Timeout=300 -o Dpkg::Use-Pty=0)
-
-	# apt-get update only when needed: some missing package has no
-	# installation candidate in the current lists (e.g. no lists at all).
-	need_update=0
-	for p in "${missing[@]}"; do
-		cand=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ {print $2}')
-		if [[ -z $cand || $cand == "(none)" ]]; then
-			need_update=1
-		fi
-	done
-	if ((need_update)); then
-		log "apt-get update"
-		"${as_root[@]}" apt-get update -q </dev/null
-	fi
-
-	log "apt-get install ${missing[*]}"
-	if ! "${as_root[@]}" apt-get install "${apt_opts[@]}" --no-install-recommends "${missing[@]}" </dev/null; then
-		if ((need_update)); then
-			exit 1
-		fi
-		# Stale lists (packages moved on the mirror): refresh once, retry.
-		log "install failed; apt-get update and retry"
-		"${as_root[@]}" apt-get update -q </dev/null
-		"${as_root[@]}" apt-get install "${apt_opts[@]}" --no-install-recommends "${missing[@]}" </dev/null
-	fi
-else
-	log "packages present: ${packages[*]}"
-fi
+ensure_packages libnss3-tools openssl coreutils
 
 for tool in certutil pk12util selfserv tstclnt openssl stdbuf; do
-	if ! command -v "$tool" >/dev/null; then
-		log "$tool still missing after install"
-		exit 1
-	fi
+	command -v "$tool" >/dev/null || die "$tool still missing after install"
 done
 
 # Warm the module cache for the zcrypto peer. GONOSUMDB: the checksum

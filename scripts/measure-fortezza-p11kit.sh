@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 label=$1 pinfile=$2 n=${3:-300}
 bash scripts/install-fortezza-module-deps.sh
 make -s fortezza-module
-cc -O2 -Wall -Itoken/pkcs11/internal/p11fortezza -o bin/p11bench internal/fortezzacard/p11bench.c -ldl
+cc -O2 -Wall -Itoken/pkcs11/internal/p11fortezza/third_party -o bin/p11bench internal/fortezzacard/p11bench.c -ldl
 module=$PWD/bin/libfortezzacard.so
 client=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
 echo "== in process"

@@ -239,17 +239,21 @@ type emuKey struct {
 	h    p11.ObjectHandle // 0 once destroyed
 }
 
-func (k *emuKey) Destroy() error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.h == 0 {
+func (k *emuKey) Destroy() error { return k.card.destroy(&k.mu, &k.h) }
+
+// destroy destroys the session object *h once (guarded by mu) and zeroes
+// *h; 0 means already destroyed, or never an object.
+func (c *FortezzaCard) destroy(mu *sync.Mutex, h *p11.ObjectHandle) error {
+	mu.Lock()
+	defer mu.Unlock()
+	if *h == 0 {
 		return nil
 	}
-	h := k.h
-	k.h = 0
-	k.card.live.Add(-1)
-	return k.card.b.WithSession(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle) error {
-		return ctx.DestroyObject(sh, h)
+	obj := *h
+	*h = 0
+	c.live.Add(-1)
+	return c.b.WithSession(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle) error {
+		return ctx.DestroyObject(sh, obj)
 	})
 }
 
@@ -442,19 +446,7 @@ type emuRandom struct {
 
 func (r *emuRandom) R() []byte { return append([]byte(nil), r.r...) }
 
-func (r *emuRandom) Destroy() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.h == 0 {
-		return nil
-	}
-	h := r.h
-	r.h = 0
-	r.card.live.Add(-1)
-	return r.card.b.WithSession(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle) error {
-		return ctx.DestroyObject(sh, h)
-	})
-}
+func (r *emuRandom) Destroy() error { return r.card.destroy(&r.mu, &r.h) }
 
 // ResponderRandom implements token.FortezzaCard.
 func (c *FortezzaCard) ResponderRandom() (token.FortezzaRandom, error) {

@@ -82,25 +82,7 @@ func (t *Token) ProvisionFortezzaModuleCard(modulePath string, ca *FortezzaCA, o
 		if err != nil {
 			return fmt.Errorf("softhsm: KEA key generation on the card: %w", err)
 		}
-		a, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{fzAttr(p11.CKA_VALUE, nil)})
-		if err == nil {
-			y = new(big.Int).SetBytes(a[0].Value)
-			if err = kea.CheckPublic(params, y); err != nil {
-				err = fmt.Errorf("softhsm: the card's KEA public value: %w", err)
-			}
-		}
-		if err == nil {
-			id = fzKeyID(y)
-			for _, h := range []p11.ObjectHandle{pubH, privH} {
-				if err = c.SetAttributeValue(sh, h, []*p11.Attribute{fzAttr(p11.CKA_ID, id)}); err != nil {
-					break
-				}
-			}
-		}
-		if err != nil {
-			c.DestroyObject(sh, pubH)
-			c.DestroyObject(sh, privH)
-		}
+		y, id, err = fzNameKEAPair(c, sh, params, pubH, privH, "the card's KEA public value")
 		return err
 	})
 	if err != nil {

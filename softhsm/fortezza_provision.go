@@ -169,25 +169,7 @@ func (t *Token) generateKEA(params *kea.Params) (*big.Int, []byte, error) {
 		if err != nil {
 			return fmt.Errorf("softhsm: KEA key generation: %w", err)
 		}
-		a, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{fzAttr(p11.CKA_VALUE, nil)})
-		if err == nil {
-			y = new(big.Int).SetBytes(a[0].Value)
-			if err = kea.CheckPublic(params, y); err != nil {
-				err = fmt.Errorf("softhsm: generated KEA public value: %w", err)
-			}
-		}
-		if err == nil {
-			id = fzKeyID(y)
-			for _, h := range []p11.ObjectHandle{pubH, privH} {
-				if err = c.SetAttributeValue(sh, h, []*p11.Attribute{fzAttr(p11.CKA_ID, id)}); err != nil {
-					break
-				}
-			}
-		}
-		if err != nil {
-			c.DestroyObject(sh, pubH)
-			c.DestroyObject(sh, privH)
-		}
+		y, id, err = fzNameKEAPair(c, sh, params, pubH, privH, "generated KEA public value")
 		return err
 	})
 	return y, id, err
@@ -365,4 +347,33 @@ func (p *FortezzaPair) Close() error {
 	}
 	p.Server, p.Client, p.ServerToken, p.ClientToken = nil, nil, nil, nil
 	return errors.Join(errs...)
+}
+
+// fzNameKEAPair reads the public value of a freshly generated KEA pair,
+// checks it (what names it in the error) and gives both halves the CKA_ID
+// derived from it; on any failure it destroys the pair.
+func fzNameKEAPair(c *p11.Ctx, sh p11.SessionHandle, params *kea.Params, pubH, privH p11.ObjectHandle, what string) (*big.Int, []byte, error) {
+	var y *big.Int
+	var id []byte
+	a, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{fzAttr(p11.CKA_VALUE, nil)})
+	if err == nil {
+		y = new(big.Int).SetBytes(a[0].Value)
+		if err = kea.CheckPublic(params, y); err != nil {
+			err = fmt.Errorf("softhsm: %s: %w", what, err)
+		}
+	}
+	if err == nil {
+		id = fzKeyID(y)
+		for _, h := range []p11.ObjectHandle{pubH, privH} {
+			if err = c.SetAttributeValue(sh, h, []*p11.Attribute{fzAttr(p11.CKA_ID, id)}); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		c.DestroyObject(sh, pubH)
+		c.DestroyObject(sh, privH)
+		return nil, nil, err
+	}
+	return y, id, nil
 }

@@ -121,27 +121,51 @@ func (t *Token) ImportRSA(label string, id []byte, k *rsa.PrivateKey) (KeyRef, e
 
 // GenerateRSA generates a key pair on the token (e = 65537).
 func (t *Token) GenerateRSA(label string, id []byte, bits int) (KeyRef, error) {
+	return t.generate(label, id, p11.CKM_RSA_PKCS_KEY_PAIR_GEN, "RSA", func(tmpID []byte) (pubT, privT []*p11.Attribute) {
+		pubT = append(publicAttrs(p11.CKK_RSA, label, tmpID),
+			mkAttr(p11.CKA_VERIFY, true), mkAttr(p11.CKA_ENCRYPT, true),
+			mkAttr(p11.CKA_MODULUS_BITS, bits), mkAttr(p11.CKA_PUBLIC_EXPONENT, []byte{1, 0, 1}))
+		privT = append(privateAttrs(p11.CKK_RSA, label, tmpID), mkAttr(p11.CKA_SIGN, true), mkAttr(p11.CKA_DECRYPT, true))
+		return pubT, privT
+	}, []uint{p11.CKA_MODULUS, p11.CKA_PUBLIC_EXPONENT}, func(v []*big.Int) (crypto.PublicKey, *big.Int) {
+		return &rsa.PublicKey{N: v[0], E: int(v[1].Int64())}, v[0]
+	})
+}
+
+// generate generates a key pair with mech (what names the kind in errors)
+// from the templates for tmpID (the caller's id, or a placeholder until the
+// public value is known), reads the public attributes named by read and
+// turns them into the public key and the value its default CKA_ID is
+// derived from, and sets that CKA_ID when the caller chose none.
+func (t *Token) generate(label string, id []byte, mech uint, what string,
+	templates func(tmpID []byte) (pubT, privT []*p11.Attribute),
+	read []uint, public func(v []*big.Int) (crypto.PublicKey, *big.Int)) (KeyRef, error) {
 	ref := KeyRef{Label: label}
 	err := t.withSession(func(c *p11.Ctx, sh p11.SessionHandle) error {
 		tmpID := id
 		if len(tmpID) == 0 {
 			tmpID = []byte("pending")
 		}
-		pubT := append(publicAttrs(p11.CKK_RSA, label, tmpID),
-			mkAttr(p11.CKA_VERIFY, true), mkAttr(p11.CKA_ENCRYPT, true),
-			mkAttr(p11.CKA_MODULUS_BITS, bits), mkAttr(p11.CKA_PUBLIC_EXPONENT, []byte{1, 0, 1}))
-		privT := append(privateAttrs(p11.CKK_RSA, label, tmpID), mkAttr(p11.CKA_SIGN, true), mkAttr(p11.CKA_DECRYPT, true))
-		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_RSA_PKCS_KEY_PAIR_GEN, nil)}, pubT, privT)
+		pubT, privT := templates(tmpID)
+		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(mech, nil)}, pubT, privT)
 		if err != nil {
-			return fmt.Errorf("softhsm: RSA key generation: %w", err)
+			return fmt.Errorf("softhsm: %s key generation: %w", what, err)
 		}
-		a, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{mkAttr(p11.CKA_MODULUS, nil), mkAttr(p11.CKA_PUBLIC_EXPONENT, nil)})
+		q := make([]*p11.Attribute, len(read))
+		for i, typ := range read {
+			q[i] = mkAttr(typ, nil)
+		}
+		a, err := c.GetAttributeValue(sh, pubH, q)
 		if err != nil {
 			return err
 		}
-		n, e := new(big.Int).SetBytes(a[0].Value), new(big.Int).SetBytes(a[1].Value)
-		ref.Public = &rsa.PublicKey{N: n, E: int(e.Int64())}
-		ref.ID, err = setID(c, sh, id, n, pubH, privH)
+		v := make([]*big.Int, len(a))
+		for i := range a {
+			v[i] = new(big.Int).SetBytes(a[i].Value)
+		}
+		pub, idFrom := public(v)
+		ref.Public = pub
+		ref.ID, err = setID(c, sh, id, idFrom, pubH, privH)
 		return err
 	})
 	return ref, err
@@ -180,29 +204,14 @@ func (t *Token) ImportDSA(label string, id []byte, k *dsa.PrivateKey) (KeyRef, e
 // GenerateDSA generates a DSA key pair on the token with the given
 // domain parameters.
 func (t *Token) GenerateDSA(label string, id []byte, params dsa.Parameters) (KeyRef, error) {
-	ref := KeyRef{Label: label}
-	err := t.withSession(func(c *p11.Ctx, sh p11.SessionHandle) error {
-		tmpID := id
-		if len(tmpID) == 0 {
-			tmpID = []byte("pending")
-		}
-		pubT := append(publicAttrs(p11.CKK_DSA, label, tmpID), mkAttr(p11.CKA_VERIFY, true),
+	return t.generate(label, id, p11.CKM_DSA_KEY_PAIR_GEN, "DSA", func(tmpID []byte) (pubT, privT []*p11.Attribute) {
+		pubT = append(publicAttrs(p11.CKK_DSA, label, tmpID), mkAttr(p11.CKA_VERIFY, true),
 			mkAttr(p11.CKA_PRIME, params.P.Bytes()), mkAttr(p11.CKA_SUBPRIME, params.Q.Bytes()), mkAttr(p11.CKA_BASE, params.G.Bytes()))
-		privT := append(privateAttrs(p11.CKK_DSA, label, tmpID), mkAttr(p11.CKA_SIGN, true))
-		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DSA_KEY_PAIR_GEN, nil)}, pubT, privT)
-		if err != nil {
-			return fmt.Errorf("softhsm: DSA key generation: %w", err)
-		}
-		y, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{mkAttr(p11.CKA_VALUE, nil)})
-		if err != nil {
-			return err
-		}
-		Y := new(big.Int).SetBytes(y[0].Value)
-		ref.Public = &dsa.PublicKey{Parameters: params, Y: Y}
-		ref.ID, err = setID(c, sh, id, Y, pubH, privH)
-		return err
+		privT = append(privateAttrs(p11.CKK_DSA, label, tmpID), mkAttr(p11.CKA_SIGN, true))
+		return pubT, privT
+	}, []uint{p11.CKA_VALUE}, func(v []*big.Int) (crypto.PublicKey, *big.Int) {
+		return &dsa.PublicKey{Parameters: params, Y: v[0]}, v[0]
 	})
-	return ref, err
 }
 
 // ImportDH stores a Diffie-Hellman key (CKK_DH) with the chosen private
@@ -225,28 +234,13 @@ func (t *Token) ImportDH(label string, id []byte, k *token.DHKey) (KeyRef, error
 // GenerateDH generates a Diffie-Hellman key pair on the token in the given
 // group.
 func (t *Token) GenerateDH(label string, id []byte, params token.DHParams) (KeyRef, error) {
-	ref := KeyRef{Label: label}
-	err := t.withSession(func(c *p11.Ctx, sh p11.SessionHandle) error {
-		tmpID := id
-		if len(tmpID) == 0 {
-			tmpID = []byte("pending")
-		}
-		pubT := append(publicAttrs(p11.CKK_DH, label, tmpID), mkAttr(p11.CKA_PRIME, params.P.Bytes()), mkAttr(p11.CKA_BASE, params.G.Bytes()))
-		privT := append(privateAttrs(p11.CKK_DH, label, tmpID), mkAttr(p11.CKA_DERIVE, true))
-		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DH_PKCS_KEY_PAIR_GEN, nil)}, pubT, privT)
-		if err != nil {
-			return fmt.Errorf("softhsm: DH key generation: %w", err)
-		}
-		y, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{mkAttr(p11.CKA_VALUE, nil)})
-		if err != nil {
-			return err
-		}
-		Y := new(big.Int).SetBytes(y[0].Value)
-		ref.Public = &token.DHPublicKey{DHParams: params, Y: Y}
-		ref.ID, err = setID(c, sh, id, Y, pubH, privH)
-		return err
+	return t.generate(label, id, p11.CKM_DH_PKCS_KEY_PAIR_GEN, "DH", func(tmpID []byte) (pubT, privT []*p11.Attribute) {
+		pubT = append(publicAttrs(p11.CKK_DH, label, tmpID), mkAttr(p11.CKA_PRIME, params.P.Bytes()), mkAttr(p11.CKA_BASE, params.G.Bytes()))
+		privT = append(privateAttrs(p11.CKK_DH, label, tmpID), mkAttr(p11.CKA_DERIVE, true))
+		return pubT, privT
+	}, []uint{p11.CKA_VALUE}, func(v []*big.Int) (crypto.PublicKey, *big.Int) {
+		return &token.DHPublicKey{DHParams: params, Y: v[0]}, v[0]
 	})
-	return ref, err
 }
 
 // ImportCertificate stores an X.509 certificate (DER) as a public

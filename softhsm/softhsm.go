@@ -241,17 +241,7 @@ func (e *Env) InitToken(label, soPIN, userPIN string) (*Token, error) {
 	if e.closed {
 		return nil, errors.New("softhsm: environment closed")
 	}
-	m, err := pkcs11.OpenModule(e.ModulePath)
-	if err != nil {
-		return nil, err
-	}
-	defer m.Close()
-	t := &Token{Env: e, Label: label, pin: hide(userPIN)}
-	err = m.Do(func(c *p11.Ctx) error {
-		slots, err := c.GetSlotList(true)
-		if err != nil {
-			return fmt.Errorf("softhsm: C_GetSlotList: %w", err)
-		}
+	return e.withToken(label, userPIN, func(c *p11.Ctx, t *Token, slots []uint) error {
 		spare, found := uint(0), false
 		for _, s := range slots {
 			ti, err := c.GetTokenInfo(s)
@@ -274,7 +264,7 @@ func (e *Env) InitToken(label, soPIN, userPIN string) (*Token, error) {
 		if err := c.InitToken(spare, soPIN, label); err != nil {
 			return fmt.Errorf("softhsm: C_InitToken: %w", err)
 		}
-		slots, err = c.GetSlotList(true)
+		slots, err := c.GetSlotList(true)
 		if err != nil {
 			return fmt.Errorf("softhsm: C_GetSlotList: %w", err)
 		}
@@ -301,15 +291,26 @@ func (e *Env) InitToken(label, soPIN, userPIN string) (*Token, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
 }
 
 // Token returns an existing token of the environment by label, for a
 // persistent store (the PIN is not stored by SoftHSM; give it).
 func (e *Env) Token(label, userPIN string) (*Token, error) {
+	return e.withToken(label, userPIN, func(c *p11.Ctx, t *Token, slots []uint) error {
+		for _, s := range slots {
+			if ti, err := c.GetTokenInfo(s); err == nil && ti.Label == label && ti.Flags&p11.CKF_TOKEN_INITIALIZED != 0 {
+				t.Serial = ti.SerialNumber
+				return nil
+			}
+		}
+		return fmt.Errorf("softhsm: no token labelled %q in %s", label, e.Dir)
+	})
+}
+
+// withToken opens the module of the environment and runs f with the
+// token-to-be (label and PIN set) and the list of slots with a token; it
+// returns the token once f has filled it in.
+func (e *Env) withToken(label, userPIN string, f func(c *p11.Ctx, t *Token, slots []uint) error) (*Token, error) {
 	m, err := pkcs11.OpenModule(e.ModulePath)
 	if err != nil {
 		return nil, err
@@ -319,15 +320,9 @@ func (e *Env) Token(label, userPIN string) (*Token, error) {
 	err = m.Do(func(c *p11.Ctx) error {
 		slots, err := c.GetSlotList(true)
 		if err != nil {
-			return err
+			return fmt.Errorf("softhsm: C_GetSlotList: %w", err)
 		}
-		for _, s := range slots {
-			if ti, err := c.GetTokenInfo(s); err == nil && ti.Label == label && ti.Flags&p11.CKF_TOKEN_INITIALIZED != 0 {
-				t.Serial = ti.SerialNumber
-				return nil
-			}
-		}
-		return fmt.Errorf("softhsm: no token labelled %q in %s", label, e.Dir)
+		return f(c, t, slots)
 	})
 	if err != nil {
 		return nil, err

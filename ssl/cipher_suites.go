@@ -347,10 +347,14 @@ func CipherSuiteName(id uint16) string {
 }
 
 // CipherSuiteByName parses a suite name (case-insensitive, with the SSL_
-// or TLS_ prefix or none: SSL_RSA_WITH_RC4_128_MD5, TLS_RSA_WITH_AES_128_CBC_SHA)
+// or TLS_ prefix or none: SSL_RSA_WITH_RC4_128_MD5, TLS_RSA_WITH_AES_128_CBC_SHA),
+// an OpenSSL name such as RC4-MD5 or EDH-RSA-DES-CBC3-SHA (suite_names.go),
 // or a hex code such as 0x0004.
 func CipherSuiteByName(name string) (uint16, error) {
 	n := strings.TrimSpace(name)
+	if id, ok, err := cipherSuiteByOpenSSLName(n); ok {
+		return id, err
+	}
 	if strings.HasPrefix(n, "0x") || strings.HasPrefix(n, "0X") {
 		v, err := strconv.ParseUint(n[2:], 16, 16)
 		if err != nil {

@@ -1,13 +1,18 @@
 package ssl
 
 import (
+	"bytes"
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"io"
+	"net"
+	"runtime"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/tokenssl/tokenssl/token"
 )
@@ -84,24 +89,139 @@ func (c *Certificate) leaf() (*x509.Certificate, error) {
 	if c.Leaf != nil {
 		return c.Leaf, nil
 	}
-	if len(c.Certificate) == 0 {
+	if len(c.Certificate) == 0 || len(c.Certificate[0]) == 0 {
 		return nil, errors.New("ssl: certificate chain is empty")
 	}
-	return x509.ParseCertificate(c.Certificate[0])
+	der := c.Certificate[0]
+	key := leafKey{weak.Make(&der[0]), len(der)}
+	if v, ok := leafCache.Load(key); ok {
+		if leaf := v.(*x509.Certificate); bytes.Equal(leaf.Raw, der) {
+			return leaf, nil
+		}
+	}
+	// Parse a copy: the cached certificate must not keep der alive, or the
+	// cleanup below would never run.
+	leaf, err := x509.ParseCertificate(bytes.Clone(der))
+	if err != nil {
+		return nil, err
+	}
+	if _, loaded := leafCache.Swap(key, leaf); !loaded {
+		runtime.AddCleanup(&der[0], func(k leafKey) { leafCache.Delete(k) }, key)
+	}
+	return leaf, nil
 }
 
-// ConnectionState describes an established connection.
+// leafCache keeps the parsed leaf of a Certificate whose Leaf is unset,
+// which a server otherwise parses for every candidate suite of every
+// handshake (a Config is shared and must not be written to). It is keyed
+// by the DER's storage, held weakly, and an entry goes with its DER.
+var leafCache sync.Map // leafKey -> *x509.Certificate
+
+type leafKey struct {
+	der weak.Pointer[byte]
+	n   int
+}
+
+// ConnectionState describes a connection, as crypto/tls's does for what
+// SSL 3.0 has. Absent because SSL 3.0 has no such thing: the negotiated
+// application protocol (ALPN), signed certificate timestamps and stapled
+// OCSP responses (extensions SSL 3.0 peers do not send), and
+// ExportKeyingMaterial (RFC 5705 is defined on the TLS PRF only).
 type ConnectionState struct {
-	Version           uint16
+	Version           uint16 // VersionSSL30
 	HandshakeComplete bool
 	DidResume         bool
 	CipherSuite       uint16
-	ServerName        string
-	SessionID         []byte
-	PeerCertificates  []*x509.Certificate
-	VerifiedChains    [][]*x509.Certificate
+	// ServerName is the name the client asked for: on a client
+	// Config.ServerName, on a server the client's server_name extension
+	// (empty when it sent none, as most SSL 3.0 clients do).
+	ServerName       string
+	SessionID        []byte
+	PeerCertificates []*x509.Certificate
+	// VerifiedChains are the chains the peer certificate was verified
+	// with; nil when it was not verified.
+	VerifiedChains [][]*x509.Certificate
+	// TLSUnique is the RFC 5929 "tls-unique" channel binding carried over
+	// to SSL 3.0: the first Finished message (its 36 bytes of verify_data)
+	// of the latest handshake. Nil on a resumed handshake, as crypto/tls
+	// has it without extended master secret (which SSL 3.0 lacks): the
+	// value is then not unique to the connection (the triple handshake).
+	TLSUnique []byte
 	// Renegotiations counts the handshakes completed after the first.
 	Renegotiations int
+}
+
+// ClientHelloInfo is what a server knows of a client when it receives its
+// ClientHello: the arguments of GetCertificate and GetConfigForClient.
+type ClientHelloInfo struct {
+	// CipherSuites are the suites the client offers, in its order (the
+	// signalling values among them).
+	CipherSuites []uint16
+	// ServerName is the client's server_name extension (RFC 6066); empty
+	// when it sent none.
+	ServerName string
+	// SupportedVersions lists the versions the client can speak, highest
+	// first, from its client_version down to SSL 3.0.
+	SupportedVersions []uint16
+	// Extensions lists the types of the extensions the client sent.
+	Extensions []uint16
+	// Conn is the underlying connection; do not read from or write to it.
+	Conn net.Conn
+
+	ctx    context.Context
+	config *Config
+}
+
+// Context returns the context of the handshake.
+func (i *ClientHelloInfo) Context() context.Context { return i.ctx }
+
+// SupportsCertificate returns nil if the server could serve one of the
+// client's suites that it enables with c, or an error saying why not.
+func (i *ClientHelloInfo) SupportsCertificate(c *Certificate) error {
+	config := i.config
+	if config == nil {
+		config = &Config{}
+	}
+	for _, id := range config.cipherSuites() {
+		if !containsSuite(i.CipherSuites, id) {
+			continue
+		}
+		if s := suiteByID(id); s != nil && s.implemented() && !s.anonymous() && s.ka(s).certificateFits(c) {
+			return nil
+		}
+	}
+	return errors.New("ssl: the certificate serves none of the cipher suites the client offers and the server enables")
+}
+
+// CertificateRequestInfo is the server's CertificateRequest (§7.6.4), the
+// argument of GetClientCertificate.
+type CertificateRequestInfo struct {
+	// AcceptableCAs are the DER distinguished names of the authorities
+	// the server accepts; empty means any.
+	AcceptableCAs [][]byte
+	// CertificateTypes are the ClientCertificateType values the server
+	// accepts (rsa_sign 1, dss_sign 2, rsa_fixed_dh 3, dss_fixed_dh 4,
+	// fortezza_dms 20, ...).
+	CertificateTypes []byte
+	// Version is the negotiated version, VersionSSL30.
+	Version uint16
+
+	ctx     context.Context
+	dhGroup *token.DHParams
+}
+
+// Context returns the context of the handshake.
+func (i *CertificateRequestInfo) Context() context.Context { return i.ctx }
+
+// SupportsCertificate returns nil if c is a certificate this client would
+// send in answer to the request: of an asked-for type, and issued by an
+// acceptable authority when the server named some.
+func (i *CertificateRequestInfo) SupportsCertificate(c *Certificate) error {
+	req := &certificateRequestMsg{certificateTypes: i.CertificateTypes, certificateAuthorities: i.AcceptableCAs}
+	if chooseClientCertificate(&Config{Certificates: []Certificate{*c}}, req, i.dhGroup) == nil {
+		return errors.New("ssl: the certificate is not of a type or from an authority the server asked for")
+	}
+	return nil
 }
 
 // Config configures a client or server, in the manner of crypto/tls.Config.
@@ -175,6 +295,14 @@ type Config struct {
 	// one. A resumption offer always uses an SSL 3.0 ClientHello (E.1).
 	SendSSL2Hello bool
 
+	// SendServerName adds the server_name extension (RFC 6066) naming
+	// ServerName to the ClientHello (not for an IP address), for servers
+	// that choose among certificates by name, as crypto/tls always does.
+	// Off by default: SSL 3.0 servers predate extensions, and though the
+	// protocol tells them to ignore trailing ClientHello bytes (§7.6.1.2),
+	// some refuse them.
+	SendServerName bool
+
 	// SendFallbackSCSV adds TLS_FALLBACK_SCSV (RFC 7507) to the client's
 	// suites: set it when this SSL 3.0 attempt is a fallback from a failed
 	// TLS attempt, so a server that speaks TLS can refuse the downgrade.
@@ -195,6 +323,37 @@ type Config struct {
 	// (ServerKeyExchange or fixed-DH certificate); 0 means 1024. On export
 	// suites a client accepts groups of min(MinDHBits, 512) to 512 bits.
 	MinDHBits int
+
+	// GetCertificate, if set, returns the server's certificate for a
+	// ClientHello; the server then chooses suites for that one chain. It
+	// is called when Certificates is empty or the client named a server
+	// (server_name, which SSL 3.0 clients may send in the extensions
+	// block); returning (nil, nil) falls back to Certificates.
+	GetCertificate func(*ClientHelloInfo) (*Certificate, error)
+	// GetClientCertificate, if set, returns the client's certificate when
+	// the server asks for one, instead of a choice from Certificates. A nil
+	// or empty Certificate sends no_certificate (§7.6.6); an error ends the
+	// handshake with handshake_failure.
+	GetClientCertificate func(*CertificateRequestInfo) (*Certificate, error)
+	// GetConfigForClient, if set, returns the Config for a ClientHello, in
+	// place of this one for the rest of the handshake (nil: keep this one).
+	GetConfigForClient func(*ClientHelloInfo) (*Config, error)
+	// VerifyPeerCertificate, if set, is called after the usual chain
+	// checks (or in their place with InsecureSkipVerify or a policy that
+	// does not verify) with the peer's DER chain and the verified chains;
+	// an error ends the handshake with bad_certificate.
+	VerifyPeerCertificate func(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) error
+	// VerifyConnection, if set, is called once per handshake, full or
+	// resumed, after the peer's certificate is checked and before this
+	// side sends its Finished; an error ends the handshake with
+	// bad_certificate.
+	VerifyConnection func(ConnectionState) error
+
+	// KeyLogWriter, if set, receives the master secret of every handshake
+	// (full and resumed) in the NSS key log format, which Wireshark reads to
+	// decrypt captures. It defeats the protection a token gives the key:
+	// anyone with the log reads the traffic. For debugging only.
+	KeyLogWriter io.Writer
 
 	serverCacheOnce sync.Once
 	serverCache     SessionCache
@@ -308,8 +467,11 @@ func (c *Config) Clone() *Config {
 		DHParameters: c.DHParameters, ExportDHParameters: c.ExportDHParameters, MinDHBits: c.MinDHBits,
 		HandshakeTimeout: c.HandshakeTimeout, Renegotiation: c.Renegotiation,
 		MaxRenegotiations: c.MaxRenegotiations, RenegotiationInterval: c.RenegotiationInterval,
-		SendSSL2Hello: c.SendSSL2Hello, SendFallbackSCSV: c.SendFallbackSCSV,
+		SendSSL2Hello: c.SendSSL2Hello, SendFallbackSCSV: c.SendFallbackSCSV, SendServerName: c.SendServerName,
 		DisableRecordSplitting: c.DisableRecordSplitting,
+		GetCertificate:         c.GetCertificate, GetClientCertificate: c.GetClientCertificate,
+		GetConfigForClient: c.GetConfigForClient, VerifyPeerCertificate: c.VerifyPeerCertificate,
+		VerifyConnection: c.VerifyConnection, KeyLogWriter: c.KeyLogWriter,
 	}
 }
 

@@ -47,14 +47,15 @@ type Conn struct {
 	sawFirstRecord bool
 
 	in, out  halfConn
-	rawInput bytes.Buffer // raw bytes read from conn, not yet parsed
-	input    bytes.Reader // application data waiting to be read
+	rawInput inputBuffer  // raw bytes read from conn, not yet parsed (pooled)
+	input    bytes.Reader // application data waiting to be read (in rawInput)
 	hand     bytes.Buffer // handshake bytes waiting to be parsed
 	// expectCCS is set by the handshake when a ChangeCipherSpec is the only
 	// acceptable next record.
-	sendBuf   []byte // pending flight when buffering
+	// sendBuf holds sealed records not yet written (pooled, released when
+	// written); buffering keeps them for one write per flight.
+	sendBuf   []byte
 	buffering bool
-	outBuf    []byte // record being sealed, reused
 
 	closeNotifySent  bool
 	closeNotifyErr   error
@@ -285,9 +286,10 @@ func roundUp(n, m int) int { return (n + m - 1) / m * m }
 var testHookRecordMAC func(n int)
 
 // encrypt appends the protected form of data (MAC, padding, encryption) to
-// record, whose first 5 bytes are the header; it fills in the length.
+// record, whose last 5 bytes are the header; it fills in the length.
 func (hc *halfConn) encrypt(record []byte, typ recordType, data []byte, rand io.Reader) ([]byte, error) {
 	start := len(record)
+	hdr := start - recordHeaderLen
 	record = append(record, data...)
 	if hc.mac != nil {
 		record = hc.mac.Sum(record, hc.seq, uint8(typ), data)
@@ -321,8 +323,8 @@ func (hc *halfConn) encrypt(record []byte, typ recordType, data []byte, rand io.
 	default:
 		return nil, errors.New("ssl: internal error: unknown cipher type")
 	}
-	n := len(record) - recordHeaderLen
-	record[3], record[4] = byte(n>>8), byte(n)
+	n := len(record) - start
+	record[hdr+3], record[hdr+4] = byte(n>>8), byte(n)
 	return record, hc.incSeq()
 }
 
@@ -610,42 +612,16 @@ func (c *Conn) readErr(err error) error {
 var ErrTruncated = errors.New("ssl: connection closed by peer without close_notify (possible truncation attack)")
 
 // readFromUntil reads from r into c.rawInput until it holds at least n bytes.
-func (c *Conn) readFromUntil(r io.Reader, n int) error {
-	if c.rawInput.Len() >= n {
-		return nil
-	}
-	needs := n - c.rawInput.Len()
-	c.rawInput.Grow(needs + bytes.MinRead)
-	_, err := c.rawInput.ReadFrom(&atLeastReader{r, int64(needs)})
-	if err == nil && c.rawInput.Len() < n {
-		return io.ErrUnexpectedEOF
-	}
-	if err == io.EOF && c.rawInput.Len() > 0 && c.rawInput.Len() < n {
-		return io.ErrUnexpectedEOF
-	}
-	return err
-}
+func (c *Conn) readFromUntil(r io.Reader, n int) error { return c.rawInput.fill(r, n) }
 
-// atLeastReader reads from R, stopping with EOF once at least N bytes have
-// been read.
-type atLeastReader struct {
-	R io.Reader
-	N int64
-}
-
-func (r *atLeastReader) Read(p []byte) (int, error) {
-	if r.N <= 0 {
-		return 0, io.EOF
+// releaseIdleInput returns the input buffer to its pool once every byte in
+// it has been parsed and returned: an idle connection keeps none. c.in is
+// held.
+func (c *Conn) releaseIdleInput() {
+	if c.input.Len() == 0 {
+		c.input.Reset(nil)
+		c.rawInput.release()
 	}
-	n, err := r.R.Read(p)
-	r.N -= int64(n)
-	if r.N > 0 && err == io.EOF {
-		return n, io.ErrUnexpectedEOF
-	}
-	if r.N <= 0 && err == nil {
-		return n, io.EOF
-	}
-	return n, err
 }
 
 // sendAlert sends a fatal alert (a warning for close_notify and
@@ -677,35 +653,31 @@ func (c *Conn) sendAlertLocked(a alert, cause error) error {
 }
 
 // writeRecordLocked writes data as records of type typ, fragmenting at 2^14
-// (§7.2.1). c.out must be held.
+// (§7.2.1); while buffering they wait in c.sendBuf for the flight's flush.
+// c.out must be held.
 func (c *Conn) writeRecordLocked(typ recordType, data []byte) (int, error) {
 	if c.out.err != nil {
 		return 0, c.out.err
 	}
 	var n int
-	for len(data) > 0 || (n == 0 && typ == recordTypeApplicationData) {
-		m := len(data)
-		if m > maxPlaintext {
-			m = maxPlaintext
-		}
-		// One reused buffer, sized for header, data, MAC, padding and a
-		// Fortezza prefix, so sealing a record allocates nothing.
-		if need := recordHeaderLen + m + 64; cap(c.outBuf) < need {
-			c.outBuf = make([]byte, 0, need)
-		}
-		record := append(c.outBuf[:0], byte(typ), byte(VersionSSL30>>8), byte(VersionSSL30&0xff), 0, 0)
-		record, err := c.out.encrypt(record, typ, data[:m], c.config.rand())
-		if err != nil {
-			return n, c.out.setErrorLocked(err)
-		}
-		c.outBuf = record[:0]
-		if err := c.write(record); err != nil {
+	// An empty application-data record is legal and written; an empty
+	// fragment of another type is not.
+	for first := true; len(data) > 0 || (first && typ == recordTypeApplicationData); first = false {
+		m := min(len(data), maxPlaintext)
+		if err := c.sealRecord(typ, data[:m]); err != nil {
 			return n, err
 		}
 		n += m
 		data = data[m:]
-		if m == 0 {
-			break
+		if len(data) > 0 && !c.buffering && len(c.sendBuf) >= maxPlaintext {
+			if err := c.writeOut(); err != nil {
+				return n, err
+			}
+		}
+	}
+	if !c.buffering {
+		if err := c.flush(); err != nil {
+			return n, err
 		}
 	}
 	if typ == recordTypeChangeCipherSpec {
@@ -716,13 +688,28 @@ func (c *Conn) writeRecordLocked(typ recordType, data []byte) (int, error) {
 	return n, nil
 }
 
+// sealRecord appends one protected record of at most 2^14 bytes of data
+// to c.sendBuf, taking a pooled buffer when there is none. c.out is held.
+func (c *Conn) sealRecord(typ recordType, data []byte) error {
+	if c.sendBuf == nil {
+		c.sendBuf = getOutBuf()
+	}
+	record := append(c.sendBuf, byte(typ), byte(VersionSSL30>>8), byte(VersionSSL30&0xff), 0, 0)
+	record, err := c.out.encrypt(record, typ, data, c.config.rand())
+	if err != nil {
+		return c.out.setErrorLocked(err)
+	}
+	c.sendBuf = record
+	return nil
+}
+
 // SSL 3.0 has no internal_error; handshake_failure is the closest it has.
 const alertInternalErrorAsHandshakeFailure = alertHandshakeFailure
 
+// write sends bytes outside the record layer, after any pending records.
 func (c *Conn) write(data []byte) error {
-	if c.buffering {
-		c.sendBuf = append(c.sendBuf, data...)
-		return nil
+	if err := c.flush(); err != nil {
+		return err
 	}
 	if _, err := c.conn.Write(data); err != nil {
 		return c.out.setErrorLocked(err)
@@ -730,17 +717,29 @@ func (c *Conn) write(data []byte) error {
 	return nil
 }
 
-func (c *Conn) flush() error {
+// writeOut writes the pending records and keeps the buffer for more.
+func (c *Conn) writeOut() error {
 	if len(c.sendBuf) == 0 {
 		return nil
 	}
 	_, err := c.conn.Write(c.sendBuf)
-	c.sendBuf = nil
-	c.buffering = false
+	c.sendBuf = c.sendBuf[:0]
 	if err != nil {
 		return c.out.setErrorLocked(err)
 	}
 	return nil
+}
+
+// flush writes the pending records in one write, ends buffering and
+// returns the buffer to its pool.
+func (c *Conn) flush() error {
+	c.buffering = false
+	err := c.writeOut()
+	if c.sendBuf != nil {
+		putOutBuf(c.sendBuf)
+		c.sendBuf = nil
+	}
+	return err
 }
 
 // writeHandshakeRecord writes a marshalled handshake message and adds it to
@@ -940,24 +939,31 @@ func (c *Conn) Write(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	c.buffering = true
+	// 1/n-1 split: the first record's single byte makes the IV of the
+	// rest unpredictable to a chosen-plaintext attacker (BEAST).
+	_, isCBC := blockSize(c.out.cipher)
+	split := isCBC && !c.config.DisableRecordSplitting && len(b) > 1
 	var n int
-	var err error
-	if _, isCBC := blockSize(c.out.cipher); isCBC && !c.config.DisableRecordSplitting && len(b) > 1 {
-		// 1/n-1 split: the first record's single byte makes the IV of the
-		// rest unpredictable to a chosen-plaintext attacker (BEAST).
-		n, err = c.writeRecordLocked(recordTypeApplicationData, b[:1])
-		b = b[1:]
-	}
-	if err == nil {
-		var m int
-		m, err = c.writeRecordLocked(recordTypeApplicationData, b)
+	for len(b) > 0 {
+		m := min(len(b), maxPlaintext)
+		if split {
+			m, split = 1, false
+		}
+		if err := c.sealRecord(recordTypeApplicationData, b[:m]); err != nil {
+			c.flush()
+			return n, err
+		}
 		n += m
+		b = b[m:]
+		// One write per full record; the split's one-byte record goes
+		// with the record after it.
+		if len(b) > 0 && len(c.sendBuf) >= maxPlaintext {
+			if err := c.writeOut(); err != nil {
+				return n, err
+			}
+		}
 	}
-	if ferr := c.flush(); err == nil {
-		err = ferr
-	}
-	return n, err
+	return n, c.flush()
 }
 
 // Read reads application data, running the handshake first if needed.
@@ -980,6 +986,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 			if err == io.EOF && c.readEOF {
 				c.answerCloseNotify()
 			}
+			c.releaseIdleInput()
 			return 0, err
 		}
 		for c.hand.Len() > 0 {
@@ -989,6 +996,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 		}
 	}
 	n, _ := c.input.Read(b)
+	c.releaseIdleInput()
 	return n, nil
 }
 
@@ -1099,12 +1107,24 @@ func (c *Conn) renegotiateLocked() error {
 		c.conn.SetDeadline(time.Now().Add(timeout))
 		defer c.conn.SetDeadline(time.Time{})
 	}
-	if err := c.handshakeFn(ctx); err != nil {
+	err := c.handshakeFn(ctx)
+	c.releaseHandshakeBuffers()
+	if err != nil {
 		c.flushLocked()
 		return err
 	}
 	c.handshakes++
 	return nil
+}
+
+// releaseHandshakeBuffers drops what only a handshake needed once it has
+// ended: the reassembly buffer's array (when nothing is left in it) and an
+// idle input buffer. c.in is held.
+func (c *Conn) releaseHandshakeBuffers() {
+	if c.hand.Len() == 0 {
+		c.hand = bytes.Buffer{}
+	}
+	c.releaseIdleInput()
 }
 
 // Renegotiate starts a new handshake on an established connection
@@ -1214,21 +1234,13 @@ func (c *Conn) HandshakeContext(ctx context.Context) (ret error) {
 		defer cancel()
 	}
 	if ctx.Done() != nil {
-		done := make(chan struct{})
-		interrupted := make(chan error, 1)
+		// Abort by closing the connection; context.AfterFunc costs no
+		// goroutine per handshake. stop runs before cancel (defers are
+		// last in, first out), so a completed handshake is never aborted.
+		stop := context.AfterFunc(ctx, func() { c.conn.Close() })
 		defer func() {
-			close(done)
-			if ctxErr := <-interrupted; ctxErr != nil {
-				ret = fmt.Errorf("ssl: handshake aborted: %w", ctxErr)
-			}
-		}()
-		go func() {
-			select {
-			case <-ctx.Done():
-				c.conn.Close()
-				interrupted <- ctx.Err()
-			case <-done:
-				interrupted <- nil
+			if !stop() {
+				ret = fmt.Errorf("ssl: handshake aborted: %w", ctx.Err())
 			}
 		}()
 	}
@@ -1244,6 +1256,7 @@ func (c *Conn) HandshakeContext(ctx context.Context) (ret error) {
 	c.in.Lock()
 	defer c.in.Unlock()
 	c.handshakeErr = c.handshakeFn(ctx)
+	c.releaseHandshakeBuffers()
 	if c.handshakeErr == nil {
 		c.handshakes++
 	} else {
@@ -1260,10 +1273,16 @@ func (c *Conn) HandshakeContext(ctx context.Context) (ret error) {
 func (c *Conn) ConnectionState() ConnectionState {
 	c.handshakeMutex.Lock()
 	defer c.handshakeMutex.Unlock()
-	st := ConnectionState{HandshakeComplete: c.handshakeComplete.Load()}
-	if !st.HandshakeComplete {
-		return st
+	if !c.handshakeComplete.Load() {
+		return ConnectionState{}
 	}
+	return c.connectionStateLocked()
+}
+
+// connectionStateLocked is the state so far: of the completed connection,
+// or, for VerifyConnection, of the handshake being run.
+func (c *Conn) connectionStateLocked() ConnectionState {
+	st := ConnectionState{HandshakeComplete: c.handshakeComplete.Load()}
 	st.Version = VersionSSL30
 	st.CipherSuite = c.cipherSuite
 	st.DidResume = c.didResume
@@ -1273,7 +1292,10 @@ func (c *Conn) ConnectionState() ConnectionState {
 	}
 	st.PeerCertificates = c.peerCertificates
 	st.VerifiedChains = c.verifiedChains
-	st.Renegotiations = c.handshakes - 1
+	if !c.didResume && len(c.clientFinished) > 0 {
+		st.TLSUnique = append([]byte(nil), c.clientFinished...)
+	}
+	st.Renegotiations = max(c.handshakes-1, 0)
 	return st
 }
 

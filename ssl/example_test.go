@@ -10,6 +10,7 @@ import (
 	"log"
 	"math/big"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/tokenssl/tokenssl/ssl"
@@ -142,4 +143,81 @@ func ExampleServer() {
 	}
 	fmt.Println(ssl.CipherSuiteName(server.ConnectionState().CipherSuite))
 	// Output: SSL_RSA_WITH_RC4_128_SHA
+}
+
+// A server that holds a certificate per name chooses by the client's
+// server_name (sent by clients with SendServerName; most SSL 3.0 clients
+// send none, and then get the default).
+func ExampleConfig_getCertificate() {
+	cert, pool := selfSigned()
+	byName := map[string]*ssl.Certificate{"localhost": &cert}
+	serverConfig := &ssl.Config{
+		GetCertificate: func(hello *ssl.ClientHelloInfo) (*ssl.Certificate, error) {
+			if c, ok := byName[hello.ServerName]; ok {
+				return c, nil
+			}
+			return &cert, nil // the default for clients that name none
+		},
+	}
+	ln, err := ssl.Listen("tcp", "127.0.0.1:0", serverConfig)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	names := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		sc := c.(*ssl.Conn)
+		if sc.Handshake() == nil {
+			names <- sc.ConnectionState().ServerName
+		}
+		io.Copy(io.Discard, c)
+	}()
+	conn, err := ssl.Dial("tcp", ln.Addr().String(), &ssl.Config{RootCAs: pool, ServerName: "localhost", SendServerName: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Println("server saw server_name", <-names)
+	// Output: server saw server_name localhost
+}
+
+// A key log for Wireshark: one NSS-format line per handshake, read with
+// `tshark -o tls.keylog_file:keys.txt`. Anyone holding the log reads the
+// traffic, token or no token: for debugging only.
+func ExampleConfig_keyLogWriter() {
+	cert, pool := selfSigned()
+	ln := echoServer(cert)
+	defer ln.Close()
+
+	var keyLog strings.Builder // in practice a file: os.OpenFile(os.Getenv("SSLKEYLOGFILE"), ...)
+	conn, err := ssl.Dial("tcp", ln.Addr().String(), &ssl.Config{RootCAs: pool, ServerName: "localhost", KeyLogWriter: &keyLog})
+	if err != nil {
+		log.Fatal(err)
+	}
+	conn.Close()
+	fields := strings.Fields(keyLog.String())
+	fmt.Printf("%s, client random %d hex digits, master secret %d\n", fields[0], len(fields[1]), len(fields[2]))
+	// Output: CLIENT_RANDOM, client random 64 hex digits, master secret 96
+}
+
+// Refusing at start a configuration whose certificates can serve none of
+// its suites, instead of failing every handshake.
+func ExampleCheckServerConfig() {
+	cert, _ := selfSigned()
+	config := &ssl.Config{Certificates: []ssl.Certificate{cert},
+		CipherSuites: []uint16{ssl.SSL_DHE_DSS_WITH_3DES_EDE_CBC_SHA}}
+	if err := ssl.CheckServerConfig(config); err != nil {
+		fmt.Println(err)
+	}
+	if err := ssl.CheckKeyPair(&cert); err == nil {
+		fmt.Println("the key is the certificate's")
+	}
+	// Output:
+	// ssl: none of the enabled cipher suites can be served: the DHE_DSS suites (SSL_DHE_DSS_WITH_3DES_EDE_CBC_SHA) need a DSA certificate whose key can sign, but the certificate has an RSA key (2048 bits)
+	// the key is the certificate's
 }

@@ -3,6 +3,8 @@ package ssl
 import (
 	"bytes"
 	"errors"
+	"net"
+	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -103,4 +105,69 @@ func (c *Conn) verifyRenegotiationInfo(ri []byte, present, signalled bool, want 
 
 func renegotiationInfoExtension(value []byte) extension {
 	return extension{extensionRenegotiationInfo, append([]byte{byte(len(value))}, value...)}
+}
+
+// extensionServerName is RFC 6066's server_name: TLS-era clients may send
+// it in an SSL 3.0 ClientHello's extensions block, and a server that holds
+// certificates for several names needs it (Config.GetCertificate).
+const extensionServerName uint16 = 0
+
+// parseServerName returns the host_name of a server_name extension ("" when
+// absent). ok is false when the extension is malformed: not a list of
+// (name_type, opaque name<1..2^16-1>), more than one host_name, or a name
+// that is not a plain DNS name (RFC 6066 §3: no trailing dot, ASCII).
+func parseServerName(exts map[uint16][]byte) (name string, ok bool) {
+	data, present := exts[extensionServerName]
+	if !present {
+		return "", true
+	}
+	s := cryptobyte.String(data)
+	var list cryptobyte.String
+	if !s.ReadUint16LengthPrefixed(&list) || !s.Empty() || list.Empty() {
+		return "", false
+	}
+	for !list.Empty() {
+		var typ uint8
+		var host cryptobyte.String
+		if !list.ReadUint8(&typ) || !list.ReadUint16LengthPrefixed(&host) || len(host) == 0 {
+			return "", false
+		}
+		if typ != 0 { // only host_name (0) is defined; skip others
+			continue
+		}
+		if name != "" {
+			return "", false
+		}
+		for _, b := range host {
+			if b <= ' ' || b >= 0x7f {
+				return "", false
+			}
+		}
+		name = string(host)
+		if name[len(name)-1] == '.' {
+			return "", false
+		}
+	}
+	return name, true
+}
+
+// serverNameExtension encodes a server_name extension naming host.
+func serverNameExtension(host string) (extension, error) {
+	var b cryptobyte.Builder
+	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddUint8(0) // host_name
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(host)) })
+	})
+	data, err := b.Bytes()
+	return extension{extensionServerName, data}, err
+}
+
+// hostnameForSNI returns the name a client sends in server_name: none for
+// an IP address literal (RFC 6066 §3), and without a trailing dot.
+func hostnameForSNI(name string) string {
+	host := strings.TrimSuffix(name, ".")
+	if host == "" || net.ParseIP(strings.Trim(host, "[]")) != nil || len(host) > 255 {
+		return ""
+	}
+	return host
 }

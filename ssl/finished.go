@@ -15,7 +15,8 @@ func (c *Conn) sendFinished(transcript *finishedHash, master []byte) error {
 	if c.isClient {
 		sender, ours = senderClient, &c.clientFinished
 	}
-	fin := &finishedMsg{verifyData: transcript.clone().finishedSum(master, sender)}
+	// finishedSum works on copies of the running hashes.
+	fin := &finishedMsg{verifyData: transcript.finishedSum(master, sender)}
 	*ours = fin.verifyData
 	return c.writeChangeCipherSpecAndFinished(fin, transcript)
 }
@@ -30,7 +31,7 @@ func (c *Conn) readFinished(transcript *finishedHash, master []byte) error {
 	if err := c.readChangeCipherSpec(); err != nil {
 		return err
 	}
-	want := transcript.clone().finishedSum(master, sender)
+	want := transcript.finishedSum(master, sender)
 	msg, err := c.readHandshake(transcript, typeFinished)
 	if err != nil {
 		return err

@@ -50,18 +50,26 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Known now, for VerifyConnection; and a full renegotiation after a
+	// resumed handshake is not resumed.
+	c.cipherSuite, c.didResume = hs.suite.id, resumed
 	if resumed {
+		if err := c.logMasterSecret(hs.hello.random, hs.masterSecret); err != nil {
+			return err
+		}
 		if err := prepareKeys(c, hs.suite, hs.masterSecret, hs.hello.random, sh.random); err != nil {
 			return c.sendAlert(alertHandshakeFailure, err)
 		}
 		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
+		if err := c.verifyConnection(); err != nil {
+			return err
+		}
 		if err := c.sendFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
 		c.session = hs.session
-		c.didResume = true
 	} else {
 		if err := hs.doFullHandshake(); err != nil {
 			return err
@@ -74,7 +82,6 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 		}
 		hs.saveSession()
 	}
-	c.cipherSuite = hs.suite.id
 	c.handshakeComplete.Store(true)
 	return nil
 }
@@ -106,6 +113,13 @@ func (hs *clientHandshakeState) makeClientHello() error {
 	} else if c.secureRenegotiation {
 		exts = append(exts, renegotiationInfoExtension(c.clientFinished))
 	}
+	if host := hostnameForSNI(c.config.ServerName); host != "" && c.config.SendServerName {
+		e, err := serverNameExtension(host)
+		if err != nil {
+			return err
+		}
+		exts = append(exts, e)
+	}
 	// The exchanges' own extensions (ECDHE's curves and point formats),
 	// once each, only when a suite that needs them is offered.
 	for _, id := range hello.cipherSuites {
@@ -117,13 +131,12 @@ func (hs *clientHandshakeState) makeClientHello() error {
 			}
 		}
 	}
-	if len(exts) > 0 {
-		ext, err := marshalExtensions(exts)
-		if err != nil {
-			return err
-		}
-		hello.extensions = ext
-		parsed, _ := parseExtensions(ext)
+	ext, err := marshalExtensions(exts)
+	if err != nil {
+		return err
+	}
+	hello.extensions = ext
+	if parsed, ok := parseExtensions(ext); ok {
 		hello.ecCurves, hello.ecPointFormats = parseECExtensions(parsed)
 	}
 	if c.config.SendFallbackSCSV {
@@ -291,7 +304,9 @@ func (hs *clientHandshakeState) doFullHandshake() error {
 	c.out.Unlock()
 	var clientCert *Certificate
 	if certReq != nil {
-		clientCert = chooseClientCertificate(c.config, certReq, ka.clientAuthDHGroup(leaf))
+		if clientCert, err = hs.clientCertificate(certReq, ka.clientAuthDHGroup(leaf)); err != nil {
+			return err
+		}
 		if clientCert == nil {
 			// §7.6.6: a client without a suitable certificate sends the
 			// no_certificate warning instead of a Certificate message.
@@ -313,6 +328,9 @@ func (hs *clientHandshakeState) doFullHandshake() error {
 		return err
 	}
 	hs.masterSecret = masterFromPreMaster(preMaster, hs.hello.random, hs.serverHello.random)
+	if err := c.logMasterSecret(hs.hello.random, hs.masterSecret); err != nil {
+		return err
+	}
 	// A fixed-DH client certificate authenticates through the implicit
 	// public value (§7.6.7.3) and sends no CertificateVerify (§7.6.8).
 	fixedDH := ka.traits().fixedDHClientAuth && fixedDHClientKey(clientCert) != nil
@@ -371,6 +389,27 @@ func chooseClientCertificate(config *Config, req *certificateRequestMsg, dhGroup
 	return nil
 }
 
+// clientCertificate is the chain to answer req with (nil: none), from
+// Config.GetClientCertificate when set, else from Config.Certificates.
+func (hs *clientHandshakeState) clientCertificate(req *certificateRequestMsg, dhGroup *token.DHParams) (*Certificate, error) {
+	c := hs.c
+	f := c.config.GetClientCertificate
+	if f == nil {
+		return chooseClientCertificate(c.config, req, dhGroup), nil
+	}
+	cert, err := f(&CertificateRequestInfo{
+		AcceptableCAs: req.certificateAuthorities, CertificateTypes: req.certificateTypes,
+		Version: VersionSSL30, ctx: hs.ctx, dhGroup: dhGroup,
+	})
+	if err != nil {
+		return nil, c.sendAlert(alertHandshakeFailure, fmt.Errorf("GetClientCertificate: %w", err))
+	}
+	if cert == nil || len(cert.Certificate) == 0 {
+		return nil, nil
+	}
+	return cert, nil
+}
+
 func (hs *clientHandshakeState) verifyServerCertificate(raw [][]byte) error {
 	c := hs.c
 	if len(raw) == 0 {
@@ -393,7 +432,10 @@ func (hs *clientHandshakeState) verifyServerCertificate(raw [][]byte) error {
 		c.verifiedChains = chains
 	}
 	c.peerCertificates = certs
-	return nil
+	if err := c.verifyPeerCertificate(raw, c.verifiedChains); err != nil {
+		return err
+	}
+	return c.verifyConnection()
 }
 
 // saveSession stores the completed session for resumption.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // serverHandshakeState drives one server handshake (§7.5): full or
@@ -24,6 +25,9 @@ type serverHandshakeState struct {
 	masterSecret []byte
 	session      *SessionState // being resumed, or nil
 	requestCert  bool
+	// certs are the chains the suite may be served with: Config.Certificates
+	// or the one GetCertificate returned.
+	certs []Certificate
 }
 
 func (c *Conn) serverHandshake(ctx context.Context) error {
@@ -40,7 +44,11 @@ func (c *Conn) serverHandshake(ctx context.Context) error {
 	if err := hs.processClientHello(); err != nil {
 		return err
 	}
-	if hs.checkForResumption() {
+	resumed := hs.checkForResumption()
+	// Known now, for VerifyConnection; and a full renegotiation after a
+	// resumed handshake is not resumed.
+	c.cipherSuite, c.didResume = hs.suite.id, resumed
+	if resumed {
 		if err := hs.doResumeHandshake(); err != nil {
 			return err
 		}
@@ -50,7 +58,6 @@ func (c *Conn) serverHandshake(ctx context.Context) error {
 		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
-		c.didResume = true
 	} else {
 		if err := hs.doFullHandshake(); err != nil {
 			return err
@@ -63,7 +70,6 @@ func (c *Conn) serverHandshake(ctx context.Context) error {
 		}
 		hs.saveSession()
 	}
-	c.cipherSuite = hs.suite.id
 	c.handshakeComplete.Store(true)
 	return nil
 }
@@ -84,6 +90,9 @@ func (hs *serverHandshakeState) processClientHello() error {
 	// signal is accepted and ignored.
 	if bytes.IndexByte(ch.compressionMethods, 0) < 0 {
 		return c.sendAlert(alertHandshakeFailure, errors.New("client offered no null compression method"))
+	}
+	if err := hs.applyClientHelloHooks(); err != nil {
+		return err
 	}
 	suite, cert, err := hs.chooseSuite()
 	if err != nil {
@@ -116,6 +125,48 @@ func (hs *serverHandshakeState) checkRenegotiationInfo() error {
 		return c.sendAlert(alertHandshakeFailure, errors.New("SCSV in a secure renegotiation"))
 	}
 	return c.verifyRenegotiationInfo(ri, present, scsv || present, c.clientFinished)
+}
+
+// applyClientHelloHooks reads the client's server_name and runs
+// GetConfigForClient and GetCertificate, which see the ClientHello before
+// the server chooses a suite.
+func (hs *serverHandshakeState) applyClientHelloHooks() error {
+	c, ch := hs.c, hs.clientHello
+	exts, _ := parseExtensions(ch.extensions) // not a block: no extensions (SSL 3.0 forward compatibility)
+	name, ok := parseServerName(exts)
+	if !ok {
+		return c.sendAlert(alertIllegalParameter, errors.New("malformed server_name extension"))
+	}
+	c.serverName = name
+	info := &ClientHelloInfo{CipherSuites: ch.cipherSuites, ServerName: name, Conn: c.conn, ctx: hs.ctx, config: c.config}
+	for v := ch.vers; v >= VersionSSL30 && len(info.SupportedVersions) < 8; v-- {
+		info.SupportedVersions = append(info.SupportedVersions, v)
+	}
+	for typ := range exts {
+		info.Extensions = append(info.Extensions, typ)
+	}
+	slices.Sort(info.Extensions)
+	if f := c.config.GetConfigForClient; f != nil {
+		config, err := f(info)
+		if err != nil {
+			return c.sendAlert(alertHandshakeFailure, fmt.Errorf("GetConfigForClient: %w", err))
+		}
+		if config != nil {
+			c.config = config
+			info.config = config
+		}
+	}
+	hs.certs = c.config.Certificates
+	if f := c.config.GetCertificate; f != nil && (len(hs.certs) == 0 || name != "") {
+		cert, err := f(info)
+		if err != nil {
+			return c.sendAlert(alertHandshakeFailure, fmt.Errorf("GetCertificate: %w", err))
+		}
+		if cert != nil {
+			hs.certs = []Certificate{*cert}
+		}
+	}
+	return nil
 }
 
 // fillRandom writes a Random structure (§7.6.1.2): gmt_unix_time then 28
@@ -155,8 +206,8 @@ func (hs *serverHandshakeState) chooseSuite() (*cipherSuite, *Certificate, error
 		if s.anonymous() {
 			return s, nil, nil
 		}
-		for i := range c.config.Certificates {
-			cert := &c.config.Certificates[i]
+		for i := range hs.certs {
+			cert := &hs.certs[i]
 			if ka.certificateFits(cert) {
 				return s, cert, nil
 			}
@@ -220,6 +271,12 @@ func (hs *serverHandshakeState) checkForResumption() bool {
 	if needCert && len(s.PeerCertificates) == 0 {
 		return false
 	}
+	if c.handshakes > 0 && len(c.peerCertificates) > 0 &&
+		(len(s.PeerCertificates) == 0 || !bytes.Equal(s.PeerCertificates[0].Raw, c.peerCertificates[0].Raw)) {
+		// Resuming another identity's session in a renegotiation would
+		// swap the client's identity: run a full handshake instead.
+		return false
+	}
 	hs.session = s
 	hs.suite = suite
 	hs.hello.cipherSuite = suite.id
@@ -240,6 +297,12 @@ func (hs *serverHandshakeState) doResumeHandshake() error {
 	c.buffering = true
 	c.out.Unlock()
 	if err := c.writeHandshake(hs.hello, &hs.transcript); err != nil {
+		return err
+	}
+	if err := c.logMasterSecret(hs.clientHello.random, hs.masterSecret); err != nil {
+		return err
+	}
+	if err := c.verifyConnection(); err != nil {
 		return err
 	}
 	return prepareKeys(c, hs.suite, hs.masterSecret, hs.clientHello.random, hs.hello.random)
@@ -336,6 +399,9 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 		return c.sendAlertFor(err, alertIllegalParameter)
 	}
 	hs.masterSecret = masterFromPreMaster(preMaster, hs.clientHello.random, hs.hello.random)
+	if err := c.logMasterSecret(hs.clientHello.random, hs.masterSecret); err != nil {
+		return err
+	}
 
 	if pub != nil {
 		// CertificateVerify covers every message before it (§7.6.8).
@@ -352,6 +418,9 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 			return c.sendAlert(alertHandshakeFailure, fmt.Errorf("client CertificateVerify: %w", err))
 		}
 	}
+	if err := c.verifyConnection(); err != nil {
+		return err
+	}
 	return prepareKeys(c, hs.suite, hs.masterSecret, hs.clientHello.random, hs.hello.random, hs.ka)
 }
 
@@ -364,11 +433,22 @@ func (hs *serverHandshakeState) processClientCertificate(raw [][]byte) error {
 		if policy == RequireAnyClientCert || policy == RequireAndVerifyClientCert {
 			return c.sendAlert(alertHandshakeFailure, errors.New("client sent no certificate but one is required"))
 		}
-		return nil
+		if c.handshakes > 0 && len(c.peerCertificates) > 0 {
+			// Dropping the certificate would leave the old identity in
+			// place without this handshake proving it.
+			return c.sendAlert(alertHandshakeFailure, errors.New("client dropped its certificate during renegotiation"))
+		}
+		return c.verifyPeerCertificate(nil, nil)
 	}
 	certs, err := parseChain(raw)
 	if err != nil {
 		return c.sendAlert(alertBadCertificate, err)
+	}
+	// A renegotiation must not swap the client's identity under the
+	// application (as the client checks the server's: the triple-handshake
+	// attack relies on such a swap); a client that had none may add one.
+	if c.handshakes > 0 && len(c.peerCertificates) > 0 && !bytes.Equal(c.peerCertificates[0].Raw, certs[0].Raw) {
+		return c.sendAlert(alertBadCertificate, errors.New("client certificate changed during renegotiation"))
 	}
 	if err := checkClientCertificateKey(hs.suite, certs[0]); err != nil {
 		return c.sendAlert(alertUnsupportedCertificate, err)
@@ -381,7 +461,7 @@ func (hs *serverHandshakeState) processClientCertificate(raw [][]byte) error {
 		c.verifiedChains = chains
 	}
 	c.peerCertificates = certs
-	return nil
+	return c.verifyPeerCertificate(raw, c.verifiedChains)
 }
 
 // saveSession makes the session resumable, now that the handshake is done.

@@ -193,6 +193,9 @@ func (rsaKeyAgreement) generateClientKeyExchange(config *Config, ch *clientHello
 // bare (SSL 3.0 has no length prefix, unlike TLS).
 func clientEncryptPreMaster(config *Config, ch *clientHelloMsg, pub *rsa.PublicKey,
 	encrypt func(io.Reader, *rsa.PublicKey, []byte) ([]byte, error)) ([]byte, *clientKeyExchangeMsg, error) {
+	if err := checkPeerPublicKey(pub); err != nil {
+		return nil, nil, err
+	}
 	preMaster := make([]byte, 48)
 	preMaster[0], preMaster[1] = byte(ch.vers>>8), byte(ch.vers)
 	if _, err := io.ReadFull(config.rand(), preMaster[2:]); err != nil {

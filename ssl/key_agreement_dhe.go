@@ -83,7 +83,7 @@ func (ka *dheKeyAgreement) processServerKeyExchange(config *Config, ch *clientHe
 }
 
 func (ka *dheKeyAgreement) generateClientKeyExchange(config *Config, _ *clientHelloMsg, _ *x509.Certificate, clientCert *Certificate) ([]byte, *clientKeyExchangeMsg, error) {
-	return ka.dh.clientAgree(config, fixedDHClientKey(clientCert))
+	return ka.dh.clientAgree(config, fixedDHClientStatic(clientCert))
 }
 
 func (ka *dheKeyAgreement) clientAuthDHGroup(*x509.Certificate) *token.DHParams {

@@ -275,7 +275,7 @@ func TestDSASignatureEncodings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, s, err := parseDSASignature(der)
+	r, s, err := parseDSASignature(der, &key.PublicKey)
 	if err != nil || der[0] != 0x30 {
 		t.Fatalf("signHandshake did not produce DER: %x", der)
 	}

@@ -1,6 +1,7 @@
 package ssl
 
 import (
+	"bytes"
 	"crypto/md5"
 	"crypto/sha1"
 	"encoding"
@@ -184,32 +185,35 @@ func (h finishedHash) certificateVerifySum(master []byte) []byte {
 
 func (h finishedHash) ssl3HandshakeSum(master, sender []byte) []byte {
 	out := make([]byte, 0, md5.Size+sha1.Size)
-	out = ssl3PaddedHash(out, cloneHashState(h.md5, md5.New), md5.New(), master, sender, ssl3MD5PadLen)
-	out = ssl3PaddedHash(out, cloneHashState(h.sha1, sha1.New), sha1.New(), master, sender, ssl3SHAPadLen)
+	out = ssl3PaddedHash(out, cloneHashState(h.md5, md5.New), master, sender, ssl3MD5PadLen)
+	out = ssl3PaddedHash(out, cloneHashState(h.sha1, sha1.New), master, sender, ssl3SHAPadLen)
 	return out
 }
 
-// ssl3PaddedHash appends outer(master + pad2 + inner(... + sender + master +
-// pad1)) to dst, where inner already holds handshake_messages.
-func ssl3PaddedHash(dst []byte, inner, outer hash.Hash, master, sender []byte, padLen int) []byte {
-	var pad [ssl3MD5PadLen]byte
-	inner.Write(sender)
-	inner.Write(master)
-	for i := range pad[:padLen] {
-		pad[i] = 0x36
-	}
-	inner.Write(pad[:padLen])
-	var sum [sha1.Size]byte
-	innerSum := inner.Sum(sum[:0])
-
-	outer.Write(master)
-	for i := range pad[:padLen] {
-		pad[i] = 0x5c
-	}
-	outer.Write(pad[:padLen])
-	outer.Write(innerSum)
-	return outer.Sum(dst)
+// ssl3PaddedHash appends H(master + pad2 + H(... + sender + master +
+// pad1)) to dst, where h already holds handshake_messages; h is reset for
+// the outer hash (one hash object per half, not two). The inner digest is
+// computed into dst's tail, which the outer digest then overwrites, so
+// that nothing but the hashes is allocated.
+func ssl3PaddedHash(dst []byte, h hash.Hash, master, sender []byte, padLen int) []byte {
+	h.Write(sender)
+	h.Write(master)
+	h.Write(handshakePad1[:padLen])
+	n := len(dst)
+	withInner := h.Sum(dst)
+	h.Reset()
+	h.Write(master)
+	h.Write(handshakePad2[:padLen])
+	h.Write(withInner[n:])
+	return h.Sum(withInner[:n])
 }
+
+// The pads of the handshake hashes, read-only: 48 bytes serve MD5 and
+// their first 40 SHA.
+var (
+	handshakePad1 = bytes.Repeat([]byte{0x36}, ssl3MD5PadLen)
+	handshakePad2 = bytes.Repeat([]byte{0x5c}, ssl3MD5PadLen)
+)
 
 // keyMaterial is the partition of the key_block for one cipher spec
 // (§8.2.2), after export expansion.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // Server returns a server-side Conn over conn.
@@ -53,8 +54,9 @@ func NewListener(inner net.Listener, config *Config) net.Listener {
 
 // Listen listens on the network address and wraps the listener.
 func Listen(network, laddr string, config *Config) (net.Listener, error) {
-	if config == nil || (len(config.Certificates) == 0 && !anonymousOnly(config)) {
-		return nil, errors.New("ssl: neither Certificates nor anonymous suites set in Config")
+	if config == nil || (len(config.Certificates) == 0 && config.GetCertificate == nil &&
+		config.GetConfigForClient == nil && !anonymousOnly(config)) {
+		return nil, errors.New("ssl: neither Certificates, GetCertificate, GetConfigForClient nor anonymous suites set in Config")
 	}
 	l, err := net.Listen(network, laddr)
 	if err != nil {
@@ -113,22 +115,70 @@ func Dial(network, addr string, config *Config) (*Conn, error) {
 	return (&Dialer{Config: config}).DialContext(context.Background(), network, addr)
 }
 
+// DialWithDialer connects with dialer and completes the handshake, as
+// crypto/tls's does: dialer.Timeout and dialer.Deadline bound the
+// connection and the handshake together.
+func DialWithDialer(dialer *net.Dialer, network, addr string, config *Config) (*Conn, error) {
+	ctx := context.Background()
+	if dialer.Timeout != 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, dialer.Timeout)
+		defer cancel()
+	}
+	if !dialer.Deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dialer.Deadline)
+		defer cancel()
+	}
+	return (&Dialer{NetDialer: dialer, Config: config}).DialContext(ctx, network, addr)
+}
+
+// Dial connects to addr and completes the handshake.
+func (d *Dialer) Dial(network, addr string) (*Conn, error) {
+	return d.DialContext(context.Background(), network, addr)
+}
+
 // LoadX509KeyPair reads a PEM certificate chain and a PEM private key file
-// (in memory: the software token).
+// (in memory: the software token) and checks that the key is the
+// certificate's (CheckKeyPair), as crypto/tls does.
 func LoadX509KeyPair(certFile, keyFile string) (Certificate, error) {
-	chain, err := LoadCertificateChain(certFile)
+	certPEM, err := os.ReadFile(certFile)
 	if err != nil {
 		return Certificate{}, err
 	}
-	key, err := token.LoadKeyFile(keyFile)
+	keyPEM, err := os.ReadFile(keyFile)
 	if err != nil {
 		return Certificate{}, err
 	}
-	leaf, err := x509.ParseCertificate(chain[0])
+	cert, err := X509KeyPair(certPEM, keyPEM)
 	if err != nil {
+		return Certificate{}, fmt.Errorf("%w (certificate %s, key %s)", err, certFile, keyFile)
+	}
+	return cert, nil
+}
+
+// X509KeyPair parses a PEM certificate chain and a PEM private key (every
+// form token.ParsePrivateKeyPEM reads) and checks that the key is the
+// certificate's (CheckKeyPair), as crypto/tls does.
+func X509KeyPair(certPEMBlock, keyPEMBlock []byte) (Certificate, error) {
+	chain := parseCertificateChainPEM(certPEMBlock)
+	if len(chain) == 0 {
+		return Certificate{}, errors.New("ssl: no CERTIFICATE block in the certificate input")
+	}
+	key, err := token.ParsePrivateKeyPEM(keyPEMBlock)
+	if err != nil {
+		return Certificate{}, fmt.Errorf("ssl: the private key: %w", err)
+	}
+	cert := Certificate{Certificate: chain, PrivateKey: key}
+	if leaf, err := x509.ParseCertificate(chain[0]); err == nil {
+		cert.Leaf = leaf
+	} else if _, kerr := x509legacy.ParseKEACertificate(chain[0]); kerr != nil {
+		return Certificate{}, fmt.Errorf("ssl: the certificate: %w", err)
+	}
+	if err := CheckKeyPair(&cert); err != nil {
 		return Certificate{}, err
 	}
-	return Certificate{Certificate: chain, PrivateKey: key, Leaf: leaf}, nil
+	return cert, nil
 }
 
 // LoadCertificateChain reads every CERTIFICATE block of a PEM file.
@@ -137,6 +187,14 @@ func LoadCertificateChain(path string) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	chain := parseCertificateChainPEM(data)
+	if len(chain) == 0 {
+		return nil, fmt.Errorf("ssl: no CERTIFICATE block in %s", path)
+	}
+	return chain, nil
+}
+
+func parseCertificateChainPEM(data []byte) [][]byte {
 	var chain [][]byte
 	for {
 		var b *pem.Block
@@ -148,8 +206,5 @@ func LoadCertificateChain(path string) ([][]byte, error) {
 			chain = append(chain, b.Bytes)
 		}
 	}
-	if len(chain) == 0 {
-		return nil, fmt.Errorf("ssl: no CERTIFICATE block in %s", path)
-	}
-	return chain, nil
+	return chain
 }

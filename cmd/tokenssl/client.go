@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -12,24 +11,36 @@ import (
 	"time"
 
 	"github.com/tokenssl/tokenssl/ssl"
+	"github.com/tokenssl/tokenssl/token/pkcs11"
 )
 
 func runClient(args []string) error {
-	fs := flag.NewFlagSet("client", flag.ExitOnError)
+	fs := commandFlagSet("client")
 	connect := fs.String("connect", "127.0.0.1:4433", "server address")
-	ciphers := fs.String("ciphers", "", "comma-separated suite names or hex codes")
+	ciphers := fs.String("ciphers", "", "comma-separated suite names (Appendix C, or OpenSSL: DES-CBC3-SHA) or hex codes")
 	caFile := fs.String("ca", "", "PEM file of trusted roots")
 	insecure := fs.Bool("insecure", false, "do not verify the server certificate (testing only)")
 	serverName := fs.String("servername", "", "name to verify in the server certificate (default: host of -connect)")
 	resume := fs.Bool("resume", false, "connect a second time offering the first session")
 	timeout := fs.Duration("timeout", 30*time.Second, "handshake and echo timeout")
 	var keys keyFlags
-	keys.register(fs)
-	fz := addFortezzaFlags(fs)
+	keys.register(fs, clientSide)
+	fz := addFortezzaFlags(fs, clientSide)
 	fz.finalTry = &keys.pinFinalTry
+	listen := fs.String("listen", "", "tunnel: accept plaintext on ADDR and carry each connection over SSL 3.0 to -connect")
+	var svcFlags serviceFlags
+	svcFlags.register(fs)
+	var keyLog keyLogFlag
+	keyLog.register(fs)
 	fs.Parse(args)
 
 	config := &ssl.Config{InsecureSkipVerify: *insecure, ServerName: *serverName, HandshakeTimeout: *timeout}
+	klw, closeKeyLog, err := keyLog.open(os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer closeKeyLog()
+	config.KeyLogWriter = klw
 	if config.ServerName == "" {
 		host, _, err := net.SplitHostPort(*connect)
 		if err != nil {
@@ -43,6 +54,7 @@ func runClient(args []string) error {
 	}
 	defer closeStore()
 	var cardRoots *x509.CertPool
+	var tokens []certToken
 	for _, l := range []struct {
 		on   bool
 		what string
@@ -56,6 +68,9 @@ func runClient(args []string) error {
 			return fmt.Errorf("client: %s%w", l.what, err)
 		}
 		defer lk.close()
+		if lk.backend != nil {
+			tokens = append(tokens, certToken{len(config.Certificates), lk.backend})
+		}
 		config.Certificates = append(config.Certificates, lk.cert)
 		if lk.card != "" {
 			fmt.Fprintf(os.Stderr, "Fortezza card=%s\n", lk.card)
@@ -75,9 +90,12 @@ func runClient(args []string) error {
 		return errors.New("client: give -ca FILE or -insecure")
 	}
 	if *ciphers != "" {
-		if config.CipherSuites, err = ssl.ParseCipherSuites(*ciphers); err != nil {
+		if config.CipherSuites, err = parseCiphers(*ciphers); err != nil {
 			return err
 		}
+	}
+	if *listen != "" {
+		return runTunnel(*listen, *connect, config, tokens, svcFlags)
 	}
 	if *resume {
 		config.ClientSessionCache = ssl.NewLRUClientSessionCache(4)
@@ -170,4 +188,71 @@ func loadPool(path string) (*x509.CertPool, error) {
 		pool.AddCert(c)
 	}
 	return pool, nil
+}
+
+// certToken is the token behind config.Certificates[cert].
+type certToken struct {
+	cert int
+	b    *pkcs11.Backend
+}
+
+// runTunnel is `tokenssl client -listen`: each plaintext connection
+// accepted on listen is carried over a new SSL 3.0 connection to connect
+// (resuming the tunnel's previous session when the server allows).
+func runTunnel(listen, connect string, config *ssl.Config, tokens []certToken, f serviceFlags) error {
+	logger, err := newLogger(os.Stderr, f.logFormat, f.logLevel)
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	var m *metrics
+	if f.metricsListen != "" {
+		m = newMetrics()
+	}
+	var tok *tokenID
+	for _, t := range tokens {
+		m.watchPool(t.b)
+		cert := &config.Certificates[t.cert]
+		cert.PrivateKey = m.instrument(cert.PrivateKey, t.b.Label())
+		tok = &tokenID{t.b.Label(), t.b.Slot()}
+	}
+	config.ClientSessionCache = ssl.NewLRUClientSessionCache(64)
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	if m != nil {
+		stop, err := m.serve(f.metricsListen, logger)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("client: -metrics-listen: %w", err)
+		}
+		defer stop()
+	}
+	handle := func(plain net.Conn, lc *liveConn) {
+		rec := lc.rec
+		rec.backend, rec.token, rec.peerIsServer = connect, tok, true
+		raw, err := net.DialTimeout("tcp", connect, backendDialTimeout)
+		if err != nil {
+			rec.fail(fmt.Errorf("connect %s: %w", connect, err))
+			return
+		}
+		sc := ssl.Client(raw, config)
+		lc.onStop(func() {
+			sc.SetWriteDeadline(time.Now().Add(2 * time.Second))
+			sc.Close()
+		})
+		defer sc.Close()
+		start := time.Now()
+		err = sc.Handshake()
+		st := sc.ConnectionState()
+		rec.state = &st
+		m.handshake(st, err, time.Since(start))
+		if err != nil {
+			rec.fail(err)
+			return
+		}
+		rec.fail(pipe(&countConn{Conn: sc, rec: rec, touch: lc.touch}, plain))
+	}
+	svc := &service{log: logger, m: m, maxConns: f.maxConns, idle: f.idle, grace: f.grace, handle: handle}
+	return svc.serve(ln)
 }

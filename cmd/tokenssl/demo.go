@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -20,10 +19,19 @@ import (
 // never extractable) and their certificates, starts a server whose every
 // private-key operation runs on the token, and runs a client over every
 // implemented suite of Appendix C, a resumed handshake, and the three
-// FORTEZZA_KEA suites between two emulated Fortezza cards.
+// FORTEZZA_KEA suites between two emulated Fortezza cards and between two
+// cards on the PKCS#11 card module (card=emulator, card=pkcs11).
 func runDemo(args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ExitOnError)
+	fs := commandFlagSet("demo")
+	module := fs.String("fortezza-module", "", "the Fortezza card module (default: bin/libfortezzacard.so of this repository, when built)")
 	fs.Parse(args)
+	if *module == "" {
+		if wd, err := os.Getwd(); err == nil {
+			if p, err := softhsm.FindFortezzaModule(wd); err == nil {
+				*module = p
+			}
+		}
+	}
 	start := time.Now()
 
 	env, err := softhsm.New("")
@@ -78,9 +86,10 @@ func runDemo(args []string) error {
 			failed++
 		}
 	}
-	// Fortezza: two emulated cards on the same SoftHSM store.
+	// Fortezza: two emulated cards on the same SoftHSM store, then two
+	// cards on the PKCS#11 card module.
 	fmt.Println()
-	fz, err := runFortezzaDemo(env)
+	fz, err := runFortezzaDemo(env, *module)
 	if err != nil {
 		fmt.Printf("fortezza: FAILED: %v\n", err)
 		failed++

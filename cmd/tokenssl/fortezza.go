@@ -34,7 +34,7 @@ import (
 // other). The CA key is written to ca-dir/fortezza-ca.key (DSA PEM) and
 // the certificate to ca-dir/fortezza-ca.pem.
 func runProvisionFortezza(args []string) error {
-	fs := flag.NewFlagSet("token provision-fortezza", flag.ExitOnError)
+	fs := commandFlagSet("token provision-fortezza")
 	store := fs.String("store", "", "SoftHSM store directory (created if missing)")
 	label := fs.String("label", "", "token label (created if missing)")
 	pin := fs.String("pin", "", "user PIN (visible in ps: prefer -pin-file)")
@@ -153,14 +153,17 @@ type fortezzaFlags struct {
 	finalTry             *bool // -pin-final-try (keyFlags)
 }
 
-// addFortezzaFlags registers -fortezza-* on fs.
-func addFortezzaFlags(fs *flag.FlagSet) *fortezzaFlags {
+// addFortezzaFlags registers -fortezza-* on fs; -fortezza-email only on
+// the server, the side that chooses the KEA mode.
+func addFortezzaFlags(fs *flag.FlagSet, s side) *fortezzaFlags {
 	f := &fortezzaFlags{}
 	fs.StringVar(&f.label, "fortezza-label", "", "use the Fortezza card on the token with this label")
 	registerPIN(fs, &f.pin, "fortezza-")
 	fs.StringVar(&f.module, "fortezza-module", "", "PKCS#11 module of the card (default: SoftHSM2)")
 	fs.StringVar(&f.store, "fortezza-store", "", "SoftHSM store of an emulated card (token provision-fortezza -store); also selects it for -key pkcs11:")
-	fs.BoolVar(&f.email, "fortezza-email", false, "server: KEA e-mail mode (r_s = 1) instead of full mode")
+	if s == serverSide {
+		fs.BoolVar(&f.email, "fortezza-email", false, "KEA e-mail mode (r_s = 1) instead of full mode")
+	}
 	return f
 }
 
@@ -195,33 +198,61 @@ func (f *fortezzaFlags) load(server bool) (*loadedKey, error) {
 	}
 	req := pkcs11.KeyRequest{Config: pkcs11.Config{ModulePath: module, TokenLabel: f.label, PINFinalTry: f.finalTry != nil && *f.finalTry},
 		PIN: pinOrPrompt(f.pin), Fortezza: true, Emulator: softhsm.EmulateFortezza}
-	return openTokenKey(req, "", "", server)
+	lk, err := openTokenKey(req, "", "", server)
+	if err == nil && server {
+		if err = checkPair(&lk.cert, "the Fortezza card and its KEA certificate"); err != nil {
+			lk.close()
+		}
+	}
+	return lk, err
 }
 
 // runFortezzaDemo provisions a server and a client card on the demo's
 // SoftHSM store and runs each Fortezza suite, full and e-mail KEA mode,
 // with client authentication; it returns the suites negotiated.
-func runFortezzaDemo(env *softhsm.Env) ([]string, error) {
+func runFortezzaDemo(env *softhsm.Env, module string) ([]string, error) {
 	p, err := softhsm.ProvisionFortezzaPair(env, softhsm.FortezzaPairOptions{})
 	if err != nil {
 		return nil, err
 	}
 	defer p.Close()
 	fmt.Printf("fortezza: cards emulated on SoftHSM tokens %q (server) and %q (client): KEA + DSS keys, 1024/160 group\n", p.ServerToken.Label, p.ClientToken.Label)
+	names, err := fortezzaDemoSuites(ssltest.EmulatedCards(p), p.Server.SetEmailMode, "emulator")
+	if err != nil {
+		return names, err
+	}
+	if module == "" {
+		fmt.Println("fortezza: card module not built (make fortezza-module): the card=pkcs11 path is skipped")
+		return names, nil
+	}
+	mp, err := softhsm.ProvisionFortezzaModulePair(env, module, nil, "")
+	if err != nil {
+		return names, fmt.Errorf("card module %s: %w", module, err)
+	}
+	defer mp.Close()
+	fmt.Printf("fortezza: cards on the PKCS#11 card module %s (tokens %q, %q): KEA keys generated on the card, SKIPJACK on the card\n", module, mp.ServerToken.Label, mp.ClientToken.Label)
+	_, err = fortezzaDemoSuites(ssltest.ModuleCards(mp), mp.Server.Card.SetEmailMode, "pkcs11")
+	return names, err
+}
+
+// fortezzaDemoSuites runs each Fortezza suite in full and e-mail KEA mode
+// with client authentication between cards, printing which card path
+// (emulator or pkcs11) served it.
+func fortezzaDemoSuites(cards ssltest.FortezzaCards, setEmail func(bool), path string) ([]string, error) {
 	msg := bytes.Repeat([]byte("FORTEZZA "), 1<<10)
 	var names []string
 	for _, id := range ssltest.FortezzaSuites {
 		for _, email := range []bool{false, true} {
-			p.Server.SetEmailMode(email)
-			st, err := fortezzaRoundTrip(ssltest.FortezzaClientConfig(p, []uint16{id}), ssltest.FortezzaServerConfig(p, []uint16{id}, true), msg)
+			setEmail(email)
+			st, err := fortezzaRoundTrip(cards.ClientConfig([]uint16{id}), cards.ServerConfig([]uint16{id}, true), msg)
 			if err != nil {
-				return names, fmt.Errorf("%s: %w", ssl.CipherSuiteName(id), err)
+				return names, fmt.Errorf("%s card=%s: %w", ssl.CipherSuiteName(id), path, err)
 			}
 			mode := "full KEA"
 			if email {
 				mode = "e-mail KEA"
 			}
-			fmt.Printf("client: %s mode=%s client-auth=DSS echoed=%d\n", handshakeLine(st), mode, len(msg))
+			fmt.Printf("client: %s mode=%s client-auth=DSS card=%s echoed=%d\n", handshakeLine(st), mode, path, len(msg))
 		}
 		names = append(names, ssl.CipherSuiteName(id))
 	}

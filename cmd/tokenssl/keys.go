@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/term"
 
@@ -31,18 +32,34 @@ type keyFlags struct {
 	poolSize                int
 }
 
-func (k *keyFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&k.cert, "cert", "", "PEM certificate chain (default with a token key: the certificate stored beside it)")
-	fs.StringVar(&k.key, "key", "", "PEM private key file, or a pkcs11: URI (RFC 7512), also of a Fortezza card's KEA key")
+// side says which command registers flags: flags only one side takes
+// are not shown on the other.
+type side int
+
+const (
+	serverSide side = iota
+	clientSide
+	tokenSide // token keys: the token and its PIN, no key or certificate
+)
+
+func (k *keyFlags) register(fs *flag.FlagSet, s side) {
+	if s != tokenSide {
+		fs.StringVar(&k.cert, "cert", "", "PEM certificate chain, or a pkcs11: URI of a certificate on a token (default with a token key: the certificate stored beside it)")
+		fs.StringVar(&k.key, "key", "", "PEM private key file, or a pkcs11: URI (RFC 7512), also of a Fortezza card's KEA key")
+	}
 	fs.StringVar(&k.module, "pkcs11-module", defaultModule(), "PKCS#11 module (default: SoftHSM2 where installed)")
 	fs.IntVar(&k.slot, "slot", -1, "token by slot ID")
 	fs.StringVar(&k.tokenLabel, "token-label", "", "token by label")
 	fs.StringVar(&k.tokenSerial, "token-serial", "", "token by serial number")
-	fs.StringVar(&k.keyLabel, "key-label", "", "private key by CKA_LABEL")
-	fs.StringVar(&k.keyID, "key-id", "", "private key by CKA_ID (hex)")
+	if s != tokenSide {
+		fs.StringVar(&k.keyLabel, "key-label", "", "private key by CKA_LABEL")
+		fs.StringVar(&k.keyID, "key-id", "", "private key by CKA_ID: hex (0105) or as in a URI (%01%05)")
+	}
 	registerPIN(fs, &k.pin, "")
 	fs.BoolVar(&k.pinFinalTry, "pin-final-try", false, "log in even when the token reports its final PIN try (a wrong PIN then locks it)")
-	fs.IntVar(&k.poolSize, "pool-size", 0, "PKCS#11 sessions shared by all handshakes (default: number of CPUs)")
+	if s == serverSide {
+		fs.IntVar(&k.poolSize, "pool-size", 0, "PKCS#11 sessions shared by all handshakes (default: number of CPUs)")
+	}
 }
 
 // registerPIN registers the PIN flags -<prefix>pin, -<prefix>pin-file,
@@ -102,32 +119,78 @@ func (k *keyFlags) request() (pkcs11.KeyRequest, error) {
 	}
 	req := pkcs11.KeyRequest{Config: cfg, PIN: pinOrPrompt(k.pin), Key: pkcs11.KeySpec{Label: k.keyLabel}, Emulator: softhsm.EmulateFortezza}
 	if k.keyID != "" {
-		id, err := hex.DecodeString(k.keyID)
+		id, err := parseKeyID(k.keyID)
 		if err != nil {
-			return req, fmt.Errorf("-key-id: %v", err)
+			return req, err
 		}
 		req.Key.ID = id
 	}
 	return req, nil
 }
 
+// parseKeyID reads -key-id as hex (0105, 01:05) or as a URI writes it
+// (%01%05), the form token keys prints.
+func parseKeyID(s string) ([]byte, error) {
+	if strings.HasPrefix(s, "%") {
+		u, err := pkcs11.ParseURI("pkcs11:id=" + s)
+		if err != nil || len(u.ID) == 0 {
+			return nil, fmt.Errorf("-key-id %q: want hex (0105) or percent-escaped bytes (%%01%%05)", s)
+		}
+		return u.ID, nil
+	}
+	id, err := hex.DecodeString(strings.ReplaceAll(s, ":", ""))
+	if err != nil || len(id) == 0 {
+		return nil, fmt.Errorf("-key-id %q: want hex (0105) or percent-escaped bytes (%%01%%05)", s)
+	}
+	return id, nil
+}
+
+// uriID writes a CKA_ID as an RFC 7512 URI takes it: %01%05.
+func uriID(id []byte) string {
+	var b strings.Builder
+	for _, c := range id {
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
+
 // loadedKey is a certificate with its key, ready for ssl.Config.
 type loadedKey struct {
-	cert  ssl.Certificate
-	roots *x509.CertPool  // the CA stored on a Fortezza card, else nil
-	card  pkcs11.CardKind // which implementation serves a card
-	close func()
+	cert    ssl.Certificate
+	roots   *x509.CertPool  // the CA stored on a Fortezza card, else nil
+	card    pkcs11.CardKind // which implementation serves a card
+	backend *pkcs11.Backend // the token of a token key, else nil
+	close   func()
 }
 
 // load returns the certificate and key the flags name; server selects a
-// card's KEA certificate (else its DSS certificate, a client's).
+// card's KEA certificate (else its DSS certificate, a client's). A
+// certificate that does not belong to the key is refused here.
 func (k *keyFlags) load(server bool) (*loadedKey, error) {
 	if !k.onToken() {
 		if k.cert == "" || k.key == "" {
 			return nil, errors.New("give -cert and -key, or a token key (-key-label/-key-id or -key pkcs11:…)")
 		}
-		cert, err := ssl.LoadX509KeyPair(k.cert, k.key)
-		if err != nil {
+		var cert ssl.Certificate
+		var err error
+		if pkcs11.IsURI(k.cert) {
+			if cert.Certificate, err = k.tokenCertificate(nil); err != nil {
+				return nil, err
+			}
+			if cert.PrivateKey, err = token.LoadKeyFile(k.key); err != nil {
+				return nil, err
+			}
+		} else {
+			// Loaded apart (not ssl.LoadX509KeyPair) so that checkPair
+			// words a mismatch in the flags' terms.
+			if cert.Certificate, err = ssl.LoadCertificateChain(k.cert); err != nil {
+				return nil, err
+			}
+			if cert.PrivateKey, err = token.LoadKeyFile(k.key); err != nil {
+				return nil, err
+			}
+		}
+		if err := checkPair(&cert, fmt.Sprintf("-cert %s and -key %s", k.cert, k.key)); err != nil {
 			return nil, err
 		}
 		return &loadedKey{cert: cert, close: func() {}}, nil
@@ -139,7 +202,78 @@ func (k *keyFlags) load(server bool) (*loadedKey, error) {
 	if !pkcs11.IsURI(k.key) && req.ModulePath == "" {
 		return nil, errors.New("no PKCS#11 module: give -pkcs11-module")
 	}
-	return openTokenKey(req, k.key, k.cert, server)
+	lk, err := openTokenKey(req, k.key, k.cert, server)
+	if err != nil {
+		if errors.Is(err, pkcs11.ErrKeyNotFound) && !k.pinGiven(req) {
+			return nil, errNeedPIN
+		}
+		return nil, err
+	}
+	// A client card's leaf is its DSS certificate, which the engine's
+	// Fortezza check (a KEA exchange against the KEA certificate) does
+	// not cover.
+	if lk.card == "" || server {
+		what := "the token key and the certificate stored beside it"
+		if k.cert != "" {
+			what = fmt.Sprintf("-cert %s and the token key", k.cert)
+		}
+		if err := checkPair(&lk.cert, what); err != nil {
+			lk.close()
+			return nil, err
+		}
+	}
+	return lk, nil
+}
+
+// errNeedPIN: without a PIN a token shows no private keys, so "key not
+// found" would send the operator looking for the wrong thing.
+var errNeedPIN = errors.New("the token needs a PIN: use -pin-file, -pin-env or -pin-source (or run on a terminal to be prompted); without a login its private keys are hidden")
+
+// pinGiven reports whether a PIN reaches the token: a flag, a prompt, or
+// the key URI's own pin-source/pin-value.
+func (k *keyFlags) pinGiven(req pkcs11.KeyRequest) bool {
+	if req.Config.PIN != nil || req.PIN != (pkcs11.PINSpec{}) {
+		return true
+	}
+	if pkcs11.IsURI(k.key) {
+		if u, err := pkcs11.ParseURI(k.key); err == nil && (u.PINSource != "" || u.PINValue != "") {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenCertificate reads the certificate -cert names by a pkcs11: URI: on
+// b (the key's token) when given and the URI names no other token, else
+// on the token the URI selects (certificates are public: no login).
+func (k *keyFlags) tokenCertificate(b *pkcs11.Backend) ([][]byte, error) {
+	u, err := pkcs11.ParseURI(k.cert)
+	if err != nil {
+		return nil, fmt.Errorf("-cert: %w", err)
+	}
+	if u.Type != "" && u.Type != "cert" {
+		return nil, fmt.Errorf("-cert: the URI has type=%s; a certificate is type=cert", u.Type)
+	}
+	if u.Object == "" && len(u.ID) == 0 {
+		return nil, errors.New("-cert: the URI names no certificate (give object= or id=)")
+	}
+	sameToken := b != nil && (u.Token == "" || u.Token == b.Label()) && (u.Serial == "" || u.Serial == b.Serial()) &&
+		u.ModulePath == "" && u.ModuleName == "" && u.SlotID == nil
+	if !sameToken {
+		cfg, err := u.Config(pkcs11.Config{ModulePath: k.module, TokenLabel: k.tokenLabel, TokenSerial: k.tokenSerial})
+		if err != nil {
+			return nil, fmt.Errorf("-cert: %w", err)
+		}
+		if b, err = pkcs11.Open(cfg); err != nil {
+			return nil, fmt.Errorf("-cert: %w", err)
+		}
+		defer b.Close()
+	}
+	der, err := b.FindCertificate(u.KeySpec())
+	if err != nil {
+		return nil, fmt.Errorf("-cert: %w", err)
+	}
+	return [][]byte{der}, nil
 }
 
 // openTokenKey opens a token key (named by uri if it is one, else by req)
@@ -157,7 +291,7 @@ func openTokenKey(req pkcs11.KeyRequest, uri, certFile string, server bool) (*lo
 	if err != nil {
 		return nil, err
 	}
-	lk := &loadedKey{cert: ssl.Certificate{PrivateKey: ok.Key}, card: ok.Card, close: func() { ok.Close() }}
+	lk := &loadedKey{cert: ssl.Certificate{PrivateKey: ok.Key}, card: ok.Card, backend: ok.Backend, close: func() { ok.Close() }}
 	fail := func(err error) (*loadedKey, error) {
 		lk.close()
 		return nil, err
@@ -167,6 +301,10 @@ func openTokenKey(req pkcs11.KeyRequest, uri, certFile string, server bool) (*lo
 		leaf = ok.DSSCertificate
 	}
 	switch {
+	case pkcs11.IsURI(certFile):
+		if lk.cert.Certificate, err = (&keyFlags{cert: certFile, module: req.ModulePath}).tokenCertificate(ok.Backend); err != nil {
+			return fail(err)
+		}
 	case certFile != "":
 		if lk.cert.Certificate, err = ssl.LoadCertificateChain(certFile); err != nil {
 			return fail(err)

@@ -29,6 +29,8 @@ func failureLine(err error) string {
 }
 
 func runSuites(args []string) error {
+	fs := commandFlagSet("suites")
+	fs.Parse(args)
 	for _, s := range ssl.CipherSuites() {
 		var flags string
 		if s.Exportable {
@@ -44,11 +46,15 @@ func runSuites(args []string) error {
 		if !s.Implemented {
 			state = "not implemented"
 		}
+		openssl := ssl.OpenSSLCipherSuiteName(s.ID)
+		if openssl == "" {
+			openssl = "-"
+		}
 		peers := "none seen"
 		if len(s.Peers) > 0 {
 			peers = strings.Join(s.Peers, ",")
 		}
-		fmt.Printf("0x%04X %-40s %s%s source=%q peers=%s\n", s.ID, s.Name, state, flags, s.Source, peers)
+		fmt.Printf("0x%04X %-40s %-24s %s%s source=%q peers=%s\n", s.ID, s.Name, openssl, state, flags, s.Source, peers)
 	}
 	return nil
 }

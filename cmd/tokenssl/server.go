@@ -3,44 +3,63 @@ package main
 import (
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net"
 	"os"
-	"os/signal"
-	"sync"
-	"syscall"
+	"strings"
 	"time"
 
 	"github.com/tokenssl/tokenssl/ssl"
 )
 
 func runServer(args []string) error {
-	fs := flag.NewFlagSet("server", flag.ExitOnError)
+	fs := commandFlagSet("server")
 	listen := fs.String("listen", "127.0.0.1:4433", "address to listen on")
 	var keys keyFlags
-	keys.register(fs)
+	keys.register(fs, serverSide)
 	clientCA := fs.String("client-ca", "", "PEM file of CAs that client certificates must chain to (sent in CertificateRequest)")
 	verifyClient := fs.String("verify-client", "none", "client authentication: none, request or require")
 	dhParams := fs.String("dh-params", "", "PEM DH PARAMETERS for DHE and DH_anon suites (default: RFC 3526 group 14, 2048 bits)")
-	fz := addFortezzaFlags(fs)
+	fz := addFortezzaFlags(fs, serverSide)
 	fz.finalTry = &keys.pinFinalTry
-	ciphers := fs.String("ciphers", "", "comma-separated suite names (Appendix C) or hex codes; default: the secure defaults")
+	ciphers := fs.String("ciphers", "", "comma-separated suite names (Appendix C, or OpenSSL: DES-CBC3-SHA) or hex codes; default: the secure defaults")
 	cacheSize := fs.Int("cache-size", ssl.DefaultSessionCacheSize, "session cache entries (0 disables resumption)")
-	timeout := fs.Duration("handshake-timeout", 30*time.Second, "handshake deadline per connection")
+	timeout := fs.Duration("handshake-timeout", ssl.DefaultHandshakeTimeout, "handshake deadline per connection")
 	sessCache := fs.String("session-cache", "", "share sessions with a fleet: redis://HOST:PORT/DB[?prefix=P] (default: in memory, -cache-size)")
 	sessKey := fs.String("session-key", "", "AES key sealing shared sessions: a key file (hex) or a pkcs11: URI of a secret key")
 	sessKeyOld := fs.String("session-key-old", "", "the previous -session-key during a rotation (opens, never seals)")
+	fwd := fs.String("forward", "", "forward the plaintext to the TCP backend HOST:PORT (default: echo)")
+	www := fs.Bool("www", false, "answer HTTP requests with a page describing the connection (as openssl s_server -www)")
+	var svcFlags serviceFlags
+	svcFlags.register(fs)
+	var keyLog keyLogFlag
+	keyLog.register(fs)
 	fs.Parse(args)
 
 	var closers []func()
-	logger := log.New(os.Stderr, "", 0)
+	logger, err := newLogger(os.Stderr, svcFlags.logFormat, svcFlags.logLevel)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	if *fwd != "" && *www {
+		return errors.New("server: -forward and -www exclude each other")
+	}
+	var m *metrics
+	if svcFlags.metricsListen != "" {
+		m = newMetrics()
+	}
 	config := &ssl.Config{HandshakeTimeout: *timeout}
-	var err error
+	klw, closeKeyLog, err := keyLog.open(os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer closeKeyLog()
+	config.KeyLogWriter = klw
+	var tokens []servedToken
 	if *ciphers != "" {
-		if config.CipherSuites, err = ssl.ParseCipherSuites(*ciphers); err != nil {
+		if config.CipherSuites, err = parseCiphers(*ciphers); err != nil {
 			return err
 		}
 	}
@@ -58,10 +77,15 @@ func runServer(args []string) error {
 			return fmt.Errorf("server: %s%w", what, err)
 		}
 		closers = append(closers, lk.close)
+		if lk.backend != nil {
+			tokens = append(tokens, servedToken{tokenID{lk.backend.Label(), lk.backend.Slot()}, lk.card != ""})
+			m.watchPool(lk.backend)
+			lk.cert.PrivateKey = m.instrument(lk.cert.PrivateKey, lk.backend.Label())
+		}
 		config.Certificates = append(config.Certificates, lk.cert)
 		if lk.card != "" {
 			setEmailMode(lk.cert.PrivateKey, fz.email)
-			logger.Printf("Fortezza card=%s", lk.card)
+			logger.Info("Fortezza card="+string(lk.card), "card", string(lk.card))
 			if lk.roots != nil {
 				cardRoots = lk.roots
 			}
@@ -104,7 +128,7 @@ func runServer(args []string) error {
 	} else if cardRoots != nil && config.ClientAuth != ssl.NoClientCert {
 		config.ClientCAs = cardRoots
 	}
-	shared, closeCache, err := sessionCache(*sessCache, *sessKey, *sessKeyOld, keys.tokenConfig, log.New(os.Stderr, "", 0))
+	shared, closeCache, err := sessionCache(*sessCache, *sessKey, *sessKeyOld, keys.tokenConfig, slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
@@ -116,11 +140,25 @@ func runServer(args []string) error {
 	} else {
 		config.SessionCache = ssl.NewLRUSessionCache(*cacheSize, 0)
 	}
+	if err := checkServable(config, *ciphers != ""); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	m.watchCache(config.SessionCache)
 	ln, err := ssl.Listen("tcp", *listen, config)
 	if err != nil {
 		return err
 	}
-	return serve(ln, logger)
+	if m != nil {
+		stop, err := m.serve(svcFlags.metricsListen, logger)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("server: -metrics-listen: %w", err)
+		}
+		defer stop()
+	}
+	h := &serverHandler{forward: *fwd, www: *www, tokens: tokens, m: m}
+	svc := &service{log: logger, m: m, maxConns: svcFlags.maxConns, idle: svcFlags.idle, grace: svcFlags.grace, handle: h.handle}
+	return svc.serve(ln)
 }
 
 // anonymousOnly reports whether suites is a non-empty list of anonymous
@@ -138,50 +176,58 @@ func anonymousOnly(suites []uint16) bool {
 	return len(suites) > 0
 }
 
-// serve accepts until SIGINT/SIGTERM; every connection echoes. A failing
-// connection never stops the server.
-func serve(ln net.Listener, logger *log.Logger) error {
-	logger.Printf("listening on %s", ln.Addr())
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
-	var wg sync.WaitGroup
-	var conns sync.Map
-	go func() {
-		<-stop
-		ln.Close()
-		conns.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
-	}()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				wg.Wait()
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return err
-		}
-		conns.Store(c, nil)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer conns.Delete(c)
-			defer c.Close()
-			sc := c.(*ssl.Conn)
-			if err := sc.Handshake(); err != nil {
-				logger.Print(failureLine(err))
-				return
-			}
-			logger.Print(handshakeLine(sc.ConnectionState()))
-			if _, err := io.Copy(sc, sc); err != nil && !errors.Is(err, net.ErrClosed) {
-				logger.Printf("connection from %s: %v", c.RemoteAddr(), err)
-			}
-		}()
+// servedToken is a token whose key the server serves; card marks a
+// Fortezza card, which serves the Fortezza suites.
+type servedToken struct {
+	id   tokenID
+	card bool
+}
+
+// serverHandler serves one accepted SSL connection: echo, -forward or
+// -www.
+type serverHandler struct {
+	forward string
+	www     bool
+	tokens  []servedToken
+	m       *metrics
+}
+
+func (h *serverHandler) handle(c net.Conn, lc *liveConn) {
+	sc := c.(*ssl.Conn)
+	rec := lc.rec
+	rec.backend = h.forward
+	start := time.Now()
+	err := sc.Handshake()
+	st := sc.ConnectionState()
+	rec.state = &st
+	rec.token = h.tokenFor(st)
+	h.m.handshake(st, err, time.Since(start))
+	if err != nil {
+		rec.fail(err)
+		return
 	}
+	cc := &countConn{Conn: sc, rec: rec, touch: lc.touch}
+	switch {
+	case h.forward != "":
+		err = forward(cc, h.forward, lc)
+	case h.www:
+		err = serveWWW(cc, st)
+	default:
+		_, err = io.Copy(cc, cc)
+	}
+	rec.fail(err)
+}
+
+// tokenFor names the token whose key served st: the card for a Fortezza
+// suite, else the other token key (if any).
+func (h *serverHandler) tokenFor(st ssl.ConnectionState) *tokenID {
+	fortezza := strings.Contains(ssl.CipherSuiteName(st.CipherSuite), "FORTEZZA")
+	for _, t := range h.tokens {
+		if t.card == fortezza || len(h.tokens) == 1 {
+			return &t.id
+		}
+	}
+	return nil
 }
 
 // parseVerifyClient maps -verify-client to a policy; with -client-ca a

@@ -37,7 +37,7 @@ func sessionCache(cacheURL, key, oldKey string, tokenDefaults func() (pkcs11.Con
 		return nil, closeFn, errors.New("-session-cache needs -session-key (a key file or a pkcs11: URI of an AES key): sessions are sealed in Redis")
 	}
 	open := func(flagName, spec string) (token.Sealer, error) {
-		if !strings.HasPrefix(spec, "pkcs11:") {
+		if !pkcs11.IsURI(spec) {
 			s, err := token.LoadSealerKeyFile(spec)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", flagName, err)

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -30,7 +30,7 @@ func runToken(args []string) error {
 }
 
 func tokenList(args []string) error {
-	fs := flag.NewFlagSet("token list", flag.ExitOnError)
+	fs := commandFlagSet("token list")
 	module := fs.String("pkcs11-module", defaultModule(), "PKCS#11 module")
 	fs.Parse(args)
 	if *module == "" {
@@ -44,10 +44,19 @@ func tokenList(args []string) error {
 	for _, s := range slots {
 		fmt.Printf("\nslot %d: %s\n", s.ID, strings.TrimSpace(s.Description))
 		if s.Token == nil {
-			fmt.Println("  (no token)")
+			if s.TokenError != "" {
+				fmt.Printf("  token present but unreadable: %s\n", s.TokenError)
+			} else {
+				fmt.Println("  (no token)")
+			}
 			continue
 		}
 		t := s.Token
+		if !t.Initialized {
+			// SoftHSM always offers one such slot for the next token.
+			fmt.Println("  token:         not initialised (softhsm2-util --init-token, or pkcs11-tool --init-token)")
+			continue
+		}
 		fmt.Printf("  token label:   %s\n  serial:        %s\n  model:         %s\n  manufacturer:  %s\n",
 			t.Label, t.Serial, t.Model, t.Manufacturer)
 		fmt.Printf("  flags:         %s\n", tokenFlags(t))
@@ -56,14 +65,24 @@ func tokenList(args []string) error {
 			mechs = append(mechs, m.Name)
 		}
 		fmt.Printf("  SSL mechanisms: %s\n", strings.Join(mechs, " "))
+		id := s.ID
+		objs, err := pkcs11.ListObjects(pkcs11.Config{ModulePath: *module, SlotID: &id})
+		switch {
+		case err != nil:
+			fmt.Printf("  objects:       cannot list: %s\n", operatorMessage(err))
+		case t.LoginRequired:
+			fmt.Printf("  objects:       %d visible without a PIN; private keys hidden (to see them: tokenssl token keys -slot %d -pin-file FILE)\n", len(objs), s.ID)
+		default:
+			fmt.Printf("  objects:       %d\n", len(objs))
+		}
 	}
 	return nil
 }
 
 func tokenKeys(args []string) error {
-	fs := flag.NewFlagSet("token keys", flag.ExitOnError)
+	fs := commandFlagSet("token keys")
 	var k keyFlags
-	k.register(fs)
+	k.register(fs, tokenSide)
 	fs.Parse(args)
 	cfg, err := k.tokenConfig()
 	if err != nil {
@@ -82,24 +101,42 @@ func tokenKeys(args []string) error {
 		return err
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(w, "CLASS\tTYPE\tBITS\tLABEL\tID\tATTRIBUTES\n")
+	fmt.Fprintf(w, "CLASS\tTYPE\tBITS\tLABEL\tID\tATTRIBUTES\tURI\n")
 	for _, o := range objs {
-		var attrs []string
-		for _, a := range []struct {
-			on   bool
-			name string
-		}{{o.Token, "token"}, {o.Private, "private"}, {o.Sensitive, "sensitive"}, {o.Extractable, "extractable"}} {
-			if a.on {
-				attrs = append(attrs, a.name)
-			}
-		}
-		bits := "-"
-		if o.KeySize > 0 {
-			bits = fmt.Sprint(o.KeySize)
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", o.Class, o.KeyType, bits, o.Label, o.ID, strings.Join(attrs, ","))
+		fmt.Fprintln(w, objectRow(o, b.Label()))
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if cfg.PIN == nil {
+		fmt.Println("(no PIN given: private keys are hidden; log in with -pin-file, -pin-env or -pin-source)")
+	}
+	return nil
+}
+
+// objectRow is one line of token keys: the ID as a URI takes it (%01%05)
+// and the URI that names the object.
+func objectRow(o pkcs11.ObjectInfo, tokenLabel string) string {
+	var attrs []string
+	for _, a := range []struct {
+		on   bool
+		name string
+	}{{o.Token, "token"}, {o.Private, "private"}, {o.Sensitive, "sensitive"}, {o.Extractable, "extractable"}} {
+		if a.on {
+			attrs = append(attrs, a.name)
+		}
+	}
+	bits := "-"
+	if o.KeySize > 0 {
+		bits = fmt.Sprint(o.KeySize)
+	}
+	id, _ := hex.DecodeString(o.ID)
+	shown := uriID(id)
+	if shown == "" {
+		shown = "-"
+	}
+	u := &pkcs11.URI{Token: tokenLabel, Object: o.Label, ID: id, Type: o.Class}
+	return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", o.Class, o.KeyType, bits, o.Label, shown, strings.Join(attrs, ","), u.String())
 }
 
 // tokenFlags names the token flags a user checks before logging in.

@@ -3,6 +3,7 @@ package interop
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -112,7 +113,10 @@ func goBuild(dir, pkg, name string) (string, error) {
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	outDir := filepath.Join(os.TempDir(), fmt.Sprintf("tokenssl-interop-%d", os.Getuid()))
+	// One directory per checkout: two clones tested at once must never
+	// run each other's binaries (the rename below is atomic within one).
+	sum := sha256.Sum256([]byte(root))
+	outDir := filepath.Join(os.TempDir(), fmt.Sprintf("tokenssl-interop-%d-%x", os.Getuid(), sum[:6]))
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return "", err
 	}

@@ -225,6 +225,12 @@ func (ns *Namespace) Listening(port int) (bool, error) {
 
 // WaitListening polls Listening until port is open or timeout passes.
 func (ns *Namespace) WaitListening(port int, timeout time.Duration) error {
+	return ns.waitListening(nil, port, timeout)
+}
+
+// waitListening is WaitListening that, given the process p meant to
+// listen, also gives up as soon as p has exited and names p in errors.
+func (ns *Namespace) waitListening(p *Proc, port int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		ok, err := ns.Listening(port)
@@ -234,7 +240,13 @@ func (ns *Namespace) WaitListening(port int, timeout time.Duration) error {
 		if ok {
 			return nil
 		}
+		if p != nil && p.Exited() {
+			return fmt.Errorf("%s exited (code %d) before listening on %d", p.Name, p.ExitCode(), port)
+		}
 		if time.Now().After(deadline) {
+			if p != nil {
+				return fmt.Errorf("%s not listening on %d after %v", p.Name, port, timeout)
+			}
 			return fmt.Errorf("interop: nothing listens on port %d after %v", port, timeout)
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -179,30 +179,10 @@ func StartNSSServer(t testing.TB, ns *Namespace, cfg NSSServerConfig) *NSSServer
 	args = append(args, cfg.Args...)
 	p := ns.Start(t, ProcOptions{Env: nssEnv, MergeOutput: true, StopSignal: syscall.SIGUSR1}, "stdbuf", args...)
 	s := &NSSServer{Proc: p, Port: cfg.Port, Addr: fmt.Sprintf("127.0.0.1:%d", cfg.Port)}
-	if err := waitListening(ns, p, cfg.Port, 10*time.Second); err != nil {
+	if err := ns.waitListening(p, cfg.Port, 10*time.Second); err != nil {
 		t.Fatalf("interop: selfserv: %v\n%s", err, tail(p.Output(), 3000))
 	}
 	return s
-}
-
-func waitListening(ns *Namespace, p *Proc, port int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := ns.Listening(port)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		if p.Exited() {
-			return fmt.Errorf("%s exited (code %d) before listening on %d", p.Name, p.ExitCode(), port)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not listening on %d after %v", p.Name, port, timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // Handshakes parses selfserv's output so far (see ParseNSSServer).

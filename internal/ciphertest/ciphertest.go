@@ -50,8 +50,11 @@
 // need them alone: TestVectors (KATs only), RoundTrip (the fuzz-target
 // property for one block), CBCRoundTrip (one random CBC message),
 // ShortBuffersPanic, RejectKeySizes (NewCipher fails and returns no
-// cipher), Bench (a benchmark body), BenchmarkWithBaseline (the cipher
-// beside DES and 3DES in one run), and Hex.
+// cipher), RejectKeySizesAs (and the error is the package's KeySizeError),
+// NewCipherAllocs, FuzzBlock (a whole fuzz target), AgainstOpenSSL (a
+// cross-check with `openssl enc`, see openssl.go), Bench (a benchmark
+// body), BenchmarkCiphers and BenchmarkWithBaseline (the cipher beside
+// others, e.g. DES and 3DES, in one run), BenchmarkNewCipher, and Hex.
 package ciphertest
 
 import (
@@ -59,7 +62,9 @@ import (
 	"crypto/cipher"
 	"crypto/des"
 	"encoding/hex"
+	"errors"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -152,23 +157,21 @@ func TestVectors(t *testing.T, newCipher func(key []byte) (cipher.Block, error),
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := make([]byte, len(ct))
-			c.Encrypt(got, pt)
-			if !bytes.Equal(got, ct) {
-				t.Errorf("Encrypt(%x) = %x, want %x", pt, got, ct)
-			}
-			c.Decrypt(got, ct)
-			if !bytes.Equal(got, pt) {
-				t.Errorf("Decrypt(%x) = %x, want %x", ct, got, pt)
-			}
-			buf := bytes.Clone(pt)
-			c.Encrypt(buf, buf)
-			if !bytes.Equal(buf, ct) {
-				t.Errorf("in-place Encrypt(%x) = %x, want %x", pt, buf, ct)
-			}
-			c.Decrypt(buf, buf)
-			if !bytes.Equal(buf, pt) {
-				t.Errorf("in-place Decrypt(%x) = %x, want %x", ct, buf, pt)
+			for _, op := range []struct {
+				name     string
+				f        func(dst, src []byte)
+				in, want []byte
+			}{{"Encrypt", c.Encrypt, pt, ct}, {"Decrypt", c.Decrypt, ct, pt}} {
+				got := make([]byte, len(op.want))
+				op.f(got, op.in)
+				if !bytes.Equal(got, op.want) {
+					t.Errorf("%s(%x) = %x, want %x", op.name, op.in, got, op.want)
+				}
+				buf := bytes.Clone(op.in)
+				op.f(buf, buf)
+				if !bytes.Equal(buf, op.want) {
+					t.Errorf("in-place %s(%x) = %x, want %x", op.name, op.in, buf, op.want)
+				}
 			}
 		})
 	}
@@ -257,6 +260,56 @@ func RejectKeySizes(t *testing.T, newCipher func(key []byte) (cipher.Block, erro
 	}
 }
 
+// RejectKeySizesAs is RejectKeySizes that also wants the error to be the
+// cipher package's KeySizeError carrying the rejected length.
+func RejectKeySizesAs[E interface {
+	~int
+	error
+}](t *testing.T, newCipher func(key []byte) (cipher.Block, error), sizes []int) {
+	t.Helper()
+	for _, n := range sizes {
+		c, err := newCipher(make([]byte, n))
+		var kse E
+		if c != nil || !errors.As(err, &kse) || int(kse) != n {
+			t.Errorf("NewCipher(len %d) = %v, %v; want %T(%d)", n, c, err, kse, n)
+		}
+	}
+}
+
+// NewCipherAllocs checks that the key schedule allocates at most max times
+// for a key of each length in keySizes.
+func NewCipherAllocs(t *testing.T, newCipher func(key []byte) (cipher.Block, error), keySizes []int, max float64) {
+	t.Helper()
+	for _, n := range keySizes {
+		key := make([]byte, n)
+		if a := testing.AllocsPerRun(100, func() { _, _ = newCipher(key) }); a > max {
+			t.Errorf("%d-byte key: NewCipher made %v allocations, want at most %v", n, a, max)
+		}
+	}
+}
+
+// FuzzBlock is a whole fuzz target: seeded with the vectors (and an empty
+// and an over-long key), it checks that newCipher accepts exactly the keys
+// whose length is in keySizes without panicking, and RoundTrip for every
+// cipher it returns.
+func FuzzBlock(f *testing.F, newCipher func(key []byte) (cipher.Block, error), keySizes []int, vectors []Vector) {
+	for _, v := range vectors {
+		f.Add(Hex(f, v.Key), Hex(f, v.Plaintext))
+	}
+	f.Add([]byte{}, []byte{})
+	f.Add(make([]byte, slices.Max(keySizes)+1), make([]byte, 8))
+	f.Fuzz(func(t *testing.T, key, block []byte) {
+		c, err := newCipher(key)
+		if valid := slices.Contains(keySizes, len(key)); (err == nil) != valid {
+			t.Fatalf("NewCipher(len %d): err = %v", len(key), err)
+		}
+		if err != nil {
+			return
+		}
+		RoundTrip(t, c, block)
+	})
+}
+
 // Bench is a benchmark body: one block encrypted (or decrypted) in place
 // per iteration.
 func Bench(b *testing.B, c cipher.Block, decrypt bool) {
@@ -268,6 +321,40 @@ func Bench(b *testing.B, c cipher.Block, decrypt bool) {
 	}
 	for b.Loop() {
 		f(buf, buf)
+	}
+}
+
+// Named is a cipher with the name its benchmarks run under.
+type Named struct {
+	Name string
+	C    cipher.Block
+}
+
+// NewNamed is a Named for the key, or fails the benchmark.
+func NewNamed(b *testing.B, name string, newCipher func(key []byte) (cipher.Block, error), key []byte) Named {
+	c, err := newCipher(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return Named{name, c}
+}
+
+// BenchmarkCiphers benchmarks each cipher's Encrypt and Decrypt (as
+// name/Encrypt, name/Decrypt) in the same run, so that one of them is the
+// others' baseline.
+func BenchmarkCiphers(b *testing.B, ciphers ...Named) {
+	for _, bc := range ciphers {
+		b.Run(bc.Name+"/Encrypt", func(b *testing.B) { Bench(b, bc.C, false) })
+		b.Run(bc.Name+"/Decrypt", func(b *testing.B) { Bench(b, bc.C, true) })
+	}
+}
+
+// BenchmarkNewCipher times the key schedule for key.
+func BenchmarkNewCipher(b *testing.B, newCipher func(key []byte) (cipher.Block, error), key []byte) {
+	for b.Loop() {
+		if _, err := newCipher(key); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -283,13 +370,7 @@ func BenchmarkWithBaseline(b *testing.B, name string, c cipher.Block) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, bc := range []struct {
-		name string
-		c    cipher.Block
-	}{{name, c}, {"DES", desc}, {"3DES", tdesc}} {
-		b.Run(bc.name+"/Encrypt", func(b *testing.B) { Bench(b, bc.c, false) })
-		b.Run(bc.name+"/Decrypt", func(b *testing.B) { Bench(b, bc.c, true) })
-	}
+	BenchmarkCiphers(b, Named{name, c}, Named{"DES", desc}, Named{"3DES", tdesc})
 }
 
 func fill(rng *rand.Rand, b []byte) {

@@ -23,6 +23,8 @@ import (
 	"crypto/cipher"
 	"encoding/binary"
 	"strconv"
+
+	"github.com/tokenssl/tokenssl/internal/blockcheck"
 )
 
 const (
@@ -130,61 +132,52 @@ func (s *schedule) decrypt(w1, w2, w3, w4 uint16) (uint16, uint16, uint16, uint1
 	return w1, w2, w3, w4
 }
 
-// checkBlocks enforces the cipher.Block contract. Like the standard library
-// ciphers it panics on short buffers: that is a programming error, not bad
-// input. Overlapping dst and src are safe because a block is read completely
-// before any byte is written.
-func checkBlocks(dst, src []byte) {
-	if len(src) < BlockSize {
-		panic("skipjack: input not full block")
-	}
-	if len(dst) < BlockSize {
-		panic("skipjack: output not full block")
-	}
+// skipjackCipher is SKIPJACK in either byte convention. NIST numbering
+// reads w1 = bytes 0‖1 (big-endian), ..., w4 = bytes 6‖7: the block as one
+// big-endian 64-bit word w1‖w2‖w3‖w4.
+type skipjackCipher struct {
+	s schedule
+	// fortezza selects the Fortezza card convention. Reversing the 8 block
+	// bytes and then reading big-endian words w1..w4 is the same as
+	// reading the block as one little-endian 64-bit word, so the
+	// conversion costs nothing per block; the key is reversed once when
+	// the schedule is built.
+	fortezza bool
 }
-
-// nistCipher is SKIPJACK with the NIST byte numbering: w1 = bytes 0‖1
-// (big-endian), ..., w4 = bytes 6‖7.
-type nistCipher struct{ s schedule }
 
 // NewCipher returns SKIPJACK with a 10-byte key in NIST byte order.
 func NewCipher(key []byte) (cipher.Block, error) {
 	if len(key) != KeySize {
 		return nil, KeySizeError(len(key))
 	}
-	return &nistCipher{s: newSchedule((*[KeySize]byte)(key))}, nil
+	return &skipjackCipher{s: newSchedule((*[KeySize]byte)(key))}, nil
 }
 
-func (c *nistCipher) BlockSize() int { return BlockSize }
+func (c *skipjackCipher) BlockSize() int { return BlockSize }
 
-func (c *nistCipher) Encrypt(dst, src []byte) {
-	checkBlocks(dst, src)
-	w1, w2, w3, w4 := c.s.encrypt(
-		binary.BigEndian.Uint16(src[0:]), binary.BigEndian.Uint16(src[2:]),
-		binary.BigEndian.Uint16(src[4:]), binary.BigEndian.Uint16(src[6:]))
-	binary.BigEndian.PutUint16(dst[0:], w1)
-	binary.BigEndian.PutUint16(dst[2:], w2)
-	binary.BigEndian.PutUint16(dst[4:], w3)
-	binary.BigEndian.PutUint16(dst[6:], w4)
+func (c *skipjackCipher) Encrypt(dst, src []byte) { c.crypt(dst, src, (*schedule).encrypt) }
+
+func (c *skipjackCipher) Decrypt(dst, src []byte) { c.crypt(dst, src, (*schedule).decrypt) }
+
+// crypt applies steps (encrypt or decrypt) to the first block of src and
+// writes the result to dst; the block is read completely before any byte
+// is written, so dst and src may overlap.
+func (c *skipjackCipher) crypt(dst, src []byte, steps func(*schedule, uint16, uint16, uint16, uint16) (uint16, uint16, uint16, uint16)) {
+	blockcheck.Full("skipjack", dst, src, BlockSize)
+	var v uint64
+	if c.fortezza {
+		v = binary.LittleEndian.Uint64(src)
+	} else {
+		v = binary.BigEndian.Uint64(src)
+	}
+	w1, w2, w3, w4 := steps(&c.s, uint16(v>>48), uint16(v>>32), uint16(v>>16), uint16(v))
+	v = uint64(w1)<<48 | uint64(w2)<<32 | uint64(w3)<<16 | uint64(w4)
+	if c.fortezza {
+		binary.LittleEndian.PutUint64(dst, v)
+	} else {
+		binary.BigEndian.PutUint64(dst, v)
+	}
 }
-
-func (c *nistCipher) Decrypt(dst, src []byte) {
-	checkBlocks(dst, src)
-	w1, w2, w3, w4 := c.s.decrypt(
-		binary.BigEndian.Uint16(src[0:]), binary.BigEndian.Uint16(src[2:]),
-		binary.BigEndian.Uint16(src[4:]), binary.BigEndian.Uint16(src[6:]))
-	binary.BigEndian.PutUint16(dst[0:], w1)
-	binary.BigEndian.PutUint16(dst[2:], w2)
-	binary.BigEndian.PutUint16(dst[4:], w3)
-	binary.BigEndian.PutUint16(dst[6:], w4)
-}
-
-// fortezzaCipher is SKIPJACK in the Fortezza card convention. Reversing the
-// 8 block bytes and then reading big-endian words w1..w4 is the same as
-// reading little-endian words from the far end (w1 = bytes 7‖6, ...,
-// w4 = bytes 1‖0), so the conversion costs nothing per block; the key is
-// reversed once when the schedule is built.
-type fortezzaCipher struct{ s schedule }
 
 // NewFortezzaCipher returns SKIPJACK in the Fortezza card byte convention,
 // E_FORTEZZA(k, b) = rev8(E_NIST(rev10(k), rev8(b))). This is the cipher a
@@ -198,34 +191,10 @@ func NewFortezzaCipher(key []byte) (cipher.Block, error) {
 }
 
 // newFortezza builds the Fortezza-convention cipher; key must be KeySize bytes.
-func newFortezza(key []byte) *fortezzaCipher {
+func newFortezza(key []byte) *skipjackCipher {
 	var rev [KeySize]byte
 	for i := range rev {
 		rev[i] = key[KeySize-1-i]
 	}
-	return &fortezzaCipher{s: newSchedule(&rev)}
-}
-
-func (c *fortezzaCipher) BlockSize() int { return BlockSize }
-
-func (c *fortezzaCipher) Encrypt(dst, src []byte) {
-	checkBlocks(dst, src)
-	w1, w2, w3, w4 := c.s.encrypt(
-		binary.LittleEndian.Uint16(src[6:]), binary.LittleEndian.Uint16(src[4:]),
-		binary.LittleEndian.Uint16(src[2:]), binary.LittleEndian.Uint16(src[0:]))
-	binary.LittleEndian.PutUint16(dst[6:], w1)
-	binary.LittleEndian.PutUint16(dst[4:], w2)
-	binary.LittleEndian.PutUint16(dst[2:], w3)
-	binary.LittleEndian.PutUint16(dst[0:], w4)
-}
-
-func (c *fortezzaCipher) Decrypt(dst, src []byte) {
-	checkBlocks(dst, src)
-	w1, w2, w3, w4 := c.s.decrypt(
-		binary.LittleEndian.Uint16(src[6:]), binary.LittleEndian.Uint16(src[4:]),
-		binary.LittleEndian.Uint16(src[2:]), binary.LittleEndian.Uint16(src[0:]))
-	binary.LittleEndian.PutUint16(dst[6:], w1)
-	binary.LittleEndian.PutUint16(dst[4:], w2)
-	binary.LittleEndian.PutUint16(dst[2:], w3)
-	binary.LittleEndian.PutUint16(dst[0:], w4)
+	return &skipjackCipher{s: newSchedule(&rev), fortezza: true}
 }

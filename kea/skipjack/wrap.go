@@ -25,11 +25,8 @@ var checksumBlock = [BlockSize]byte{0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x
 //	W[0:8] = E(kek, U);  W[8:10] = key[8:10] XOR U[0:2]
 //	W[10:12] = E(key, 55 55 55 55 55 55 55 55)[1:3]
 func WrapKey(kek, key []byte) ([]byte, error) {
-	if len(kek) != KeySize {
-		return nil, fmt.Errorf("skipjack: key-encryption key is %d bytes, want %d", len(kek), KeySize)
-	}
-	if len(key) != KeySize {
-		return nil, fmt.Errorf("skipjack: key to wrap is %d bytes, want %d", len(key), KeySize)
+	if err := checkSizes(kek, "key to wrap", key, KeySize); err != nil {
+		return nil, err
 	}
 	c := newFortezza(kek)
 	w := make([]byte, WrappedKeySize)
@@ -46,11 +43,8 @@ func WrapKey(kek, key []byte) ([]byte, error) {
 // UnwrapKey reverses WrapKey. It returns ErrChecksum (and no key) if the
 // checksum in wrapped[10:12] does not match the unwrapped key.
 func UnwrapKey(kek, wrapped []byte) ([]byte, error) {
-	if len(kek) != KeySize {
-		return nil, fmt.Errorf("skipjack: key-encryption key is %d bytes, want %d", len(kek), KeySize)
-	}
-	if len(wrapped) != WrappedKeySize {
-		return nil, fmt.Errorf("skipjack: wrapped key is %d bytes, want %d", len(wrapped), WrappedKeySize)
+	if err := checkSizes(kek, "wrapped key", wrapped, WrappedKeySize); err != nil {
+		return nil, err
 	}
 	c := newFortezza(kek)
 	key := make([]byte, KeySize)
@@ -73,4 +67,16 @@ func checksum(key []byte) [2]byte {
 	var out [BlockSize]byte
 	newFortezza(key).Encrypt(out[:], checksumBlock[:])
 	return [2]byte{out[1], out[2]}
+}
+
+// checkSizes checks the key-encryption key and the other input of WrapKey
+// or UnwrapKey (what, of want bytes).
+func checkSizes(kek []byte, what string, b []byte, want int) error {
+	if len(kek) != KeySize {
+		return fmt.Errorf("skipjack: key-encryption key is %d bytes, want %d", len(kek), KeySize)
+	}
+	if len(b) != want {
+		return fmt.Errorf("skipjack: %s is %d bytes, want %d", what, len(b), want)
+	}
+	return nil
 }

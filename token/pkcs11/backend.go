@@ -77,6 +77,7 @@ type Backend struct {
 	keys   map[string]*objectRef // by class, label and id
 
 	logins, opened, reconnects atomic.Int64
+	waiting                    atomic.Int64 // operations blocked in acquire (PoolStats)
 }
 
 type session struct {
@@ -277,6 +278,8 @@ func (b *Backend) acquire(ctx context.Context) error {
 		return nil
 	default:
 	}
+	b.waiting.Add(1)
+	defer b.waiting.Add(-1)
 	select {
 	case b.sem <- struct{}{}:
 		return nil

@@ -43,13 +43,13 @@ func (p PINFile) PIN(string) (string, error) {
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
-			return "", fmt.Errorf("PIN file %s: %v", p, pe.Err)
+			return "", fmt.Errorf("PIN file %s: %v", string(p), pe.Err)
 		}
-		return "", fmt.Errorf("PIN file %s: cannot read", p)
+		return "", fmt.Errorf("PIN file %s: cannot read", string(p))
 	}
 	pin := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
 	if pin == "" {
-		return "", fmt.Errorf("PIN file %s is empty", p)
+		return "", fmt.Errorf("PIN file %s is empty", string(p))
 	}
 	return pin, nil
 }

@@ -152,7 +152,7 @@ func serve(in io.Reader, out io.Writer) error {
 		return err
 	}
 	listeners[lnPlain] = plain
-	go s.accept(plain, false, func(c net.Conn) net.Conn { return c })
+	go s.accept(plain, true, func(c net.Conn) net.Conn { return c }) // the bulk figures' transport floor
 	defer s.closer()
 
 	if setup.CPUProfile != "" {

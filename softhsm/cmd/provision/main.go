@@ -1,12 +1,15 @@
 // Command provision sets up a persistent SoftHSM2 token for manual use:
 // its own store in -dir (never the system's), random SO and user PINs in
-// files beside it (mode 0600, never on a command line), an RSA key
-// generated on the token (sensitive, not extractable), and a self-signed
-// certificate signed by that key, stored on the token beside it and in a
-// PEM file for clients. It prints the tokenssl command lines that use it.
-// Running it again reuses what exists.
+// files beside it (mode 0600, never on a command line), and three RSA keys
+// generated on the token (sensitive, not extractable): a CA's, a server's
+// and a client's. The CA certificate is self-signed by the CA key; the
+// server and client certificates are leaves (CA:FALSE, serverAuth and
+// clientAuth) that the CA key signs, as NSS and OpenSSL expect of a peer.
+// Each certificate is stored on the token beside its key and in a PEM file.
+// It prints the tokenssl command lines that use them, client
+// authentication included. Running it again reuses what exists.
 //
-//	go run ./softhsm/cmd/provision -dir .tokens [-label tokenssl] [-key-label server] [-cn localhost]
+//	go run ./softhsm/cmd/provision -dir .tokens [-label tokenssl] [-key-label server] [-client-label client] [-cn localhost]
 package main
 
 import (
@@ -15,7 +18,6 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"flag"
@@ -45,7 +47,9 @@ func run() error {
 	}
 	dir := flag.String("dir", defDir, "store directory (default $TOKENSSL_TOKEN_DIR or .tokens)")
 	label := flag.String("label", "tokenssl", "token label")
-	keyLabel := flag.String("key-label", "server", "key and certificate label")
+	keyLabel := flag.String("key-label", "server", "the server's key and certificate label")
+	clientLabel := flag.String("client-label", "client", "the client's key and certificate label")
+	caLabel := flag.String("ca-label", "ca", "the CA's key and certificate label")
 	bits := flag.Int("bits", 2048, "RSA key size")
 	cn := flag.String("cn", "localhost", "certificate common name and DNS name")
 	listen := flag.String("listen", "127.0.0.1:4433", "address for the printed server command")
@@ -96,44 +100,158 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	key, err := b.FindKey(pkcs11.KeySpec{Label: *keyLabel})
-	if errors.Is(err, pkcs11.ErrKeyNotFound) {
-		var ref softhsm.KeyRef
-		if ref, err = tok.GenerateRSA(*keyLabel, nil, *bits); err != nil {
-			b.Close()
+	defer b.Close()
+	p := &provisioner{tok: tok, b: b, bits: *bits}
+	caKey, caDER, err := p.ca(*caLabel)
+	if err != nil {
+		return err
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return err
+	}
+	server, err := p.leaf(*keyLabel, *cn, x509.ExtKeyUsageServerAuth, caCert, caKey)
+	if err != nil {
+		return err
+	}
+	client, err := p.leaf(*clientLabel, "tokenssl client", x509.ExtKeyUsageClientAuth, caCert, caKey)
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{"ca.crt": caDER, *keyLabel + ".crt": server.der, *clientLabel + ".crt": client.der}
+	for name, der := range files {
+		if err := os.WriteFile(filepath.Join(env.Dir, name), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 			return err
 		}
-		fmt.Printf("generated RSA-%d key %q (id %x) on the token\n", *bits, *keyLabel, ref.ID)
-		key, err = b.FindKey(ref.Spec())
+	}
+	printUsage(env, tok, server, client, filepath.Join(env.Dir, "ca.crt"), userPINFile, *listen, *cn)
+	return nil
+}
+
+// provisioner makes or finds the keys and certificates on one token.
+type provisioner struct {
+	tok  *softhsm.Token
+	b    *pkcs11.Backend
+	bits int
+}
+
+// issued is a key on the token and its certificate.
+type issued struct {
+	label string
+	id    []byte
+	der   []byte
+}
+
+// key returns the RSA key labelled label, generating it on the token.
+func (p *provisioner) key(label string) (*pkcs11.RSAKey, error) {
+	key, err := p.b.FindKey(pkcs11.KeySpec{Label: label})
+	if errors.Is(err, pkcs11.ErrKeyNotFound) {
+		var ref softhsm.KeyRef
+		if ref, err = p.tok.GenerateRSA(label, nil, p.bits); err != nil {
+			return nil, err
+		}
+		fmt.Printf("generated RSA-%d key %q (id %s) on the token\n", p.bits, label, uriID(ref.ID))
+		key, err = p.b.FindKey(ref.Spec())
 	}
 	if err != nil {
-		b.Close()
-		return err
+		return nil, err
 	}
 	rk, ok := key.(*pkcs11.RSAKey)
 	if !ok {
-		b.Close()
-		return fmt.Errorf("key %q is not an RSA key", *keyLabel)
+		return nil, fmt.Errorf("key %q is not an RSA key", label)
 	}
-	der, err := rk.Certificate()
+	return rk, nil
+}
+
+// ca returns the CA key and its self-signed certificate, making them.
+func (p *provisioner) ca(label string) (*pkcs11.RSAKey, []byte, error) {
+	k, err := p.key(label)
+	if err != nil {
+		return nil, nil, err
+	}
+	der, err := k.Certificate()
 	if errors.Is(err, pkcs11.ErrKeyNotFound) {
-		if der, err = selfSigned(rk, *cn); err == nil {
-			err = tok.ImportCertificate(*keyLabel, rk.ID(), der)
+		tmpl := template("tokenssl token CA", k)
+		tmpl.IsCA = true
+		tmpl.MaxPathLenZero = true
+		tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
+		tmpl.NotAfter = time.Now().AddDate(5, 0, 0)
+		if der, err = x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k); err == nil {
+			err = p.tok.ImportCertificate(label, k.ID(), der)
 		}
 		if err == nil {
-			fmt.Printf("stored a self-signed certificate for %q beside the key\n", *cn)
+			fmt.Printf("stored a CA certificate beside key %q\n", label)
 		}
 	}
-	b.Close()
+	return k, der, err
+}
+
+// leaf returns the key labelled label and its certificate for cn, issued
+// by the CA when there is none on the token yet. A CA:TRUE certificate
+// beside a server or client key is the layout of an earlier version of
+// this command, which NSS refuses as a peer's certificate.
+func (p *provisioner) leaf(label, cn string, eku x509.ExtKeyUsage, ca *x509.Certificate, caKey *pkcs11.RSAKey) (issued, error) {
+	k, err := p.key(label)
 	if err != nil {
-		return err
+		return issued{}, err
 	}
-	certFile := filepath.Join(env.Dir, *keyLabel+".crt")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return err
+	der, err := k.Certificate()
+	if err == nil {
+		c, perr := x509.ParseCertificate(der)
+		if perr != nil {
+			return issued{}, perr
+		}
+		if c.IsCA || c.CheckSignatureFrom(ca) != nil {
+			return issued{}, fmt.Errorf("the certificate beside key %q is not a leaf of CA %q (an earlier layout of this token): run again with -force to start over", label, ca.Subject.CommonName)
+		}
+		return issued{label, k.ID(), der}, nil
 	}
-	printUsage(env, tok, *keyLabel, rk.ID(), certFile, userPINFile, *listen, *cn)
-	return nil
+	if !errors.Is(err, pkcs11.ErrKeyNotFound) {
+		return issued{}, err
+	}
+	tmpl := template(cn, k)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{eku}
+	if eku == x509.ExtKeyUsageServerAuth {
+		tmpl.DNSNames = []string{cn}
+		if ip := net.ParseIP(cn); ip != nil {
+			tmpl.IPAddresses, tmpl.DNSNames = []net.IP{ip}, nil
+		} else if cn == "localhost" {
+			tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+		}
+	}
+	if der, err = x509.CreateCertificate(rand.Reader, tmpl, ca, k.Public(), caKey); err != nil {
+		return issued{}, err
+	}
+	if err := p.tok.ImportCertificate(label, k.ID(), der); err != nil {
+		return issued{}, err
+	}
+	fmt.Printf("stored a certificate for %q (issued by the CA) beside key %q\n", cn, label)
+	return issued{label, k.ID(), der}, nil
+}
+
+// template is what every certificate here shares (signatures: SHA-256
+// with RSA, a DigestInfo signature through C_Sign).
+func template(cn string, k *pkcs11.RSAKey) *x509.Certificate {
+	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
+	ski := sha1.Sum(k.Public().(*rsa.PublicKey).N.Bytes())
+	return &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: cn, Organization: []string{"tokenssl token"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().AddDate(1, 0, 0),
+		BasicConstraintsValid: true,
+		SubjectKeyId:          ski[:],
+	}
+}
+
+// uriID writes a CKA_ID as a pkcs11: URI takes it: %01%05.
+func uriID(id []byte) string {
+	var b strings.Builder
+	for _, c := range id {
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
 }
 
 // existingToken returns the token if the store has it (it then needs the
@@ -173,35 +291,6 @@ func pinFile(path string, n int) (string, error) {
 	return pin, nil
 }
 
-// selfSigned makes a certificate for the token key, signed by it
-// (SHA-256 with RSA: a DigestInfo signature through C_Sign).
-func selfSigned(k *pkcs11.RSAKey, cn string) ([]byte, error) {
-	pub := k.Public().(*rsa.PublicKey)
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
-	if err != nil {
-		return nil, err
-	}
-	ski := sha1.Sum(pub.N.Bytes())
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn, Organization: []string{"tokenssl token"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().AddDate(1, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true, // self-signed: clients pass it as their -ca root
-		SubjectKeyId:          ski[:],
-		DNSNames:              []string{cn},
-	}
-	if ip := net.ParseIP(cn); ip != nil {
-		tmpl.IPAddresses = []net.IP{ip}
-	} else if cn == "localhost" {
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
-	}
-	return x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, k)
-}
-
 // shq quotes s for a POSIX shell when it needs it.
 func shq(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
@@ -212,36 +301,42 @@ func shq(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func printUsage(env *softhsm.Env, tok *softhsm.Token, keyLabel string, id []byte, certFile, pinFile, listen, cn string) {
+func printUsage(env *softhsm.Env, tok *softhsm.Token, server, client issued, caFile, pinFile, listen, cn string) {
 	conf := "SOFTHSM2_CONF=" + shq(env.ConfigPath)
-	tokenFlags := fmt.Sprintf("-pkcs11-module %s -token-label %s -key-label %s -pin-file %s",
-		shq(env.ModulePath), shq(tok.Label), shq(keyLabel), shq(pinFile))
-	uri := &pkcs11.URI{Token: tok.Label, Object: keyLabel, ID: id, Type: "private",
+	tokenFlags := func(label string) string {
+		return fmt.Sprintf("-pkcs11-module %s -token-label %s -key-label %s -pin-file %s",
+			shq(env.ModulePath), shq(tok.Label), shq(label), shq(pinFile))
+	}
+	uri := &pkcs11.URI{Token: tok.Label, Object: server.label, ID: server.id, Type: "private",
 		ModulePath: env.ModulePath, PINSource: "file:" + pinFile}
 	host, port, _ := net.SplitHostPort(listen)
 	if host == "" {
 		host = "127.0.0.1"
 	}
+	connect := shq(net.JoinHostPort(host, port))
 	fmt.Printf(`
 Token %q (serial %s) in %s
-  key %q (RSA, id %s) and its certificate are on the token; the certificate is also in %s
+  keys %q (server, id %s) and %q (client, id %s) and the CA's, with their certificates, are on the token
+  certificates also in %s: ca.crt, %s.crt, %s.crt
   user PIN in %s (mode 0600); SO PIN in %s
 
-Server, private key on the token:
-  %s bin/tokenssl server -listen %s -cert %s %s
+Server, private key on the token; client certificates are verified against the CA when given
+(-verify-client require refuses clients without one):
+  %s bin/tokenssl server -listen %s %s -verify-client request -client-ca %s
   (the same key as a PKCS#11 URI: -key %s)
 
-Client, trusting that certificate:
+Client, trusting the CA:
   bin/tokenssl client -connect %s -ca %s -servername %s
 
 Client with its certificate and key on the token (client authentication):
-  %s bin/tokenssl client -connect %s -ca %s -servername %s -cert %s %s
+  %s bin/tokenssl client -connect %s -ca %s -servername %s %s
 `,
 		tok.Label, tok.Serial, env.Dir,
-		keyLabel, hex.EncodeToString(id), certFile,
+		server.label, uriID(server.id), client.label, uriID(client.id),
+		env.Dir, server.label, client.label,
 		pinFile, filepath.Join(env.Dir, "so.pin"),
-		conf, shq(listen), shq(certFile), tokenFlags,
+		conf, shq(listen), tokenFlags(server.label), shq(caFile),
 		shq(uri.String()),
-		shq(net.JoinHostPort(host, port)), shq(certFile), shq(cn),
-		conf, shq(net.JoinHostPort(host, port)), shq(certFile), shq(cn), shq(certFile), tokenFlags)
+		connect, shq(caFile), shq(cn),
+		conf, connect, shq(caFile), shq(cn), tokenFlags(client.label))
 }

@@ -2,46 +2,25 @@ package camellia
 
 import (
 	"crypto/aes"
-	"crypto/cipher"
 	"testing"
+
+	"github.com/tokenssl/tokenssl/internal/ciphertest"
 )
 
-// BenchmarkEncrypt times one-block Encrypt for Camellia and, as the
-// baseline in the same run, crypto/aes with the same key sizes.
-func BenchmarkEncrypt(b *testing.B) {
+// BenchmarkBlock times one-block Encrypt and Decrypt for Camellia and, as
+// the baseline in the same run, crypto/aes with the same key sizes.
+func BenchmarkBlock(b *testing.B) {
 	key := make([]byte, 32)
 	for i := range key {
 		key[i] = byte(i)
 	}
-	for _, bc := range []struct {
-		name string
-		new  func([]byte) (cipher.Block, error)
-		key  []byte
-	}{
-		{"Camellia-128", NewCipher, key[:16]},
-		{"Camellia-256", NewCipher, key},
-		{"AES-128", aes.NewCipher, key[:16]},
-		{"AES-256", aes.NewCipher, key},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			c, err := bc.new(bc.key)
-			if err != nil {
-				b.Fatal(err)
-			}
-			buf := make([]byte, BlockSize)
-			b.SetBytes(BlockSize)
-			for b.Loop() {
-				c.Encrypt(buf, buf)
-			}
-		})
-	}
+	ciphertest.BenchmarkCiphers(b,
+		ciphertest.NewNamed(b, "Camellia-128", NewCipher, key[:16]),
+		ciphertest.NewNamed(b, "Camellia-256", NewCipher, key),
+		ciphertest.NewNamed(b, "AES-128", aes.NewCipher, key[:16]),
+		ciphertest.NewNamed(b, "AES-256", aes.NewCipher, key))
 }
 
 func BenchmarkNewCipher(b *testing.B) {
-	key := make([]byte, 32)
-	for b.Loop() {
-		if _, err := NewCipher(key); err != nil {
-			b.Fatal(err)
-		}
-	}
+	ciphertest.BenchmarkNewCipher(b, NewCipher, make([]byte, 32))
 }

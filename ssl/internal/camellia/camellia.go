@@ -19,6 +19,8 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"strconv"
+
+	"github.com/tokenssl/tokenssl/internal/blockcheck"
 )
 
 // BlockSize is the Camellia block size in bytes.
@@ -182,23 +184,13 @@ func (*camelliaCipher) BlockSize() int { return BlockSize }
 // Encrypt encrypts the first block of src into dst. dst and src may
 // overlap: the whole block is read before any of it is written.
 func (c *camelliaCipher) Encrypt(dst, src []byte) {
-	if len(src) < BlockSize {
-		panic("camellia: input not full block")
-	}
-	if len(dst) < BlockSize {
-		panic("camellia: output not full block")
-	}
+	blockcheck.Full("camellia", dst, src, BlockSize)
 	crypt(&c.enc, c.rounds, dst, src)
 }
 
 // Decrypt decrypts the first block of src into dst; see Encrypt.
 func (c *camelliaCipher) Decrypt(dst, src []byte) {
-	if len(src) < BlockSize {
-		panic("camellia: input not full block")
-	}
-	if len(dst) < BlockSize {
-		panic("camellia: output not full block")
-	}
+	blockcheck.Full("camellia", dst, src, BlockSize)
 	crypt(&c.dec, c.rounds, dst, src)
 }
 

@@ -17,6 +17,8 @@ import (
 	"crypto/cipher"
 	"encoding/binary"
 	"strconv"
+
+	"github.com/tokenssl/tokenssl/internal/blockcheck"
 )
 
 // BlockSize is the IDEA block size in bytes.
@@ -128,23 +130,13 @@ func (*ideaCipher) BlockSize() int { return BlockSize }
 
 // Encrypt encrypts the first block of src into dst.
 func (c *ideaCipher) Encrypt(dst, src []byte) {
-	if len(src) < BlockSize {
-		panic("idea: input not full block")
-	}
-	if len(dst) < BlockSize {
-		panic("idea: output not full block")
-	}
+	blockcheck.Full("idea", dst, src, BlockSize)
 	crypt(&c.ek, dst, src)
 }
 
 // Decrypt decrypts the first block of src into dst.
 func (c *ideaCipher) Decrypt(dst, src []byte) {
-	if len(src) < BlockSize {
-		panic("idea: input not full block")
-	}
-	if len(dst) < BlockSize {
-		panic("idea: output not full block")
-	}
+	blockcheck.Full("idea", dst, src, BlockSize)
 	crypt(&c.dk, dst, src)
 }
 

@@ -1,7 +1,6 @@
 package idea
 
 import (
-	"errors"
 	"math/rand/v2"
 	"testing"
 
@@ -200,37 +199,13 @@ func TestMulInv(t *testing.T) {
 }
 
 func TestNewCipherKeySize(t *testing.T) {
-	for _, n := range []int{0, 1, 8, 15, 17, 24, 32} {
-		c, err := NewCipher(make([]byte, n))
-		var kse KeySizeError
-		if c != nil || !errors.As(err, &kse) || int(kse) != n {
-			t.Errorf("NewCipher(len %d) = %v, %v; want KeySizeError(%d)", n, c, err, n)
-		}
-	}
-	c, err := NewCipher(make([]byte, KeySize))
-	if err != nil || c.BlockSize() != BlockSize {
-		t.Fatalf("NewCipher(16 bytes) = %v, %v", c, err)
-	}
+	ciphertest.RejectKeySizesAs[KeySizeError](t, NewCipher, []int{0, 1, 8, 15, 17, 24, 32})
 }
 
 // FuzzRoundTrip checks Decrypt(Encrypt(x)) == x, and that NewCipher accepts
 // exactly 16-byte keys and never panics.
 func FuzzRoundTrip(f *testing.F) {
-	for _, v := range knownAnswers {
-		f.Add(mustHex(f, v.key), mustHex(f, v.plaintext))
-	}
-	f.Add([]byte{}, []byte{})
-	f.Add(make([]byte, 17), make([]byte, 8))
-	f.Fuzz(func(t *testing.T, key, block []byte) {
-		c, err := NewCipher(key)
-		if (err == nil) != (len(key) == KeySize) {
-			t.Fatalf("NewCipher(len %d): err = %v", len(key), err)
-		}
-		if err != nil {
-			return
-		}
-		ciphertest.RoundTrip(t, c, block)
-	})
+	ciphertest.FuzzBlock(f, NewCipher, []int{KeySize}, kit(knownAnswers))
 }
 
 // BenchmarkBlock compares IDEA with crypto/des (single DES and 3DES, the
@@ -244,10 +219,5 @@ func BenchmarkBlock(b *testing.B) {
 }
 
 func BenchmarkNewCipher(b *testing.B) {
-	key := mustHex(b, "000102030405060708090a0b0c0d0e0f")
-	for i := 0; i < b.N; i++ {
-		if _, err := NewCipher(key); err != nil {
-			b.Fatal(err)
-		}
-	}
+	ciphertest.BenchmarkNewCipher(b, NewCipher, mustHex(b, "000102030405060708090a0b0c0d0e0f"))
 }

@@ -42,6 +42,8 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"strconv"
+
+	"github.com/tokenssl/tokenssl/internal/blockcheck"
 )
 
 // BlockSize is the RC2 block size in bytes.
@@ -140,16 +142,8 @@ func (*rc2Cipher) BlockSize() int { return BlockSize }
 // mixing rounds, a mashing round, six mixing rounds, a mashing round and
 // five mixing rounds. Words are little-endian.
 func (c *rc2Cipher) Encrypt(dst, src []byte) {
-	if len(src) < BlockSize {
-		panic("rc2: input not full block")
-	}
-	if len(dst) < BlockSize {
-		panic("rc2: output not full block")
-	}
-	r0 := binary.LittleEndian.Uint16(src[0:])
-	r1 := binary.LittleEndian.Uint16(src[2:])
-	r2 := binary.LittleEndian.Uint16(src[4:])
-	r3 := binary.LittleEndian.Uint16(src[6:])
+	blockcheck.Full("rc2", dst, src, BlockSize)
+	r0, r1, r2, r3 := load(src)
 	k := &c.k
 
 	// Mixing R[i] += K[j] + (R[i-1] & R[i-2]) + (~R[i-1] & R[i-3]) is
@@ -170,24 +164,13 @@ func (c *rc2Cipher) Encrypt(dst, src []byte) {
 		}
 	}
 
-	binary.LittleEndian.PutUint16(dst[0:], r0)
-	binary.LittleEndian.PutUint16(dst[2:], r1)
-	binary.LittleEndian.PutUint16(dst[4:], r2)
-	binary.LittleEndian.PutUint16(dst[6:], r3)
+	store(dst, r0, r1, r2, r3)
 }
 
 // Decrypt decrypts the first block of src into dst (RFC 2268 §4).
 func (c *rc2Cipher) Decrypt(dst, src []byte) {
-	if len(src) < BlockSize {
-		panic("rc2: input not full block")
-	}
-	if len(dst) < BlockSize {
-		panic("rc2: output not full block")
-	}
-	r0 := binary.LittleEndian.Uint16(src[0:])
-	r1 := binary.LittleEndian.Uint16(src[2:])
-	r2 := binary.LittleEndian.Uint16(src[4:])
-	r3 := binary.LittleEndian.Uint16(src[6:])
+	blockcheck.Full("rc2", dst, src, BlockSize)
+	r0, r1, r2, r3 := load(src)
 	k := &c.k
 
 	for i := 15; i >= 0; i-- {
@@ -209,6 +192,17 @@ func (c *rc2Cipher) Decrypt(dst, src []byte) {
 		}
 	}
 
+	store(dst, r0, r1, r2, r3)
+}
+
+// load reads the block's four little-endian words R[0..3].
+func load(src []byte) (r0, r1, r2, r3 uint16) {
+	return binary.LittleEndian.Uint16(src[0:]), binary.LittleEndian.Uint16(src[2:]),
+		binary.LittleEndian.Uint16(src[4:]), binary.LittleEndian.Uint16(src[6:])
+}
+
+// store writes R[0..3] as the block's four little-endian words.
+func store(dst []byte, r0, r1, r2, r3 uint16) {
 	binary.LittleEndian.PutUint16(dst[0:], r0)
 	binary.LittleEndian.PutUint16(dst[2:], r1)
 	binary.LittleEndian.PutUint16(dst[4:], r2)

@@ -225,10 +225,5 @@ func BenchmarkBlock(b *testing.B) {
 }
 
 func BenchmarkNewCipher(b *testing.B) {
-	key := mustHex(b, "88bca90e90875a7f0f79c384627bafb2")
-	for i := 0; i < b.N; i++ {
-		if _, err := NewCipher(key, SSL3ExportEffectiveKeyBits); err != nil {
-			b.Fatal(err)
-		}
-	}
+	ciphertest.BenchmarkNewCipher(b, newCipherBits(SSL3ExportEffectiveKeyBits), mustHex(b, "88bca90e90875a7f0f79c384627bafb2"))
 }

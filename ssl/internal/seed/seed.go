@@ -17,6 +17,8 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"strconv"
+
+	"github.com/tokenssl/tokenssl/internal/blockcheck"
 )
 
 // BlockSize is the SEED block size in bytes.
@@ -34,10 +36,11 @@ func (k KeySizeError) Error() string {
 	return "seed: invalid key size " + strconv.Itoa(int(k)) + " (want 16 bytes)"
 }
 
-// seedCipher keeps the round keys Ki0, Ki1 of §2.3 as k[2i], k[2i+1];
-// decryption walks them backwards.
+// seedCipher keeps the round keys Ki0, Ki1 of §2.3 as enc[2i], enc[2i+1];
+// dec holds the same pairs in reverse round order, because decryption is
+// the same Feistel network run with the rounds' keys backwards.
 type seedCipher struct {
-	k [2 * rounds]uint32
+	enc, dec [2 * rounds]uint32
 }
 
 // NewCipher returns a SEED cipher.Block for a 16-byte key.
@@ -46,7 +49,10 @@ func NewCipher(key []byte) (cipher.Block, error) {
 		return nil, KeySizeError(len(key))
 	}
 	c := new(seedCipher)
-	expandKey(key, &c.k)
+	expandKey(key, &c.enc)
+	for i := 0; i < rounds; i++ {
+		c.dec[2*i], c.dec[2*i+1] = c.enc[2*(rounds-1-i)], c.enc[2*(rounds-1-i)+1]
+	}
 	return c, nil
 }
 
@@ -76,17 +82,22 @@ func (*seedCipher) BlockSize() int { return BlockSize }
 // Encrypt encrypts the first block of src into dst. dst and src may
 // overlap: the whole block is read before any of it is written.
 func (c *seedCipher) Encrypt(dst, src []byte) {
-	if len(src) < BlockSize {
-		panic("seed: input not full block")
-	}
-	if len(dst) < BlockSize {
-		panic("seed: output not full block")
-	}
+	blockcheck.Full("seed", dst, src, BlockSize)
+	crypt(&c.enc, dst, src)
+}
+
+// Decrypt decrypts the first block of src into dst; see Encrypt.
+func (c *seedCipher) Decrypt(dst, src []byte) {
+	blockcheck.Full("seed", dst, src, BlockSize)
+	crypt(&c.dec, dst, src)
+}
+
+// crypt runs the 16 rounds with the round keys k in order.
+func crypt(k *[2 * rounds]uint32, dst, src []byte) {
 	l0 := binary.BigEndian.Uint32(src[0:])
 	l1 := binary.BigEndian.Uint32(src[4:])
 	r0 := binary.BigEndian.Uint32(src[8:])
 	r1 := binary.BigEndian.Uint32(src[12:])
-	k := &c.k
 	for i := 0; i < 2*rounds; i += 4 {
 		// Two rounds per pass, so that L and R swap roles instead of moving.
 		f0, f1 := f(r0, r1, k[i], k[i+1])
@@ -98,33 +109,6 @@ func (c *seedCipher) Encrypt(dst, src []byte) {
 	}
 	// After an even number of rounds the halves are where they started;
 	// SEED's output is R16||L16, i.e. the last round does not swap.
-	binary.BigEndian.PutUint32(dst[0:], r0)
-	binary.BigEndian.PutUint32(dst[4:], r1)
-	binary.BigEndian.PutUint32(dst[8:], l0)
-	binary.BigEndian.PutUint32(dst[12:], l1)
-}
-
-// Decrypt decrypts the first block of src into dst; see Encrypt.
-func (c *seedCipher) Decrypt(dst, src []byte) {
-	if len(src) < BlockSize {
-		panic("seed: input not full block")
-	}
-	if len(dst) < BlockSize {
-		panic("seed: output not full block")
-	}
-	l0 := binary.BigEndian.Uint32(src[0:])
-	l1 := binary.BigEndian.Uint32(src[4:])
-	r0 := binary.BigEndian.Uint32(src[8:])
-	r1 := binary.BigEndian.Uint32(src[12:])
-	k := &c.k
-	for i := 2*rounds - 2; i >= 0; i -= 4 {
-		f0, f1 := f(r0, r1, k[i], k[i+1])
-		l0 ^= f0
-		l1 ^= f1
-		f0, f1 = f(l0, l1, k[i-2], k[i-1])
-		r0 ^= f0
-		r1 ^= f1
-	}
 	binary.BigEndian.PutUint32(dst[0:], r0)
 	binary.BigEndian.PutUint32(dst[4:], r1)
 	binary.BigEndian.PutUint32(dst[8:], l0)

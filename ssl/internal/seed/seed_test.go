@@ -1,87 +1,41 @@
 package seed
 
 import (
-	"bytes"
-	"crypto/cipher"
-	"encoding/hex"
-	"errors"
 	"math/bits"
 	"math/rand/v2"
-	"os/exec"
-	"strings"
-	"sync"
+	"slices"
 	"testing"
+
+	"github.com/tokenssl/tokenssl/internal/ciphertest"
 )
 
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
-}
-
-// vector is one known answer: Encrypt(key, plaintext) = ciphertext.
-type vector struct {
-	name, key, plaintext, ciphertext string
-}
-
 // rfcVectors are all four of RFC 4269 Appendix B.
-var rfcVectors = []vector{
-	{"RFC 4269 B.1", "00000000000000000000000000000000",
-		"000102030405060708090a0b0c0d0e0f", "5ebac6e0054e166819aff1cc6d346cdb"},
-	{"RFC 4269 B.2", "000102030405060708090a0b0c0d0e0f",
-		"00000000000000000000000000000000", "c11f22f20140505084483597e4370f43"},
-	{"RFC 4269 B.3", "4706480851e61be85d74bfb3fd956185",
-		"83a2f8a288641fb9a4e9a5cc2f131c7d", "ee54d13ebcae706d226bc3142cd40d4a"},
-	{"RFC 4269 B.4", "28dbc3bc49ffd87dcfa509b11d422be7",
-		"b41e6be2eba84a148e2eed84593c5ec7", "9b9b7bfcd1813cb95d0b3618f40f5122"},
+var rfcVectors = []ciphertest.Vector{
+	{Name: "RFC 4269 B.1", Key: "00000000000000000000000000000000",
+		Plaintext: "000102030405060708090a0b0c0d0e0f", Ciphertext: "5ebac6e0054e166819aff1cc6d346cdb"},
+	{Name: "RFC 4269 B.2", Key: "000102030405060708090a0b0c0d0e0f",
+		Plaintext: "00000000000000000000000000000000", Ciphertext: "c11f22f20140505084483597e4370f43"},
+	{Name: "RFC 4269 B.3", Key: "4706480851e61be85d74bfb3fd956185",
+		Plaintext: "83a2f8a288641fb9a4e9a5cc2f131c7d", Ciphertext: "ee54d13ebcae706d226bc3142cd40d4a"},
+	{Name: "RFC 4269 B.4", Key: "28dbc3bc49ffd87dcfa509b11d422be7",
+		Plaintext: "b41e6be2eba84a148e2eed84593c5ec7", Ciphertext: "9b9b7bfcd1813cb95d0b3618f40f5122"},
 }
 
 // moreVectors were each produced by `openssl enc -seed-ecb -nopad`
 // (OpenSSL 3.0, legacy provider) when this file was written, so that they
 // are checked even where openssl lacks SEED.
-var moreVectors = []vector{
-	{"zero key, zero block", "00000000000000000000000000000000",
-		"00000000000000000000000000000000", "90699de47893701e7511196be312af92"},
-	{"all-ones key, zero block", "ffffffffffffffffffffffffffffffff",
-		"00000000000000000000000000000000", "5a54cf44c50290c4cbf71b1083fd12e1"},
-	{"all-ones key, all-ones block", "ffffffffffffffffffffffffffffffff",
-		"ffffffffffffffffffffffffffffffff", "bcb9e68bc5296b2b8e42fb4cf7a2b3ca"},
+var moreVectors = []ciphertest.Vector{
+	{Name: "zero key, zero block", Key: "00000000000000000000000000000000",
+		Plaintext: "00000000000000000000000000000000", Ciphertext: "90699de47893701e7511196be312af92"},
+	{Name: "all-ones key, zero block", Key: "ffffffffffffffffffffffffffffffff",
+		Plaintext: "00000000000000000000000000000000", Ciphertext: "5a54cf44c50290c4cbf71b1083fd12e1"},
+	{Name: "all-ones key, all-ones block", Key: "ffffffffffffffffffffffffffffffff",
+		Plaintext: "ffffffffffffffffffffffffffffffff", Ciphertext: "bcb9e68bc5296b2b8e42fb4cf7a2b3ca"},
 }
 
-func checkVector(t *testing.T, v vector) {
-	t.Helper()
-	key, pt, ct := mustHex(t, v.key), mustHex(t, v.plaintext), mustHex(t, v.ciphertext)
-	c, err := NewCipher(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := make([]byte, BlockSize)
-	c.Encrypt(got, pt)
-	if !bytes.Equal(got, ct) {
-		t.Errorf("Encrypt(%x) = %x, want %x", pt, got, ct)
-	}
-	c.Decrypt(got, ct)
-	if !bytes.Equal(got, pt) {
-		t.Errorf("Decrypt(%x) = %x, want %x", ct, got, pt)
-	}
-	buf := bytes.Clone(pt)
-	if c.Encrypt(buf, buf); !bytes.Equal(buf, ct) {
-		t.Errorf("in-place Encrypt = %x, want %x", buf, ct)
-	}
-	if c.Decrypt(buf, buf); !bytes.Equal(buf, pt) {
-		t.Errorf("in-place Decrypt = %x, want %x", buf, pt)
-	}
-}
-
-func TestKnownAnswers(t *testing.T) {
-	for _, set := range [][]vector{rfcVectors, moreVectors} {
-		for _, v := range set {
-			t.Run(v.name, func(t *testing.T) { checkVector(t, v) })
-		}
-	}
+// TestBlock runs the cipher.Block kit with every vector.
+func TestBlock(t *testing.T) {
+	ciphertest.TestBlock(t, NewCipher, []int{KeySize}, append(slices.Clone(rfcVectors), moreVectors...))
 }
 
 // gRef is G as §2.2 first states it: four S-box outputs, masked and mixed
@@ -136,180 +90,17 @@ func TestKeyConstants(t *testing.T) {
 }
 
 func TestNewCipherKeySize(t *testing.T) {
-	for _, n := range []int{0, 1, 8, 15, 17, 24, 32} {
-		c, err := NewCipher(make([]byte, n))
-		var kse KeySizeError
-		if c != nil || !errors.As(err, &kse) || int(kse) != n {
-			t.Errorf("NewCipher(len %d) = %v, %v; want KeySizeError(%d)", n, c, err, n)
-		}
-	}
-	c, err := NewCipher(make([]byte, KeySize))
-	if err != nil || c.BlockSize() != BlockSize {
-		t.Fatalf("NewCipher(16 bytes) = %v, %v", c, err)
-	}
-}
-
-func TestShortBuffersPanic(t *testing.T) {
-	c, err := NewCipher(make([]byte, KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	short, full := make([]byte, BlockSize-1), make([]byte, BlockSize)
-	for _, tc := range []struct {
-		name     string
-		f        func(dst, src []byte)
-		dst, src []byte
-	}{
-		{"Encrypt short src", c.Encrypt, full, short},
-		{"Encrypt short dst", c.Encrypt, short, full},
-		{"Decrypt short src", c.Decrypt, full, short},
-		{"Decrypt short dst", c.Decrypt, short, full},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				if recover() == nil {
-					t.Error("no panic")
-				}
-			}()
-			tc.f(tc.dst, tc.src)
-		})
-	}
-}
-
-func TestNoAllocs(t *testing.T) {
-	key := make([]byte, KeySize)
-	c, err := NewCipher(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, BlockSize)
-	if a := testing.AllocsPerRun(100, func() { c.Encrypt(buf, buf); c.Decrypt(buf, buf) }); a != 0 {
-		t.Errorf("%v allocations per Encrypt+Decrypt, want 0", a)
-	}
-	if a := testing.AllocsPerRun(100, func() { _, _ = NewCipher(key) }); a > 1 {
-		t.Errorf("NewCipher made %v allocations, want at most 1", a)
-	}
-}
-
-// TestRoundTripRandom is Decrypt(Encrypt(x)) == x through CBC, as SSL
-// uses the cipher, over random keys (deterministic seed).
-func TestRoundTripRandom(t *testing.T) {
-	rng := rand.New(rand.NewPCG(4269, 2))
-	for i := 0; i < 1500; i++ {
-		c, err := NewCipher(randBytes(rng, KeySize))
-		if err != nil {
-			t.Fatal(err)
-		}
-		pt, iv := randBytes(rng, BlockSize*(1+rng.IntN(4))), randBytes(rng, BlockSize)
-		ct := make([]byte, len(pt))
-		cipher.NewCBCEncrypter(c, iv).CryptBlocks(ct, pt)
-		back := make([]byte, len(ct))
-		cipher.NewCBCDecrypter(c, iv).CryptBlocks(back, ct)
-		if !bytes.Equal(back, pt) {
-			t.Fatalf("round trip failed: pt %x got %x", pt, back)
-		}
-	}
-}
-
-func randBytes(rng *rand.Rand, n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(rng.Uint32())
-	}
-	return b
-}
-
-var (
-	opensslOnce sync.Once
-	opensslPre  []string // provider flags that make SEED available
-	opensslErr  string   // why SEED is unavailable, if it is
-)
-
-// opensslSEED finds out once whether `openssl enc -seed-ecb` works, and
-// with which flags: OpenSSL 3 has SEED only in its legacy provider.
-func opensslSEED(t *testing.T) []string {
-	t.Helper()
-	opensslOnce.Do(func() {
-		if _, err := exec.LookPath("openssl"); err != nil {
-			opensslErr = "openssl not installed"
-			return
-		}
-		for _, pre := range [][]string{nil, {"-provider", "legacy", "-provider", "default"}} {
-			args := append([]string{"enc", "-seed-ecb", "-nopad", "-K", strings.Repeat("00", 16)}, pre...)
-			cmd := exec.Command("openssl", args...)
-			cmd.Stdin = bytes.NewReader(make([]byte, BlockSize))
-			if out, err := cmd.Output(); err == nil && len(out) == BlockSize {
-				opensslPre = pre
-				return
-			}
-		}
-		opensslErr = "openssl has no SEED, even with the legacy provider"
-	})
-	if opensslErr != "" {
-		t.Skip(opensslErr)
-	}
-	return opensslPre
-}
-
-// openssl runs `openssl enc -<name> -nopad` over in; the IV is passed only
-// for CBC.
-func openssl(t *testing.T, name string, decrypt bool, key, iv, in []byte) []byte {
-	t.Helper()
-	args := []string{"enc", "-" + name, "-nopad", "-K", hex.EncodeToString(key)}
-	args = append(args, opensslSEED(t)...)
-	if iv != nil {
-		args = append(args, "-iv", hex.EncodeToString(iv))
-	}
-	if decrypt {
-		args = append(args, "-d")
-	}
-	cmd := exec.Command("openssl", args...)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("openssl %s: %v: %s", strings.Join(args, " "), err, stderr.String())
-	}
-	return out
+	ciphertest.RejectKeySizesAs[KeySizeError](t, NewCipher, []int{0, 1, 8, 15, 17, 24, 32})
+	ciphertest.NewCipherAllocs(t, NewCipher, []int{KeySize}, 1)
 }
 
 // TestAgainstOpenSSL cross-checks random keys and messages, ECB and CBC,
-// both directions, with the openssl binary.
+// both directions, with the openssl binary (OpenSSL 3 has SEED only in its
+// legacy provider; the kit finds it).
 func TestAgainstOpenSSL(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4269, 3))
 	for i := 0; i < 12; i++ {
-		key := randBytes(rng, KeySize)
-		c, err := NewCipher(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msg := randBytes(rng, BlockSize*(1+rng.IntN(8)))
-		iv := randBytes(rng, BlockSize)
-
-		ecb := make([]byte, len(msg))
-		for j := 0; j < len(msg); j += BlockSize {
-			c.Encrypt(ecb[j:], msg[j:])
-		}
-		cbc := make([]byte, len(msg))
-		cipher.NewCBCEncrypter(c, iv).CryptBlocks(cbc, msg)
-
-		if got := openssl(t, "seed-ecb", false, key, nil, msg); !bytes.Equal(got, ecb) {
-			t.Errorf("seed-ecb key %x: openssl %x, we %x", key, got, ecb)
-		}
-		oct := openssl(t, "seed-cbc", false, key, iv, msg)
-		if !bytes.Equal(oct, cbc) {
-			t.Errorf("seed-cbc key %x: openssl %x, we %x", key, oct, cbc)
-		}
-		// Decryption of the peer's ciphertext, as a record layer does.
-		back := make([]byte, len(oct))
-		cipher.NewCBCDecrypter(c, iv).CryptBlocks(back, oct)
-		if !bytes.Equal(back, msg) {
-			t.Errorf("seed-cbc key %x: decrypting openssl's ciphertext gave %x, want %x", key, back, msg)
-		}
-		if got := openssl(t, "seed-cbc", true, key, iv, cbc); !bytes.Equal(got, msg) {
-			t.Errorf("seed-cbc key %x: openssl decrypted ours to %x, want %x", key, got, msg)
-		}
+		ciphertest.AgainstOpenSSL(t, NewCipher, "seed", KeySize, rng)
 	}
 }
 
@@ -317,28 +108,5 @@ func TestAgainstOpenSSL(t *testing.T) {
 // panicking, that Decrypt(Encrypt(x)) == x, and that in-place operation
 // gives the same result as separate buffers.
 func FuzzSEED(f *testing.F) {
-	for _, v := range rfcVectors {
-		f.Add(mustHex(f, v.key), mustHex(f, v.plaintext))
-	}
-	f.Fuzz(func(t *testing.T, key, block []byte) {
-		c, err := NewCipher(key)
-		if (err == nil) != (len(key) == KeySize) {
-			t.Fatalf("NewCipher(len %d): err = %v", len(key), err)
-		}
-		if err != nil {
-			return
-		}
-		var pt, ct, back [BlockSize]byte
-		copy(pt[:], block)
-		c.Encrypt(ct[:], pt[:])
-		c.Decrypt(back[:], ct[:])
-		if back != pt {
-			t.Fatalf("key %x: Decrypt(Encrypt(%x)) = %x", key, pt, back)
-		}
-		in := pt
-		c.Encrypt(in[:], in[:])
-		if in != ct {
-			t.Fatalf("key %x: in-place Encrypt(%x) = %x, want %x", key, pt, in, ct)
-		}
-	})
+	ciphertest.FuzzBlock(f, NewCipher, []int{KeySize}, rfcVectors)
 }

@@ -12,7 +12,7 @@
 // calls C_Initialize or C_Finalize.
 //
 // Parameter structures are built in C memory by Go code that mirrors the C
-// definitions of the OASIS headers in this directory (pkcs11t.h, unpacked:
+// definitions of the OASIS headers in third_party/ (pkcs11t.h, unpacked:
 // the Unix convention); layout_test.go checks every size and offset against
 // the C compiler's, and that C reads back what Go wrote. Go memory is never
 // handed to the module, so the token may keep writing into pRandomA or the
@@ -20,6 +20,7 @@
 package p11fortezza
 
 /*
+#cgo CFLAGS: -I${SRCDIR}/third_party
 #cgo linux LDFLAGS: -ldl
 #cgo freebsd LDFLAGS: -ldl
 #include <stdlib.h>
