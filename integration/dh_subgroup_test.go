@@ -13,6 +13,7 @@ import (
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/ssl"
 	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/token/tokentest"
 	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
@@ -24,43 +25,6 @@ import (
 // from public values), and never reach the token: the attack recovered x
 // mod 3 and x mod 4 in at most 7 handshakes before the fix, through the
 // Finished check and through SoftHSM refusing a shared value of p-1.
-
-// subgroupGroup is a 1024-bit group with p-1 = 12·q·m and g of prime
-// order q; small holds elements of small order.
-func subgroupGroup(t *testing.T) (*token.DHParams, map[string]*big.Int) {
-	t.Helper()
-	one := big.NewInt(1)
-	q, err := rand.Prime(rand.Reader, 160)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p *big.Int
-	for p == nil {
-		m, _ := rand.Int(rand.Reader, new(big.Int).Lsh(one, 860))
-		c := new(big.Int).Mul(m, q)
-		c.Mul(c, big.NewInt(12)).Add(c, one)
-		if c.BitLen() == 1024 && c.ProbablyPrime(20) {
-			p = c
-		}
-	}
-	pm1 := new(big.Int).Sub(p, one)
-	ofOrder := func(order int64) *big.Int {
-		e := new(big.Int).Div(pm1, big.NewInt(order))
-		for h := int64(2); ; h++ {
-			y := new(big.Int).Exp(big.NewInt(h), e, p)
-			if y.Cmp(one) != 0 && (order != 4 || new(big.Int).Exp(y, big.NewInt(2), p).Cmp(one) != 0) {
-				return y
-			}
-		}
-	}
-	g := new(big.Int).Exp(big.NewInt(2), new(big.Int).Div(pm1, q), p)
-	o3, o4 := ofOrder(3), ofOrder(4)
-	return &token.DHParams{P: p, G: g, Q: q}, map[string]*big.Int{
-		"order 2": pm1, "order 3": o3, "order 4": o4,
-		"order 12": new(big.Int).Mod(new(big.Int).Mul(o3, o4), p),
-		"order 2q": new(big.Int).Mod(new(big.Int).Mul(g, pm1), p),
-	}
-}
 
 // agreeCounter counts the agreements that reach the key.
 type agreeCounter struct {
@@ -90,7 +54,7 @@ func hostileYc(t *testing.T, cc, sc *ssl.Config, yc *big.Int) error {
 }
 
 func TestDHSubgroupAttackOnStaticKey(t *testing.T) {
-	group, small := subgroupGroup(t)
+	group, small := tokentest.CofactorGroup(t)
 	dsaCA, err := ssltest.NewDSACA("subgroup test DSA CA")
 	if err != nil {
 		t.Fatal(err)

@@ -320,24 +320,16 @@ func TestOpsForwardHalfClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer backend.Close()
-	sawEOF := make(chan error, 1)
-	go func() {
-		c, err := backend.Accept()
-		if err != nil {
-			sawEOF <- err
-			return
-		}
-		defer c.Close()
+	sawEOF := serveOne(backend, func(c net.Conn) error {
 		req, err := bufio.NewReader(c).ReadString('\n')
 		if err != nil {
-			sawEOF <- err
-			return
+			return err
 		}
 		c.Write([]byte("BACKEND " + strings.ToUpper(req)))
 		c.(*net.TCPConn).CloseWrite()
 		_, err = io.Copy(io.Discard, c) // returns nil at EOF
-		sawEOF <- err
-	}()
+		return err
+	})
 	addr := freeLoopback(t)
 	p := startOps(t, tk.env, addr, append([]string{"server", "-listen", addr, "-forward", backend.Addr().String(), "-log-format", "json"}, tk.flags...)...)
 	c, err := ssl.Dial("tcp", addr, opsClientConfig(t, tk.caPEM))
@@ -493,4 +485,20 @@ func TestOpsBadServiceFlags(t *testing.T) {
 			t.Errorf("%v: %v %q, want exit 1 %q", c.args, err, out.String(), c.want)
 		}
 	}
+}
+
+// serveOne accepts one connection on ln, runs serve on it and closes it;
+// the channel gets serve's error, or Accept's.
+func serveOne(ln net.Listener, serve func(net.Conn) error) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		done <- serve(c)
+	}()
+	return done
 }

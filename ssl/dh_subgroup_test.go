@@ -10,49 +10,10 @@ import (
 	"testing"
 
 	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/token/tokentest"
 )
 
 // Issue 10 item 3: the small-subgroup attack on static DH keys.
-
-// cofactorGroup returns a 1024-bit group whose p-1 = 12·q·m: g of prime
-// order q (160 bits), and elements of order 2, 3 and 4 for a hostile peer
-// to send, from which it would learn x mod 2, 3, 4 through any oracle.
-func cofactorGroup(t testing.TB) (group *token.DHParams, small map[string]*big.Int) {
-	t.Helper()
-	one := big.NewInt(1)
-	q, err := rand.Prime(rand.Reader, 160)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p *big.Int
-	for p == nil {
-		m, _ := rand.Int(rand.Reader, new(big.Int).Lsh(one, 860))
-		c := new(big.Int).Mul(m, q)
-		c.Mul(c, big.NewInt(12)).Add(c, one)
-		if c.BitLen() == 1024 && c.ProbablyPrime(20) {
-			p = c
-		}
-	}
-	pm1 := new(big.Int).Sub(p, one)
-	elem := func(order int64) *big.Int {
-		e := new(big.Int).Div(pm1, big.NewInt(order))
-		for h := int64(2); ; h++ {
-			y := new(big.Int).Exp(big.NewInt(h), e, p)
-			if y.Cmp(one) == 0 {
-				continue
-			}
-			if order == 4 && new(big.Int).Exp(y, big.NewInt(2), p).Cmp(one) == 0 {
-				continue // order 2, not 4
-			}
-			return y
-		}
-	}
-	g := new(big.Int).Exp(big.NewInt(2), new(big.Int).Div(pm1, q), p)
-	small = map[string]*big.Int{"order 2 (p-1)": pm1, "order 3": elem(3), "order 4": elem(4)}
-	small["order 12"] = new(big.Int).Mod(new(big.Int).Mul(small["order 3"], small["order 4"]), p)
-	small["order 2q"] = new(big.Int).Mod(new(big.Int).Mul(g, pm1), p)
-	return &token.DHParams{P: p, G: g, Q: q}, small
-}
 
 // countingDH counts agreements and, when refuse says so, fails as SoftHSM
 // does for a shared value of 1 or p-1.
@@ -87,7 +48,7 @@ func dhYc(y *big.Int) []byte {
 // agreement and a refused agreement was reported at once.
 func TestStaticDHSmallSubgroup(t *testing.T) {
 	l := legacyCerts(t)
-	group, small := cofactorGroup(t)
+	group, small := tokentest.CofactorGroup(t)
 	soft := newDHKey(t, group)
 	spki := dhSPKI(t, soft) // X9.42, carries q
 	soft.Pub.Q = nil        // as a CKK_DH token key: no CKA_SUBPRIME
@@ -158,7 +119,7 @@ func TestStaticDHSmallSubgroup(t *testing.T) {
 // with a random pre-master secret. Before the fix the DHE path dropped q.
 func TestStaticDHClientKey(t *testing.T) {
 	l := legacyCerts(t)
-	group, small := cofactorGroup(t)
+	group, small := tokentest.CofactorGroup(t)
 	soft := newDHKey(t, group)
 	spki := dhSPKI(t, soft)
 	soft.Pub.Q = nil

@@ -64,12 +64,7 @@ func TestClientInitiatedSecureRenegotiation(t *testing.T) {
 }
 
 func TestServerInitiatedRenegotiationWithDataInFlight(t *testing.T) {
-	cc, sc := clientConfig(t), serverConfig(t)
-	cc.Renegotiation, sc.Renegotiation = RenegotiateSecure, RenegotiateSecure
-	c, s, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	c, s := secureRenegotiationPair(t)
 	// The server keeps writing while it asks for a new handshake; the
 	// client answers inside Read and loses no byte.
 	const chunks = 50
@@ -140,12 +135,7 @@ func TestRenegotiationPolicy(t *testing.T) {
 // Without RFC 5746 on the peer, RenegotiateSecure refuses: the client
 // does not start one, and a server does not accept one.
 func TestSecureRenegotiationNeedsPeerSupport(t *testing.T) {
-	cc, sc := clientConfig(t), serverConfig(t)
-	cc.Renegotiation, sc.Renegotiation = RenegotiateSecure, RenegotiateSecure
-	c, s, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	c, s := secureRenegotiationPair(t)
 	c.secureRenegotiation = false // as if the server had not answered the SCSV
 	if err := c.Renegotiate(); err == nil {
 		t.Fatal("client renegotiated insecurely under RenegotiateSecure")
@@ -166,12 +156,7 @@ func (c *Conn) renegotiateAnyway(t *testing.T) {
 // A forged binding: the client's renegotiation_info does not match the
 // previous Finished, as in a splicing attack.
 func TestRenegotiationInfoMismatchRejected(t *testing.T) {
-	cc, sc := clientConfig(t), serverConfig(t)
-	cc.Renegotiation, sc.Renegotiation = RenegotiateSecure, RenegotiateSecure
-	c, s, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	c, s := secureRenegotiationPair(t)
 	done := echoServer(s)
 	c.clientFinished = bytes.Repeat([]byte{1}, 36)
 	err := c.Renegotiate()
@@ -203,4 +188,17 @@ func TestClientIgnoresHelloRequestByDefault(t *testing.T) {
 	if c.handshakes != 1 {
 		t.Fatal("client renegotiated although not configured to")
 	}
+}
+
+// secureRenegotiationPair is a handshaken pair with RenegotiateSecure on
+// both ends.
+func secureRenegotiationPair(t *testing.T) (c, s *Conn) {
+	t.Helper()
+	cc, sc := clientConfig(t), serverConfig(t)
+	cc.Renegotiation, sc.Renegotiation = RenegotiateSecure, RenegotiateSecure
+	c, s, cerr, serr := handshakePair(t, cc, sc)
+	if cerr != nil || serr != nil {
+		t.Fatal(cerr, serr)
+	}
+	return c, s
 }
