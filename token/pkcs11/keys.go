@@ -83,10 +83,8 @@ type RSAKey struct {
 }
 
 func newRSAKey(o *Object) (*RSAKey, error) {
-	ctx, cancel := o.b.opCtx()
-	defer cancel()
 	k := &RSAKey{Object: o}
-	err := o.b.do(ctx, "read public key", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
+	err := o.b.run("read public key", func(c *p11.Ctx, sh p11.SessionHandle) error {
 		// The modulus and public exponent are readable on a sensitive
 		// private key object; fall back to the public object.
 		v, err := readBig(c, sh, o.handle(), p11.CKA_MODULUS, p11.CKA_PUBLIC_EXPONENT)
@@ -249,10 +247,8 @@ type DSAKey struct {
 }
 
 func newDSAKey(o *Object) (*DSAKey, error) {
-	ctx, cancel := o.b.opCtx()
-	defer cancel()
 	k := &DSAKey{Object: o}
-	err := o.b.do(ctx, "read public key", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
+	err := o.b.run("read public key", func(c *p11.Ctx, sh p11.SessionHandle) error {
 		pqg, err := readBig(c, sh, o.handle(), p11.CKA_PRIME, p11.CKA_SUBPRIME, p11.CKA_BASE)
 		if err != nil {
 			return &Error{Op: "read DSA parameters", Token: o.b.label, Code: rv(err)}
@@ -318,10 +314,8 @@ type DHKey struct {
 var _ token.DHAgreer = (*DHKey)(nil)
 
 func newDHKey(o *Object) (*DHKey, error) {
-	ctx, cancel := o.b.opCtx()
-	defer cancel()
 	k := &DHKey{Object: o}
-	err := o.b.do(ctx, "read public key", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
+	err := o.b.run("read public key", func(c *p11.Ctx, sh p11.SessionHandle) error {
 		pg, err := readBig(c, sh, o.handle(), p11.CKA_PRIME, p11.CKA_BASE)
 		if err != nil {
 			return &Error{Op: "read DH parameters", Token: o.b.label, Code: rv(err)}
@@ -382,10 +376,8 @@ func (k *DHKey) derive(peer *big.Int) ([]byte, error) {
 		p11.NewAttribute(p11.CKA_SENSITIVE, false),
 		p11.NewAttribute(p11.CKA_EXTRACTABLE, true),
 	}
-	ctx, cancel := k.b.opCtx()
-	defer cancel()
 	var z []byte
-	err := k.b.do(ctx, "DH derive", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
+	err := k.b.run("DH derive", func(c *p11.Ctx, sh p11.SessionHandle) error {
 		h, err := c.DeriveKey(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DH_PKCS_DERIVE, peer.Bytes())}, k.handle(), tmpl)
 		if err != nil {
 			return err
@@ -421,10 +413,8 @@ var (
 
 // sign runs one C_SignInit/C_Sign with mech over data on a pooled session.
 func (o *Object) sign(mech uint, data []byte) ([]byte, error) {
-	ctx, cancel := o.b.opCtx()
-	defer cancel()
 	var sig []byte
-	err := o.b.do(ctx, "sign", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
+	err := o.b.run("sign", func(c *p11.Ctx, sh p11.SessionHandle) error {
 		if err := c.SignInit(sh, []*p11.Mechanism{p11.NewMechanism(mech, nil)}, o.handle()); err != nil {
 			return err
 		}
