@@ -198,15 +198,7 @@ func (c *FortezzaCard) SignDSS(digest []byte) ([]byte, error) {
 	if c.dss == nil {
 		return nil, &Error{Op: "DSS sign", Token: c.b.label, Kind: ErrUnsupported, Detail: "no DSS key"}
 	}
-	der, err := c.dss.Sign(nil, digest, nil)
-	if err != nil {
-		return nil, err
-	}
-	r, s, err := x509legacy.ParseDSASignature(der)
-	if err != nil {
-		return nil, errors.New("pkcs11: malformed DSA signature")
-	}
-	return token.RawDSASignature(c.dss.pub.Q, r, s)
+	return c.dss.SignRaw(digest)
 }
 
 // p11Key is a SKIPJACK session key object (TEK or MEK).

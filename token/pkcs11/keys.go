@@ -290,19 +290,39 @@ func (k *DSAKey) Public() crypto.PublicKey { return k.pub }
 // token.DSAKey and crypto11. A digest longer than q is truncated to q's
 // byte length first (FIPS 186: the leftmost bits).
 func (k *DSAKey) Sign(_ io.Reader, digest []byte, _ crypto.SignerOpts) ([]byte, error) {
+	r, s, err := k.signRS(digest)
+	if err != nil {
+		return nil, err
+	}
+	return x509legacy.MarshalDSASignature(r, s)
+}
+
+// SignRaw signs digest as Sign does and returns the signature as a
+// Fortezza card gives it: the fixed-width r‖s of token.RawDSASignature
+// (the DSS half of a card on a token signs with it).
+func (k *DSAKey) SignRaw(digest []byte) ([]byte, error) {
+	r, s, err := k.signRS(digest)
+	if err != nil {
+		return nil, err
+	}
+	return token.RawDSASignature(k.pub.Q, r, s)
+}
+
+// signRS is one CKM_DSA signature of digest (cut to q's length).
+func (k *DSAKey) signRS(digest []byte) (r, s *big.Int, err error) {
 	qlen := (k.pub.Q.BitLen() + 7) / 8
 	if len(digest) > qlen {
 		digest = digest[:qlen]
 	}
 	raw, err := k.sign(p11.CKM_DSA, digest)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(raw) == 0 || len(raw)%2 != 0 {
-		return nil, &Error{Op: "sign", Token: k.b.label, Detail: fmt.Sprintf("token returned a %d-byte DSA signature", len(raw))}
+		return nil, nil, &Error{Op: "sign", Token: k.b.label, Detail: fmt.Sprintf("token returned a %d-byte DSA signature", len(raw))}
 	}
 	half := len(raw) / 2
-	return x509legacy.MarshalDSASignature(new(big.Int).SetBytes(raw[:half]), new(big.Int).SetBytes(raw[half:]))
+	return new(big.Int).SetBytes(raw[:half]), new(big.Int).SetBytes(raw[half:]), nil
 }
 
 // DHKey is a Diffie-Hellman (PKCS#3, CKK_DH) private key on a token.
