@@ -76,6 +76,24 @@ func publicPartner(c *p11.Ctx, sh p11.SessionHandle, o *Object, types ...uint) (
 	return readBig(c, sh, hs[0], types...)
 }
 
+// readGroup reads the domain parameters (attrs) of the private key o
+// and y, the CKA_VALUE of its public object: nil if there is none (the
+// private object's CKA_VALUE is x). what names the key type in errors.
+func (o *Object) readGroup(what string, attrs ...uint) (params []*big.Int, y *big.Int, err error) {
+	err = o.b.run("read public key", func(c *p11.Ctx, sh p11.SessionHandle) error {
+		v, err := readBig(c, sh, o.handle(), attrs...)
+		if err != nil {
+			return &Error{Op: "read " + what + " parameters", Token: o.b.label, Code: rv(err)}
+		}
+		params = v
+		if v, err := publicPartner(c, sh, o, p11.CKA_VALUE); err == nil {
+			y = v[0]
+		}
+		return nil
+	})
+	return params, y, err
+}
+
 // RSAKey is an RSA private key on a token.
 type RSAKey struct {
 	*Object
@@ -247,24 +265,13 @@ type DSAKey struct {
 }
 
 func newDSAKey(o *Object) (*DSAKey, error) {
-	k := &DSAKey{Object: o}
-	err := o.b.run("read public key", func(c *p11.Ctx, sh p11.SessionHandle) error {
-		pqg, err := readBig(c, sh, o.handle(), p11.CKA_PRIME, p11.CKA_SUBPRIME, p11.CKA_BASE)
-		if err != nil {
-			return &Error{Op: "read DSA parameters", Token: o.b.label, Code: rv(err)}
-		}
-		k.pub = &dsa.PublicKey{Parameters: dsa.Parameters{P: pqg[0], Q: pqg[1], G: pqg[2]}}
-		// CKA_VALUE of the private object is x; y lives on the public
-		// object (or in the certificate).
-		if y, err := publicPartner(c, sh, o, p11.CKA_VALUE); err == nil {
-			k.pub.Y = y[0]
-		}
-		return nil
-	})
+	pqg, y, err := o.readGroup("DSA", p11.CKA_PRIME, p11.CKA_SUBPRIME, p11.CKA_BASE)
 	if err != nil {
 		return nil, err
 	}
+	k := &DSAKey{Object: o, pub: &dsa.PublicKey{Parameters: dsa.Parameters{P: pqg[0], Q: pqg[1], G: pqg[2]}, Y: y}}
 	if k.pub.Y == nil {
+		// y lives on the public object or in the certificate.
 		der, err := o.Certificate()
 		if err != nil {
 			return nil, &Error{Op: "read public key", Token: o.b.label, Detail: "DSA key has neither a public key object nor a certificate beside it"}
@@ -334,21 +341,11 @@ type DHKey struct {
 var _ token.DHAgreer = (*DHKey)(nil)
 
 func newDHKey(o *Object) (*DHKey, error) {
-	k := &DHKey{Object: o}
-	err := o.b.run("read public key", func(c *p11.Ctx, sh p11.SessionHandle) error {
-		pg, err := readBig(c, sh, o.handle(), p11.CKA_PRIME, p11.CKA_BASE)
-		if err != nil {
-			return &Error{Op: "read DH parameters", Token: o.b.label, Code: rv(err)}
-		}
-		k.pub.P, k.pub.G = pg[0], pg[1]
-		if y, err := publicPartner(c, sh, o, p11.CKA_VALUE); err == nil {
-			k.pub.Y = y[0]
-		}
-		return nil
-	})
+	pg, y, err := o.readGroup("DH", p11.CKA_PRIME, p11.CKA_BASE)
 	if err != nil {
 		return nil, err
 	}
+	k := &DHKey{Object: o, pub: token.DHPublicKey{DHParams: token.DHParams{P: pg[0], G: pg[1]}, Y: y}}
 	if k.pub.Y == nil {
 		// No public object: y = g^x mod p is one derivation with g as the
 		// peer value, computed on the token without exposing x.
