@@ -10,7 +10,6 @@ import (
 
 	"github.com/tokenssl/tokenssl/internal/recordproxy"
 	"github.com/tokenssl/tokenssl/internal/ssltest"
-	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/ssl"
 	"github.com/tokenssl/tokenssl/token"
 	"github.com/tokenssl/tokenssl/token/tokentest"
@@ -59,13 +58,7 @@ func TestDHSubgroupAttackOnStaticKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := softhsmtest.NewToken(t)
-	backend, err := tok.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { backend.Close() })
-	onToken, err := ssltest.TokenKeys{Token: tok, Backend: backend}.DH("dh-subgroup", group)
+	onToken, err := tokenKeys(t).DH("dh-subgroup", group)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/tokenssl/tokenssl/integration/interop"
 	"github.com/tokenssl/tokenssl/internal/ssltest"
-	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/ssl"
 )
 
@@ -109,17 +108,7 @@ func TestSuiteMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := softhsmtest.NewToken(t)
-	backend, err := tok.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { backend.Close() })
-	tokenPKI, err := ssltest.NewPKI(ssltest.TokenKeys{Token: tok, Backend: backend}, "localhost")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := []keySet{{"software", softPKI}, {"softhsm", tokenPKI}}
+	keys := []keySet{{"software", softPKI}, {"softhsm", tokenPKI(t)}}
 
 	// The peers' own server certificate (RSA, software: it is theirs).
 	tc := interop.NewTestCert(t)

@@ -197,15 +197,7 @@ func (c *FortezzaCard) SignDSS(digest []byte) ([]byte, error) {
 	if c.dss == nil {
 		return nil, errors.New("softhsm: the Fortezza card has no DSS key")
 	}
-	der, err := c.dss.Sign(nil, digest, nil)
-	if err != nil {
-		return nil, err
-	}
-	r, s, err := x509legacy.ParseDSASignature(der)
-	if err != nil {
-		return nil, errors.New("softhsm: malformed DSA signature from the token")
-	}
-	return token.RawDSASignature(c.DSSPublicKey().Q, r, s)
+	return c.dss.SignRaw(digest)
 }
 
 // --- token objects ---

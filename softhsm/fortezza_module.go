@@ -247,17 +247,7 @@ func ProvisionFortezzaModulePair(env *Env, modulePath string, ca *FortezzaCA, se
 
 // Close closes both cards and deletes their tokens.
 func (p *FortezzaModulePair) Close() error {
-	var errs []error
-	for _, c := range []*FortezzaModuleCard{p.Server, p.Client} {
-		if c != nil {
-			errs = append(errs, c.Close())
-		}
-	}
-	for _, t := range []*Token{p.ServerToken, p.ClientToken} {
-		if t != nil {
-			errs = append(errs, t.Delete())
-		}
-	}
+	errs := closePair(p.Server, p.Client, p.ServerToken, p.ClientToken, true)
 	p.Server, p.Client, p.ServerToken, p.ClientToken = nil, nil, nil, nil
 	return errors.Join(errs...)
 }

@@ -318,23 +318,35 @@ func ProvisionFortezzaDemo(opts FortezzaPairOptions) (*FortezzaPair, error) {
 // Close closes both cards' Backends, deletes the tokens and, for
 // ProvisionFortezzaDemo, the environment.
 func (p *FortezzaPair) Close() error {
-	var errs []error
-	for _, c := range []*FortezzaCard{p.Server, p.Client} {
-		if c != nil {
-			errs = append(errs, c.Close())
-		}
-	}
-	for _, t := range []*Token{p.ServerToken, p.ClientToken} {
-		if t != nil && p.env == nil {
-			errs = append(errs, t.Delete())
-		}
-	}
+	// A demo's tokens go with its environment.
+	errs := closePair(p.Server, p.Client, p.ServerToken, p.ClientToken, p.env == nil)
 	if p.env != nil {
 		errs = append(errs, p.env.Close())
 		p.env = nil
 	}
 	p.Server, p.Client, p.ServerToken, p.ClientToken = nil, nil, nil, nil
 	return errors.Join(errs...)
+}
+
+// closePair closes a pair's cards that are set and, if deleteTokens,
+// deletes its tokens that are set.
+func closePair[C interface {
+	comparable
+	Close() error
+}](server, client C, serverToken, clientToken *Token, deleteTokens bool) []error {
+	var errs []error
+	var none C
+	for _, c := range []C{server, client} {
+		if c != none {
+			errs = append(errs, c.Close())
+		}
+	}
+	for _, t := range []*Token{serverToken, clientToken} {
+		if t != nil && deleteTokens {
+			errs = append(errs, t.Delete())
+		}
+	}
+	return errs
 }
 
 // fzNameKEAPair reads the public value of a freshly generated KEA pair,

@@ -98,11 +98,9 @@ func (b *Backend) FindObject(spec KeySpec, class uint) (*Object, error) {
 	if spec.Label == "" && len(spec.ID) == 0 {
 		return nil, &Error{Op: "find object", Token: b.label, Detail: "give a label or an id"}
 	}
-	ctx, cancel := b.opCtx()
-	defer cancel()
 	o := &Object{b: b, class: class}
 	var h p11.ObjectHandle
-	err := b.do(ctx, "find object", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
+	err := b.run("find object", func(c *p11.Ctx, sh p11.SessionHandle) error {
 		hs, err := findAll(c, sh, spec.template(class), 2)
 		if err != nil {
 			return err
@@ -165,10 +163,8 @@ func (b *Backend) FindCertificate(spec KeySpec) ([]byte, error) {
 	if spec.Label == "" && len(spec.ID) == 0 {
 		return nil, &Error{Op: "find certificate", Token: b.label, Detail: "give a label or an id"}
 	}
-	ctx, cancel := b.opCtx()
-	defer cancel()
 	var der []byte
-	err := b.do(ctx, "find certificate", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
+	err := b.run("find certificate", func(c *p11.Ctx, sh p11.SessionHandle) error {
 		hs, err := findAll(c, sh, spec.template(p11.CKO_CERTIFICATE), 2)
 		if err != nil {
 			return err
