@@ -11,7 +11,7 @@ import (
 )
 
 // The card module passes the same contract as the software card and the
-// emulator (token/tokentest.TestFortezzaCard, which softhsm's and token's
+// emulator (tokentest.TestFortezzaCard in token/tokentest/, which softhsm's and token's
 // tests run on those): against itself in full and e-mail mode, and against
 // a software card in both directions, which is where "the same bytes on the
 // wire" is proved (the same MEK wrapped under the same TEK gives the same
