@@ -32,13 +32,9 @@ type serverHandshakeState struct {
 
 func (c *Conn) serverHandshake(ctx context.Context) error {
 	hs := serverHandshakeState{c: c, ctx: ctx, transcript: newFinishedHash()}
-	msg, err := c.readHandshake(&hs.transcript, typeClientHello)
+	ch, err := readHandshakeMsg[clientHelloMsg](c, &hs.transcript, typeClientHello, "ClientHello")
 	if err != nil {
 		return err
-	}
-	ch, ok := msg.(*clientHelloMsg)
-	if !ok {
-		return c.unexpectedMessage("ClientHello", msg)
 	}
 	hs.clientHello = ch
 	if err := hs.processClientHello(); err != nil {
@@ -49,25 +45,18 @@ func (c *Conn) serverHandshake(ctx context.Context) error {
 	// resumed handshake is not resumed.
 	c.cipherSuite, c.didResume = hs.suite.id, resumed
 	if resumed {
-		if err := hs.doResumeHandshake(); err != nil {
-			return err
-		}
-		if err := c.sendFinished(&hs.transcript, hs.masterSecret); err != nil {
-			return err
-		}
-		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
-			return err
-		}
+		err = hs.doResumeHandshake()
 	} else {
-		if err := hs.doFullHandshake(); err != nil {
-			return err
-		}
-		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
-			return err
-		}
-		if err := c.sendFinished(&hs.transcript, hs.masterSecret); err != nil {
-			return err
-		}
+		err = hs.doFullHandshake()
+	}
+	if err != nil {
+		return err
+	}
+	// The server speaks first in a resumed handshake, the client in a full one.
+	if err := c.exchangeFinished(&hs.transcript, hs.masterSecret, resumed); err != nil {
+		return err
+	}
+	if !resumed {
 		hs.saveSession()
 	}
 	c.handshakeComplete.Store(true)
@@ -406,13 +395,9 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 	if pub != nil {
 		// CertificateVerify covers every message before it (§7.6.8).
 		sum := hs.transcript.clone().certificateVerifySum(hs.masterSecret)
-		msg, err := c.readHandshake(&hs.transcript, typeCertificateVerify)
+		cv, err := readHandshakeMsg[certificateVerifyMsg](c, &hs.transcript, typeCertificateVerify, "CertificateVerify")
 		if err != nil {
 			return err
-		}
-		cv, ok := msg.(*certificateVerifyMsg)
-		if !ok {
-			return c.unexpectedMessage("CertificateVerify", msg)
 		}
 		if err := verifyHandshakeSignature(pub, sum, cv.signature); err != nil {
 			return c.sendAlert(alertHandshakeFailure, fmt.Errorf("client CertificateVerify: %w", err))
