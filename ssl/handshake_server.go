@@ -205,11 +205,12 @@ func (hs *serverHandshakeState) chooseSuite() (*cipherSuite, *Certificate, error
 	return nil, nil, errors.New("no cipher suite in common with the client (or no certificate for it)")
 }
 
-// setHelloExtensions fills the ServerHello's extensions: renegotiation_info
-// when the client binds renegotiations (RFC 5746), and in a full handshake
-// the exchange's own (ka; nil when resuming, where RFC 4492 §4 has the ECC
+// writeServerHello starts the server's flight (buffered until it ends)
+// with the ServerHello, whose extensions are renegotiation_info when the
+// client binds renegotiations (RFC 5746), and in a full handshake the
+// exchange's own (ka; nil when resuming, where RFC 4492 §4 has the ECC
 // extensions ignored).
-func (hs *serverHandshakeState) setHelloExtensions(ka keyAgreement) error {
+func (hs *serverHandshakeState) writeServerHello(ka keyAgreement) error {
 	c := hs.c
 	var exts []extension
 	if c.secureRenegotiation {
@@ -223,7 +224,10 @@ func (hs *serverHandshakeState) setHelloExtensions(ka keyAgreement) error {
 		return c.sendAlert(alertHandshakeFailure, err)
 	}
 	hs.hello.extensions = ext
-	return nil
+	c.out.Lock()
+	c.buffering = true
+	c.out.Unlock()
+	return c.writeHandshake(hs.hello, &hs.transcript)
 }
 
 func containsSuite(list []uint16, id uint16) bool {
@@ -279,13 +283,7 @@ func (hs *serverHandshakeState) doResumeHandshake() error {
 	c.session = hs.session
 	c.peerCertificates = hs.session.PeerCertificates
 	c.verifiedChains = hs.session.VerifiedChains
-	if err := hs.setHelloExtensions(nil); err != nil {
-		return err
-	}
-	c.out.Lock()
-	c.buffering = true
-	c.out.Unlock()
-	if err := c.writeHandshake(hs.hello, &hs.transcript); err != nil {
+	if err := hs.writeServerHello(nil); err != nil {
 		return err
 	}
 	if err := c.logMasterSecret(hs.clientHello.random, hs.masterSecret); err != nil {
@@ -307,13 +305,7 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 	}
 	hs.ka = hs.suite.ka(hs.suite) // chooseSuite took only implemented suites
 	defer hs.ka.release()
-	if err := hs.setHelloExtensions(hs.ka); err != nil {
-		return err
-	}
-	c.out.Lock()
-	c.buffering = true
-	c.out.Unlock()
-	if err := c.writeHandshake(hs.hello, &hs.transcript); err != nil {
+	if err := hs.writeServerHello(hs.ka); err != nil {
 		return err
 	}
 	if hs.cert != nil {
