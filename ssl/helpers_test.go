@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tokenssl/tokenssl/internal/recordproxy"
+	"github.com/tokenssl/tokenssl/ssl/internal/ssl3mac"
 )
 
 // testPKI is a throw-away CA with a localhost server and a client
@@ -156,4 +157,24 @@ func echoCheck(t testing.TB, a, b *Conn, data []byte) {
 }
 
 // certificateFits reports whether cert can serve suite s on the server.
+// suiteHalf returns a record half with s's cipher and MAC under the given
+// keys, its cipher spec already changed: the reading (decrypting) half
+// when read, else the writing one. A writer and a reader made from the
+// same keys stay in step as long as records go through in order.
+func suiteHalf(t testing.TB, s *cipherSuite, key, iv, macKey []byte, read bool) *halfConn {
+	t.Helper()
+	c, err := newRecordCipher(s, key, iv, read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ssl3mac.New(s.mac, macKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &halfConn{}
+	hc.prepareCipherSpec(c, m)
+	hc.changeCipherSpec()
+	return hc
+}
+
 func certificateFits(s *cipherSuite, cert *Certificate) bool { return s.ka(s).certificateFits(cert) }
