@@ -34,10 +34,7 @@ func TestSteadyStateRecordsAllocateNothing(t *testing.T) {
 			cc.CipherSuites = []uint16{s.suite}
 			sc.DisableRecordSplitting = s.noSplit
 			cc.DisableRecordSplitting = s.noSplit
-			client, server, cerr, serr := handshakePair(t, cc, sc)
-			if cerr != nil || serr != nil {
-				t.Fatalf("handshake: client %v, server %v", cerr, serr)
-			}
+			client, server := mustHandshake(t, cc, sc)
 			defer client.Close()
 			defer server.Close()
 			for _, n := range sizes {
@@ -157,10 +154,7 @@ func TestOneWritePerFlight(t *testing.T) {
 func TestIdleConnectionHoldsNoBuffers(t *testing.T) {
 	cc, sc := clientConfig(t), serverConfig(t)
 	cc.CipherSuites = []uint16{SSL_RSA_WITH_RC4_128_SHA}
-	client, server, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatalf("handshake: client %v, server %v", cerr, serr)
-	}
+	client, server := mustHandshake(t, cc, sc)
 	defer client.Close()
 	defer server.Close()
 	check := func(when string) {

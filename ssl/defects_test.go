@@ -366,10 +366,7 @@ func TestRenegotiationFloodBounded(t *testing.T) {
 			if tt.server != nil {
 				tt.server(sc, clock)
 			}
-			c, s, cerr, serr := handshakePair(t, cc, sc)
-			if cerr != nil || serr != nil {
-				t.Fatal(cerr, serr)
-			}
+			c, s := mustHandshake(t, cc, sc)
 			done := echoServer(s)
 			n, err := func() (int, error) {
 				c.in.Lock()
@@ -416,10 +413,7 @@ func TestRenegotiationBoundsOtherSide(t *testing.T) {
 		cc, sc := clientConfig(t), serverConfig(t)
 		cc.Renegotiation, sc.Renegotiation = RenegotiateSecure, RenegotiateSecure
 		sc.MaxRenegotiations, sc.RenegotiationInterval = -1, -1 // the hostile side has no bounds
-		c, s, cerr, serr := handshakePair(t, cc, sc)
-		if cerr != nil || serr != nil {
-			t.Fatal(cerr, serr)
-		}
+		c, s := mustHandshake(t, cc, sc)
 		go io.Copy(io.Discard, s) // runs the server's side of each handshake
 		readErr := make(chan error, 1)
 		go func() {
@@ -459,10 +453,7 @@ func TestRenegotiationBoundsOtherSide(t *testing.T) {
 			cc, sc := clientConfig(t), serverConfig(t)
 			cc.Renegotiation, sc.Renegotiation = RenegotiateSecure, RenegotiateSecure
 			cc.MaxRenegotiations, sc.MaxRenegotiations = 2, 2
-			c, s, cerr, serr := handshakePair(t, cc, sc)
-			if cerr != nil || serr != nil {
-				t.Fatal(cerr, serr)
-			}
+			c, s := mustHandshake(t, cc, sc)
 			local, peer := c, s
 			if !client {
 				// The client answers HelloRequest inside Read; the server's

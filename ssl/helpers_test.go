@@ -136,6 +136,17 @@ func handshakePair(t testing.TB, cc, sc *Config) (*Conn, *Conn, error, error) {
 	return client, server, cerr, serr
 }
 
+// mustHandshake is handshakePair for a handshake that must succeed on both
+// sides.
+func mustHandshake(t testing.TB, cc, sc *Config) (client, server *Conn) {
+	t.Helper()
+	client, server, cerr, serr := handshakePair(t, cc, sc)
+	if cerr != nil || serr != nil {
+		t.Fatalf("handshake: client %v, server %v", cerr, serr)
+	}
+	return client, server
+}
+
 // echoCheck writes data from one side and reads it on the other, both ways.
 func echoCheck(t testing.TB, a, b *Conn, data []byte) {
 	t.Helper()

@@ -120,9 +120,7 @@ func TestFallbackSCSVAccepted(t *testing.T) {
 	// The server's highest version is 3.0, so a client falling back to 3.0
 	// is not being downgraded: RFC 7507's inappropriate_fallback does not
 	// apply and the handshake proceeds.
-	if _, _, cerr, serr := handshakePair(t, cc, sc); cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	mustHandshake(t, cc, sc)
 }
 
 func TestCBCRecordSplitting(t *testing.T) {
