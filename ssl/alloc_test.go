@@ -96,14 +96,7 @@ func TestOneWritePerFlight(t *testing.T) {
 			craw, sraw := tcpPair(t)
 			cw, sw := &countingConn{Conn: craw}, &countingConn{Conn: sraw}
 			client, server := Client(cw, cc), Server(sw, sc)
-			errc := make(chan error, 1)
-			go func() { errc <- server.Handshake() }()
-			if err := client.Handshake(); err != nil {
-				t.Fatal(err)
-			}
-			if err := <-errc; err != nil {
-				t.Fatal(err)
-			}
+			mustHandshakeConns(t, client, server)
 			if got := client.ConnectionState().DidResume; got != (tc.name == "resumed") {
 				t.Fatalf("DidResume = %v", got)
 			}
@@ -130,6 +123,7 @@ func TestOneWritePerFlight(t *testing.T) {
 
 			// The server answers close_notify with one write.
 			sw.writes.Store(0)
+			errc := make(chan error, 1)
 			go func() { _, err := server.Read(make([]byte, 1)); errc <- err }()
 			if err := client.CloseWrite(); err != nil {
 				t.Fatal(err)
