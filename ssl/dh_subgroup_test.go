@@ -107,9 +107,7 @@ func TestStaticDHSmallSubgroup(t *testing.T) {
 		cc, sc := clientConfig(t), &Config{Certificates: []Certificate{cert}}
 		cc.CipherSuites = []uint16{SSL_DH_DSS_WITH_3DES_EDE_CBC_SHA}
 		sc.CipherSuites = cc.CipherSuites
-		if _, _, cerr, serr := handshakePair(t, cc, sc); cerr != nil || serr != nil {
-			t.Fatalf("client: %v; server: %v", cerr, serr)
-		}
+		mustHandshake(t, cc, sc)
 	})
 }
 

@@ -37,13 +37,9 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 	if err := hs.sendClientHello(); err != nil {
 		return err
 	}
-	msg, err := c.readHandshake(&hs.transcript, typeServerHello)
+	sh, err := readHandshakeMsg[serverHelloMsg](c, &hs.transcript, typeServerHello, "ServerHello")
 	if err != nil {
 		return err
-	}
-	sh, ok := msg.(*serverHelloMsg)
-	if !ok {
-		return c.unexpectedMessage("ServerHello", msg)
 	}
 	hs.serverHello = sh
 	resumed, err := hs.processServerHello()
@@ -74,10 +70,7 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 		if err := hs.doFullHandshake(); err != nil {
 			return err
 		}
-		if err := c.sendFinished(&hs.transcript, hs.masterSecret); err != nil {
-			return err
-		}
-		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
+		if err := c.exchangeFinished(&hs.transcript, hs.masterSecret, true); err != nil {
 			return err
 		}
 		hs.saveSession()

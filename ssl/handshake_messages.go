@@ -610,3 +610,18 @@ func marshalServerRSAParams(modulus, exponent []byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// readHandshakeMsg reads the next handshake message, which must be of type
+// typ and decode to a *T (name says which, for the unexpected_message
+// alert the driver sends otherwise).
+func readHandshakeMsg[T any](c *Conn, transcript *finishedHash, typ uint8, name string) (*T, error) {
+	msg, err := c.readHandshake(transcript, typ)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := msg.(*T)
+	if !ok {
+		return nil, c.unexpectedMessage(name, msg)
+	}
+	return m, nil
+}

@@ -32,13 +32,9 @@ type serverHandshakeState struct {
 
 func (c *Conn) serverHandshake(ctx context.Context) error {
 	hs := serverHandshakeState{c: c, ctx: ctx, transcript: newFinishedHash()}
-	msg, err := c.readHandshake(&hs.transcript, typeClientHello)
+	ch, err := readHandshakeMsg[clientHelloMsg](c, &hs.transcript, typeClientHello, "ClientHello")
 	if err != nil {
 		return err
-	}
-	ch, ok := msg.(*clientHelloMsg)
-	if !ok {
-		return c.unexpectedMessage("ClientHello", msg)
 	}
 	hs.clientHello = ch
 	if err := hs.processClientHello(); err != nil {
@@ -49,25 +45,18 @@ func (c *Conn) serverHandshake(ctx context.Context) error {
 	// resumed handshake is not resumed.
 	c.cipherSuite, c.didResume = hs.suite.id, resumed
 	if resumed {
-		if err := hs.doResumeHandshake(); err != nil {
-			return err
-		}
-		if err := c.sendFinished(&hs.transcript, hs.masterSecret); err != nil {
-			return err
-		}
-		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
-			return err
-		}
+		err = hs.doResumeHandshake()
 	} else {
-		if err := hs.doFullHandshake(); err != nil {
-			return err
-		}
-		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
-			return err
-		}
-		if err := c.sendFinished(&hs.transcript, hs.masterSecret); err != nil {
-			return err
-		}
+		err = hs.doFullHandshake()
+	}
+	if err != nil {
+		return err
+	}
+	// The server speaks first in a resumed handshake, the client in a full one.
+	if err := c.exchangeFinished(&hs.transcript, hs.masterSecret, resumed); err != nil {
+		return err
+	}
+	if !resumed {
 		hs.saveSession()
 	}
 	c.handshakeComplete.Store(true)
@@ -216,11 +205,12 @@ func (hs *serverHandshakeState) chooseSuite() (*cipherSuite, *Certificate, error
 	return nil, nil, errors.New("no cipher suite in common with the client (or no certificate for it)")
 }
 
-// setHelloExtensions fills the ServerHello's extensions: renegotiation_info
-// when the client binds renegotiations (RFC 5746), and in a full handshake
-// the exchange's own (ka; nil when resuming, where RFC 4492 §4 has the ECC
+// writeServerHello starts the server's flight (buffered until it ends)
+// with the ServerHello, whose extensions are renegotiation_info when the
+// client binds renegotiations (RFC 5746), and in a full handshake the
+// exchange's own (ka; nil when resuming, where RFC 4492 §4 has the ECC
 // extensions ignored).
-func (hs *serverHandshakeState) setHelloExtensions(ka keyAgreement) error {
+func (hs *serverHandshakeState) writeServerHello(ka keyAgreement) error {
 	c := hs.c
 	var exts []extension
 	if c.secureRenegotiation {
@@ -234,7 +224,10 @@ func (hs *serverHandshakeState) setHelloExtensions(ka keyAgreement) error {
 		return c.sendAlert(alertHandshakeFailure, err)
 	}
 	hs.hello.extensions = ext
-	return nil
+	c.out.Lock()
+	c.buffering = true
+	c.out.Unlock()
+	return c.writeHandshake(hs.hello, &hs.transcript)
 }
 
 func containsSuite(list []uint16, id uint16) bool {
@@ -290,13 +283,7 @@ func (hs *serverHandshakeState) doResumeHandshake() error {
 	c.session = hs.session
 	c.peerCertificates = hs.session.PeerCertificates
 	c.verifiedChains = hs.session.VerifiedChains
-	if err := hs.setHelloExtensions(nil); err != nil {
-		return err
-	}
-	c.out.Lock()
-	c.buffering = true
-	c.out.Unlock()
-	if err := c.writeHandshake(hs.hello, &hs.transcript); err != nil {
+	if err := hs.writeServerHello(nil); err != nil {
 		return err
 	}
 	if err := c.logMasterSecret(hs.clientHello.random, hs.masterSecret); err != nil {
@@ -318,13 +305,7 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 	}
 	hs.ka = hs.suite.ka(hs.suite) // chooseSuite took only implemented suites
 	defer hs.ka.release()
-	if err := hs.setHelloExtensions(hs.ka); err != nil {
-		return err
-	}
-	c.out.Lock()
-	c.buffering = true
-	c.out.Unlock()
-	if err := c.writeHandshake(hs.hello, &hs.transcript); err != nil {
+	if err := hs.writeServerHello(hs.ka); err != nil {
 		return err
 	}
 	if hs.cert != nil {
@@ -406,13 +387,9 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 	if pub != nil {
 		// CertificateVerify covers every message before it (§7.6.8).
 		sum := hs.transcript.clone().certificateVerifySum(hs.masterSecret)
-		msg, err := c.readHandshake(&hs.transcript, typeCertificateVerify)
+		cv, err := readHandshakeMsg[certificateVerifyMsg](c, &hs.transcript, typeCertificateVerify, "CertificateVerify")
 		if err != nil {
 			return err
-		}
-		cv, ok := msg.(*certificateVerifyMsg)
-		if !ok {
-			return c.unexpectedMessage("CertificateVerify", msg)
 		}
 		if err := verifyHandshakeSignature(pub, sum, cv.signature); err != nil {
 			return c.sendAlert(alertHandshakeFailure, fmt.Errorf("client CertificateVerify: %w", err))

@@ -143,10 +143,7 @@ func TestECDHEHandshake(t *testing.T) {
 			if !bytes.Equal(exts[extensionECPointFormats], []byte{1, 0}) || len(exts) != 2 { // and renegotiation_info
 				t.Fatalf("ServerHello extensions %x", helloExts[0])
 			}
-			c1, s1, cerr, serr := handshakePair(t, cc, sc)
-			if cerr != nil || serr != nil {
-				t.Fatalf("client %v, server %v", cerr, serr)
-			}
+			c1, s1 := mustHandshake(t, cc, sc)
 			if st := s1.ConnectionState(); st.CipherSuite != id || len(st.PeerCertificates) == 0 {
 				t.Fatalf("state %+v", st)
 			}

@@ -13,8 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/tokenssl/tokenssl/ssl/internal/ssl3mac"
 )
 
 // Known answers for the 16-byte block ciphers in the record layer: a record
@@ -99,18 +97,7 @@ func TestRecordKnownAnswers16ByteBlocks(t *testing.T) {
 			iv := []byte("0123456789abcdef")
 			macKey := bytes.Repeat([]byte{0x3c}, 20)
 			const seq = 0x0102030405060708
-			var w, r halfConn
-			wc, err := newRecordCipher(s, key, iv, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rc, _ := newRecordCipher(s, key, iv, true)
-			wm, _ := ssl3mac.New(s.mac, macKey)
-			rm, _ := ssl3mac.New(s.mac, macKey)
-			w.prepareCipherSpec(wc, wm)
-			w.changeCipherSpec()
-			r.prepareCipherSpec(rc, rm)
-			r.changeCipherSpec()
+			w, r := suiteHalf(t, s, key, iv, macKey, false), suiteHalf(t, s, key, iv, macKey, true)
 			w.seq, r.seq = seq, seq
 
 			// The expected stream: every record's MAC, padding and length
@@ -166,11 +153,7 @@ func TestPaddingBound16(t *testing.T) {
 			t.Fatalf("test: %d bytes", len(p))
 		}
 		rec := handCBC(t, s.cipher, key, iv, p)
-		var r halfConn
-		rc, _ := newRecordCipher(s, key, iv, true)
-		rm, _ := ssl3mac.New(s.mac, macKey)
-		r.prepareCipherSpec(rc, rm)
-		r.changeCipherSpec()
+		r := suiteHalf(t, s, key, iv, macKey, true)
 		got, err := r.decrypt(recordTypeApplicationData, rec)
 		if tt.ok != (err == nil) || (tt.ok && !bytes.Equal(got, data)) {
 			t.Fatalf("padding_length %d: %v", tt.padLen, err)

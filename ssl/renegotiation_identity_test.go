@@ -36,10 +36,7 @@ func TestRenegotiationClientIdentity(t *testing.T) {
 			cc.CipherSuites = []uint16{SSL_RSA_WITH_3DES_EDE_CBC_SHA}
 			sc.ClientAuth = tc.policy
 			cc.Certificates = tc.first
-			c, s, cerr, serr := handshakePair(t, cc, sc)
-			if cerr != nil || serr != nil {
-				t.Fatal(cerr, serr)
-			}
+			c, s := mustHandshake(t, cc, sc)
 			done := make(chan error, 1)
 			go func() {
 				buf := make([]byte, 64)

@@ -37,10 +37,7 @@ func TestClientInitiatedSecureRenegotiation(t *testing.T) {
 	cc, sc := clientConfig(t), serverConfig(t)
 	cc.Renegotiation, sc.Renegotiation = RenegotiateSecure, RenegotiateSecure
 	cc.CipherSuites = []uint16{SSL_RSA_WITH_3DES_EDE_CBC_SHA, SSL_RSA_WITH_RC4_128_SHA}
-	c, s, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	c, s := mustHandshake(t, cc, sc)
 	if !c.secureRenegotiation || !s.secureRenegotiation {
 		t.Fatal("RFC 5746 support not detected by both sides")
 	}
@@ -113,10 +110,7 @@ func TestRenegotiationPolicy(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cc, sc := clientConfig(t), serverConfig(t)
 			cc.Renegotiation, sc.Renegotiation = tt.client, tt.server
-			c, s, cerr, serr := handshakePair(t, cc, sc)
-			if cerr != nil || serr != nil {
-				t.Fatal(cerr, serr)
-			}
+			c, s := mustHandshake(t, cc, sc)
 			done := echoServer(s)
 			err := c.Renegotiate()
 			if tt.wantErr {
@@ -173,10 +167,7 @@ func TestRenegotiationInfoMismatchRejected(t *testing.T) {
 func TestClientIgnoresHelloRequestByDefault(t *testing.T) {
 	cc, sc := clientConfig(t), serverConfig(t)
 	sc.Renegotiation = RenegotiateSecure
-	c, s, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	c, s := mustHandshake(t, cc, sc)
 	go func() {
 		s.Renegotiate()
 		s.Write([]byte("still here"))
@@ -196,9 +187,5 @@ func secureRenegotiationPair(t *testing.T) (c, s *Conn) {
 	t.Helper()
 	cc, sc := clientConfig(t), serverConfig(t)
 	cc.Renegotiation, sc.Renegotiation = RenegotiateSecure, RenegotiateSecure
-	c, s, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
-	return c, s
+	return mustHandshake(t, cc, sc)
 }
