@@ -75,11 +75,11 @@ func OpenModule(path string) (*Module, error) {
 	m := registry.m[key]
 	if m == nil {
 		if _, err := os.Stat(key); err != nil {
-			return nil, &Error{Op: "load module", Token: path, Detail: err.Error()}
+			return nil, &Error{Op: "load module " + path, Detail: err.Error()}
 		}
 		ctx := p11.New(key)
 		if ctx == nil {
-			return nil, &Error{Op: "load module", Token: path, Detail: "dlopen failed or no C_GetFunctionList"}
+			return nil, &Error{Op: "load module " + path, Detail: "dlopen failed or no C_GetFunctionList"}
 		}
 		// The library stays loaded for the life of the process: dlclose of
 		// a PKCS#11 module linked against OpenSSL 3 (SoftHSM) and a later

@@ -240,10 +240,12 @@ func scrubModulePath(err error, path string) error {
 	if !errors.As(err, &e) {
 		return errors.New(strings.ReplaceAll(err.Error(), path, "(module-path not quoted: the URI carries a PIN)"))
 	}
+	const hidden = "(module-path not quoted: the URI carries a PIN)"
 	out := *e
 	if out.Token == path {
 		out.Token = ""
 	}
-	out.Detail = strings.ReplaceAll(out.Detail, path, "(module-path not quoted: the URI carries a PIN)")
+	out.Op = strings.ReplaceAll(out.Op, path, hidden)
+	out.Detail = strings.ReplaceAll(out.Detail, path, hidden)
 	return &out
 }
