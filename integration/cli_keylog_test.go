@@ -1,9 +1,6 @@
 package integration
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,12 +15,7 @@ import (
 // stderr that the file exposes the traffic. That tshark decrypts SSL 3.0
 // records with such a line is shown by TestKeyLogDecryptsCapture.
 func TestCLIKeyLog(t *testing.T) {
-	ca := newTestCA(t)
-	dir := t.TempDir()
-	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	writePEM(t, filepath.Join(dir, "server.pem"), "CERTIFICATE", ca.issue(t, &key.PublicKey, "localhost", x509.ExtKeyUsageServerAuth))
-	writePEM(t, filepath.Join(dir, "server.key"), "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key))
-	writePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", ca.Cert.Raw)
+	dir := serverKeyFiles(t)
 	serverLog, clientLog := filepath.Join(dir, "server.keys"), filepath.Join(dir, "client.keys")
 	addr, serverErr := cliServer(t, []string{"SSLKEYLOGFILE=" + serverLog},
 		"-cert", filepath.Join(dir, "server.pem"), "-key", filepath.Join(dir, "server.key"), "-ciphers", "EDH-RSA-DES-CBC3-SHA,RC4-SHA")

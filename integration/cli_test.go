@@ -104,6 +104,19 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 	}
 }
 
+// serverKeyFiles writes a software RSA-2048 server key for "localhost"
+// (server.key), its certificate (server.pem) and the issuing CA (ca.pem)
+// into a fresh directory, which it returns.
+func serverKeyFiles(t *testing.T) string {
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	writePEM(t, filepath.Join(dir, "server.pem"), "CERTIFICATE", ca.issue(t, &key.PublicKey, "localhost", x509.ExtKeyUsageServerAuth))
+	writePEM(t, filepath.Join(dir, "server.key"), "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key))
+	writePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", ca.Cert.Raw)
+	return dir
+}
+
 func handshakeLines(s string) []string {
 	var out []string
 	sc := bufio.NewScanner(strings.NewReader(s))
@@ -118,12 +131,7 @@ func handshakeLines(s string) []string {
 // The README's command lines with files: the server echoes, the client
 // copies stdin to stdout, -resume prints a second, resumed line.
 func TestCLIWithKeyFiles(t *testing.T) {
-	ca := newTestCA(t)
-	dir := t.TempDir()
-	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	writePEM(t, filepath.Join(dir, "server.pem"), "CERTIFICATE", ca.issue(t, &key.PublicKey, "localhost", x509.ExtKeyUsageServerAuth))
-	writePEM(t, filepath.Join(dir, "server.key"), "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key))
-	writePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", ca.Cert.Raw)
+	dir := serverKeyFiles(t)
 	addr, serverErr := cliServer(t, nil, "-cert", filepath.Join(dir, "server.pem"), "-key", filepath.Join(dir, "server.key"),
 		"-ciphers", "SSL_RSA_WITH_RC4_128_MD5,0x000A")
 	data := make([]byte, 200000)

@@ -13,8 +13,6 @@ import (
 	"testing"
 
 	"github.com/tokenssl/tokenssl/integration/interop"
-	"github.com/tokenssl/tokenssl/internal/ssltest"
-	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/ssl"
 )
 
@@ -38,16 +36,7 @@ func TestInteropNSSRequiresTokenClientCertificate(t *testing.T) {
 		t.Fatalf("certutil: %v\n%s", err, out)
 	}
 	// A DSA client key on the token too, certified by a DSA CA.
-	tok := softhsmtest.NewToken(t)
-	backend, err := tok.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { backend.Close() })
-	pki, err := ssltest.NewPKI(ssltest.TokenKeys{Token: tok, Backend: backend}, "localhost")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pki := tokenPKI(t)
 	dsaCAFile := filepath.Join(t.TempDir(), "dsa-ca.pem")
 	os.WriteFile(dsaCAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pki.DSACA.Raw}), 0o600)
 	cmd = exec.Command("certutil", "-A", "-d", "sql:"+db, "-n", "client-dsa-ca", "-t", "T,,", "-a", "-i", dsaCAFile)

@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/tokenssl/tokenssl/internal/ssltest"
-	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/ssl"
 	"github.com/tokenssl/tokenssl/x509legacy"
 )
@@ -40,16 +39,7 @@ func TestHostileClient(t *testing.T) {
 	if testing.Short() {
 		t.Skip("hostile client")
 	}
-	tok := softhsmtest.NewToken(t)
-	backend, err := tok.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { backend.Close() })
-	pki, err := ssltest.NewPKI(ssltest.TokenKeys{Token: tok, Backend: backend}, "localhost")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pki := tokenPKI(t)
 	baseGoroutines, baseHeap := settle()
 
 	const cacheBound = 1 << 20

@@ -70,22 +70,14 @@ func TestKeyLogDecryptsCapture(t *testing.T) {
 			rand.Read(nonce)
 			request := "request " + hex.EncodeToString(nonce) + " from the client, in SSL 3.0"
 			reply := "reply " + hex.EncodeToString(nonce) + " from the server on a token key"
-			served := make(chan error, 1)
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					served <- err
-					return
-				}
-				defer c.Close()
+			served := serveOne(ln, func(c net.Conn) error {
 				buf := make([]byte, len(request))
 				if _, err := io.ReadFull(c, buf); err != nil {
-					served <- err
-					return
+					return err
 				}
-				_, err = c.Write([]byte(reply))
-				served <- err
-			}()
+				_, err := c.Write([]byte(reply))
+				return err
+			})
 			conn, err := ssl.Dial("tcp", ln.Addr().String(), clientConfig)
 			if err != nil {
 				t.Fatal(err)

@@ -62,33 +62,24 @@ func TestOpsTstclntThroughForwarder(t *testing.T) {
 	defer backend.Close()
 	req := interop.SelfservRequest("GREETINGS FROM TSTCLNT")
 	answer := "backend saw " + fmt.Sprint(len(req)) + " bytes\r\n"
-	backendDone := make(chan error, 1)
-	go func() {
-		c, err := backend.Accept()
-		if err != nil {
-			backendDone <- err
-			return
-		}
-		defer c.Close()
+	backendDone := serveOne(backend, func(c net.Conn) error {
 		br := bufio.NewReader(c)
 		var got strings.Builder
 		for !strings.HasSuffix(got.String(), "\r\n\r\n") {
 			line, err := br.ReadString('\n')
 			got.WriteString(line)
 			if err != nil {
-				backendDone <- fmt.Errorf("backend read %q: %v", got.String(), err)
-				return
+				return fmt.Errorf("backend read %q: %v", got.String(), err)
 			}
 		}
 		if got.String() != string(req) {
-			backendDone <- fmt.Errorf("backend got %q", got.String())
-			return
+			return fmt.Errorf("backend got %q", got.String())
 		}
 		c.Write([]byte(answer))
 		c.(*net.TCPConn).CloseWrite()
-		_, err = io.Copy(io.Discard, c)
-		backendDone <- err
-	}()
+		_, err := io.Copy(io.Discard, c)
+		return err
+	})
 	port := ns.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	srv := ns.Start(t, interop.ProcOptions{Env: tk.env}, interop.BuildTokenssl(t), append([]string{"server", "-listen", addr,

@@ -207,10 +207,27 @@ func TestOpsWWWLogsAndMetrics(t *testing.T) {
 	c, _ = net.Dial("tcp", addr)
 	c.Close()
 
+	// The three connection lines come in the order the server saw each
+	// connection end, which the client cannot fix: find them by content.
 	conns := p.waitLines(t, "connection", 3)
 	failed := p.waitLines(t, "handshake failed", 1)
+	var served []map[string]any
+	var hangUp map[string]any
+	for _, l := range conns {
+		if l["suite"] == nil {
+			hangUp = l
+		} else {
+			served = append(served, l)
+		}
+	}
+	if len(served) != 2 || hangUp == nil {
+		t.Fatalf("connection lines: %v", conns)
+	}
+	if served[0]["resumed"] == true {
+		served[0], served[1] = served[1], served[0]
+	}
 	for i, resumed := range []bool{false, true} {
-		l := conns[i]
+		l := served[i]
 		tok, _ := l["token"].(map[string]any)
 		if l["level"] != "INFO" || l["suite"] != "SSL_RSA_WITH_RC4_128_SHA" || l["resumed"] != resumed || l["close"] != "close_notify" ||
 			tok["label"] != tk.label || tok["slot"] == nil || l["error"] != nil || l["time"] == nil || !strings.HasPrefix(l["peer"].(string), "127.0.0.1:") {
@@ -223,7 +240,7 @@ func TestOpsWWWLogsAndMetrics(t *testing.T) {
 			t.Errorf("connection line %d: no duration", i)
 		}
 	}
-	if l := conns[2]; l["level"] != "INFO" || l["close"] != "eof_without_close_notify" || l["error"] != nil || l["suite"] != nil {
+	if l := hangUp; l["level"] != "INFO" || l["close"] != "eof_without_close_notify" || l["error"] != nil || l["suite"] != nil {
 		t.Errorf("hang-up line: %v", l)
 	}
 	if l := failed[0]; l["level"] != "WARN" || l["alert"] == nil || l["alert_dir"] != "sent" || l["error"] == nil {
@@ -320,24 +337,16 @@ func TestOpsForwardHalfClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer backend.Close()
-	sawEOF := make(chan error, 1)
-	go func() {
-		c, err := backend.Accept()
-		if err != nil {
-			sawEOF <- err
-			return
-		}
-		defer c.Close()
+	sawEOF := serveOne(backend, func(c net.Conn) error {
 		req, err := bufio.NewReader(c).ReadString('\n')
 		if err != nil {
-			sawEOF <- err
-			return
+			return err
 		}
 		c.Write([]byte("BACKEND " + strings.ToUpper(req)))
 		c.(*net.TCPConn).CloseWrite()
 		_, err = io.Copy(io.Discard, c) // returns nil at EOF
-		sawEOF <- err
-	}()
+		return err
+	})
 	addr := freeLoopback(t)
 	p := startOps(t, tk.env, addr, append([]string{"server", "-listen", addr, "-forward", backend.Addr().String(), "-log-format", "json"}, tk.flags...)...)
 	c, err := ssl.Dial("tcp", addr, opsClientConfig(t, tk.caPEM))
@@ -493,4 +502,20 @@ func TestOpsBadServiceFlags(t *testing.T) {
 			t.Errorf("%v: %v %q, want exit 1 %q", c.args, err, out.String(), c.want)
 		}
 	}
+}
+
+// serveOne accepts one connection on ln, runs serve on it and closes it;
+// the channel gets serve's error, or Accept's.
+func serveOne(ln net.Listener, serve func(net.Conn) error) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		done <- serve(c)
+	}()
+	return done
 }

@@ -44,6 +44,29 @@ func (ca *testCA) issue(t testing.TB, pub crypto.PublicKey, cn string, eku x509.
 	return der
 }
 
+// tokenKeys opens a fresh SoftHSM token for t, closed when t ends: the
+// key source of the test PKI with every key on the token.
+func tokenKeys(t testing.TB) ssltest.TokenKeys {
+	t.Helper()
+	tok := softhsmtest.NewToken(t)
+	backend, err := tok.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { backend.Close() })
+	return ssltest.TokenKeys{Token: tok, Backend: backend}
+}
+
+// tokenPKI is the test PKI for "localhost" with its keys on a fresh token.
+func tokenPKI(t testing.TB) *ssltest.PKI {
+	t.Helper()
+	pki, err := ssltest.NewPKI(tokenKeys(t), "localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pki
+}
+
 // tokenRSA generates an RSA key on a fresh SoftHSM token, stores its
 // certificate beside it, and returns the certificate with the token key.
 func tokenRSA(t testing.TB, ca *testCA, cn string, eku x509.ExtKeyUsage, poolSize int) (ssl.Certificate, *softhsm.Token, *pkcs11.Backend) {

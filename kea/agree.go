@@ -86,15 +86,7 @@ func InitiatorSharedValue(static, ephemeral *PrivateKey, peerStatic, peerEphemer
 	if IsEmailMode(peerEphemeral) {
 		peerEphemeral = peerStatic
 	}
-	t, err := ExpT(params, peerStatic, ephemeral.X)
-	if err != nil {
-		return nil, fmt.Errorf("kea: peer static value: %w", err)
-	}
-	u, err := ExpU(params, peerEphemeral, static.X)
-	if err != nil {
-		return nil, fmt.Errorf("kea: peer ephemeral value: %w", err)
-	}
-	return CombineW(params, t, u)
+	return sharedValue(params, peerStatic, ephemeral.X, peerEphemeral, static.X)
 }
 
 // ResponderSharedValue computes w for the responder B (the SSL server):
@@ -113,11 +105,17 @@ func ResponderSharedValue(static, ephemeral *PrivateKey, peerStatic, peerEphemer
 		rb = ephemeral.X
 	}
 	params := &static.Params
-	t, err := ExpT(params, peerStatic, rb)
+	return sharedValue(params, peerStatic, rb, peerEphemeral, static.X)
+}
+
+// sharedValue is both sides' w = peerStatic^tExp + peerEphemeral^uExp mod p,
+// each peer value checked first.
+func sharedValue(params *Params, peerStatic, tExp, peerEphemeral, uExp *big.Int) ([]byte, error) {
+	t, err := ExpT(params, peerStatic, tExp)
 	if err != nil {
 		return nil, fmt.Errorf("kea: peer static value: %w", err)
 	}
-	u, err := ExpU(params, peerEphemeral, static.X)
+	u, err := ExpU(params, peerEphemeral, uExp)
 	if err != nil {
 		return nil, fmt.Errorf("kea: peer ephemeral value: %w", err)
 	}

@@ -22,20 +22,28 @@ func directW(p *big.Int, a, e, b, f *big.Int) []byte {
 	return w.FillBytes(make([]byte, ValueSize))
 }
 
-func TestFullMode(t *testing.T) {
-	xa, ra, xb, rb := parties(t)
-	p := xa.P
-	wa, err := InitiatorSharedValue(xa, ra, xb.Y, rb.Y)
+// agreeBoth computes w on both sides (the responder's ephemeral key rb,
+// nil in e-mail mode, sent as rbValue) and checks they agree.
+func agreeBoth(t *testing.T, mode string, xa, ra, xb, rb *PrivateKey, rbValue *big.Int) (wa, wb []byte) {
+	t.Helper()
+	wa, err := InitiatorSharedValue(xa, ra, xb.Y, rbValue)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wb, err := ResponderSharedValue(xb, rb, xa.Y, ra.Y)
+	wb, err = ResponderSharedValue(xb, rb, xa.Y, ra.Y)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(wa, wb) {
-		t.Fatal("initiator and responder disagree on w")
+		t.Fatal(mode + "initiator and responder disagree on w")
 	}
+	return wa, wb
+}
+
+func TestFullMode(t *testing.T) {
+	xa, ra, xb, rb := parties(t)
+	p := xa.P
+	wa, wb := agreeBoth(t, "", xa, ra, xb, rb, rb.Y)
 	if len(wa) != ValueSize {
 		t.Fatalf("len(w) = %d", len(wa))
 	}
@@ -62,17 +70,7 @@ func TestEmailMode(t *testing.T) {
 	if err != nil || !IsEmailMode(rs) {
 		t.Fatalf("EmailModeR does not decode to 1: %v %v", rs, err)
 	}
-	wa, err := InitiatorSharedValue(xa, ra, xb.Y, rs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wb, err := ResponderSharedValue(xb, nil, xa.Y, ra.Y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(wa, wb) {
-		t.Fatal("e-mail mode: initiator and responder disagree on w")
-	}
+	wa, wb := agreeBoth(t, "e-mail mode: ", xa, ra, xb, nil, rs)
 	// A: w = Y_B^r_A + Y_B^x_A ; B: w = Y_A^x_B + R_A^x_B
 	if want := directW(p, xb.Y, ra.X, xb.Y, xa.X); !bytes.Equal(wa, want) {
 		t.Fatal("w differs from Y_B^r_A + Y_B^x_A")

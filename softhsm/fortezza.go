@@ -197,37 +197,27 @@ func (c *FortezzaCard) SignDSS(digest []byte) ([]byte, error) {
 	if c.dss == nil {
 		return nil, errors.New("softhsm: the Fortezza card has no DSS key")
 	}
-	der, err := c.dss.Sign(nil, digest, nil)
-	if err != nil {
-		return nil, err
-	}
-	r, s, err := x509legacy.ParseDSASignature(der)
-	if err != nil {
-		return nil, errors.New("softhsm: malformed DSA signature from the token")
-	}
-	return token.RawDSASignature(c.DSSPublicKey().Q, r, s)
+	return c.dss.SignRaw(digest)
 }
 
 // --- token objects ---
-
-func fzAttr(t uint, v any) *p11.Attribute { return p11.NewAttribute(t, v) }
 
 // secretTemplate is a 10-byte session secret readable by this process:
 // the emulator computes SKIPJACK in Go and has to load the key.
 func secretTemplate(value []byte) []*p11.Attribute {
 	t := []*p11.Attribute{
-		fzAttr(p11.CKA_CLASS, p11.CKO_SECRET_KEY),
-		fzAttr(p11.CKA_KEY_TYPE, p11.CKK_GENERIC_SECRET),
-		fzAttr(p11.CKA_TOKEN, false),
-		fzAttr(p11.CKA_PRIVATE, true),
-		fzAttr(p11.CKA_SENSITIVE, false),
-		fzAttr(p11.CKA_EXTRACTABLE, true),
-		fzAttr(p11.CKA_LABEL, "fortezza-session-key"),
+		mkAttr(p11.CKA_CLASS, p11.CKO_SECRET_KEY),
+		mkAttr(p11.CKA_KEY_TYPE, p11.CKK_GENERIC_SECRET),
+		mkAttr(p11.CKA_TOKEN, false),
+		mkAttr(p11.CKA_PRIVATE, true),
+		mkAttr(p11.CKA_SENSITIVE, false),
+		mkAttr(p11.CKA_EXTRACTABLE, true),
+		mkAttr(p11.CKA_LABEL, "fortezza-session-key"),
 	}
 	if value != nil {
-		t = append(t, fzAttr(p11.CKA_VALUE, value))
+		t = append(t, mkAttr(p11.CKA_VALUE, value))
 	} else {
-		t = append(t, fzAttr(p11.CKA_VALUE_LEN, skipjack.KeySize))
+		t = append(t, mkAttr(p11.CKA_VALUE_LEN, skipjack.KeySize))
 	}
 	return t
 }
@@ -286,7 +276,7 @@ func (c *FortezzaCard) load(k token.FortezzaKey) ([]byte, error) {
 	}
 	var v []byte
 	err := c.b.WithSession(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle) error {
-		a, err := ctx.GetAttributeValue(sh, ek.h, []*p11.Attribute{fzAttr(p11.CKA_VALUE, nil)})
+		a, err := ctx.GetAttributeValue(sh, ek.h, []*p11.Attribute{mkAttr(p11.CKA_VALUE, nil)})
 		if err != nil {
 			return err
 		}
@@ -306,19 +296,19 @@ func (c *FortezzaCard) load(k token.FortezzaKey) ([]byte, error) {
 // as a 128-byte value and the session object destroyed.
 func derive(ctx *p11.Ctx, sh p11.SessionHandle, base p11.ObjectHandle, peer *big.Int) (*big.Int, error) {
 	tmpl := []*p11.Attribute{
-		fzAttr(p11.CKA_CLASS, p11.CKO_SECRET_KEY),
-		fzAttr(p11.CKA_KEY_TYPE, p11.CKK_GENERIC_SECRET),
-		fzAttr(p11.CKA_VALUE_LEN, kea.ValueSize),
-		fzAttr(p11.CKA_TOKEN, false),
-		fzAttr(p11.CKA_SENSITIVE, false),
-		fzAttr(p11.CKA_EXTRACTABLE, true),
+		mkAttr(p11.CKA_CLASS, p11.CKO_SECRET_KEY),
+		mkAttr(p11.CKA_KEY_TYPE, p11.CKK_GENERIC_SECRET),
+		mkAttr(p11.CKA_VALUE_LEN, kea.ValueSize),
+		mkAttr(p11.CKA_TOKEN, false),
+		mkAttr(p11.CKA_SENSITIVE, false),
+		mkAttr(p11.CKA_EXTRACTABLE, true),
 	}
 	h, err := ctx.DeriveKey(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DH_PKCS_DERIVE, peer.Bytes())}, base, tmpl)
 	if err != nil {
 		return nil, fmt.Errorf("softhsm: CKM_DH_PKCS_DERIVE: %w", err)
 	}
 	defer ctx.DestroyObject(sh, h)
-	a, err := ctx.GetAttributeValue(sh, h, []*p11.Attribute{fzAttr(p11.CKA_VALUE, nil)})
+	a, err := ctx.GetAttributeValue(sh, h, []*p11.Attribute{mkAttr(p11.CKA_VALUE, nil)})
 	if err != nil {
 		return nil, err
 	}
@@ -344,20 +334,20 @@ func (c *FortezzaCard) exp(cx context.Context, o *pkcs11.Object, peer *big.Int) 
 func (c *FortezzaCard) genEphemeral(ctx *p11.Ctx, sh p11.SessionHandle) (p11.ObjectHandle, []byte, error) {
 	params := c.pub.Params
 	pubT := []*p11.Attribute{
-		fzAttr(p11.CKA_CLASS, p11.CKO_PUBLIC_KEY), fzAttr(p11.CKA_KEY_TYPE, p11.CKK_DH),
-		fzAttr(p11.CKA_TOKEN, false), fzAttr(p11.CKA_PRIME, params.P.Bytes()), fzAttr(p11.CKA_BASE, params.G.Bytes()),
+		mkAttr(p11.CKA_CLASS, p11.CKO_PUBLIC_KEY), mkAttr(p11.CKA_KEY_TYPE, p11.CKK_DH),
+		mkAttr(p11.CKA_TOKEN, false), mkAttr(p11.CKA_PRIME, params.P.Bytes()), mkAttr(p11.CKA_BASE, params.G.Bytes()),
 	}
 	privT := []*p11.Attribute{
-		fzAttr(p11.CKA_CLASS, p11.CKO_PRIVATE_KEY), fzAttr(p11.CKA_KEY_TYPE, p11.CKK_DH),
-		fzAttr(p11.CKA_TOKEN, false), fzAttr(p11.CKA_PRIVATE, true), fzAttr(p11.CKA_SENSITIVE, true),
-		fzAttr(p11.CKA_EXTRACTABLE, false), fzAttr(p11.CKA_DERIVE, true),
-		fzAttr(p11.CKA_VALUE_BITS, kea.SubprimeBits),
+		mkAttr(p11.CKA_CLASS, p11.CKO_PRIVATE_KEY), mkAttr(p11.CKA_KEY_TYPE, p11.CKK_DH),
+		mkAttr(p11.CKA_TOKEN, false), mkAttr(p11.CKA_PRIVATE, true), mkAttr(p11.CKA_SENSITIVE, true),
+		mkAttr(p11.CKA_EXTRACTABLE, false), mkAttr(p11.CKA_DERIVE, true),
+		mkAttr(p11.CKA_VALUE_BITS, kea.SubprimeBits),
 	}
 	pubH, privH, err := ctx.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DH_PKCS_KEY_PAIR_GEN, nil)}, pubT, privT)
 	if err != nil {
 		return 0, nil, fmt.Errorf("softhsm: ephemeral KEA key generation: %w", err)
 	}
-	a, err := ctx.GetAttributeValue(sh, pubH, []*p11.Attribute{fzAttr(p11.CKA_VALUE, nil)})
+	a, err := ctx.GetAttributeValue(sh, pubH, []*p11.Attribute{mkAttr(p11.CKA_VALUE, nil)})
 	ctx.DestroyObject(sh, pubH)
 	if err != nil {
 		ctx.DestroyObject(sh, privH)

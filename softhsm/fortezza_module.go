@@ -67,15 +67,15 @@ func (t *Token) ProvisionFortezzaModuleCard(modulePath string, ca *FortezzaCA, o
 		tmpID := []byte("fortezza-pending")
 		attrs := func(class uint) []*p11.Attribute {
 			a := []*p11.Attribute{
-				fzAttr(p11.CKA_CLASS, class), fzAttr(p11.CKA_KEY_TYPE, p11.CKK_KEA), fzAttr(p11.CKA_TOKEN, true),
-				fzAttr(p11.CKA_LABEL, FortezzaKEALabel), fzAttr(p11.CKA_ID, tmpID),
+				mkAttr(p11.CKA_CLASS, class), mkAttr(p11.CKA_KEY_TYPE, p11.CKK_KEA), mkAttr(p11.CKA_TOKEN, true),
+				mkAttr(p11.CKA_LABEL, FortezzaKEALabel), mkAttr(p11.CKA_ID, tmpID),
 			}
 			if class == p11.CKO_PRIVATE_KEY {
-				return append(a, fzAttr(p11.CKA_PRIVATE, true), fzAttr(p11.CKA_SENSITIVE, true),
-					fzAttr(p11.CKA_EXTRACTABLE, false), fzAttr(p11.CKA_DERIVE, true))
+				return append(a, mkAttr(p11.CKA_PRIVATE, true), mkAttr(p11.CKA_SENSITIVE, true),
+					mkAttr(p11.CKA_EXTRACTABLE, false), mkAttr(p11.CKA_DERIVE, true))
 			}
-			return append(a, fzAttr(p11.CKA_PRIVATE, false), fzAttr(p11.CKA_PRIME, params.P.Bytes()),
-				fzAttr(p11.CKA_SUBPRIME, params.Q.Bytes()), fzAttr(p11.CKA_BASE, params.G.Bytes()))
+			return append(a, mkAttr(p11.CKA_PRIVATE, false), mkAttr(p11.CKA_PRIME, params.P.Bytes()),
+				mkAttr(p11.CKA_SUBPRIME, params.Q.Bytes()), mkAttr(p11.CKA_BASE, params.G.Bytes()))
 		}
 		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_KEA_KEY_PAIR_GEN, nil)},
 			attrs(p11.CKO_PUBLIC_KEY), attrs(p11.CKO_PRIVATE_KEY))
@@ -247,17 +247,7 @@ func ProvisionFortezzaModulePair(env *Env, modulePath string, ca *FortezzaCA, se
 
 // Close closes both cards and deletes their tokens.
 func (p *FortezzaModulePair) Close() error {
-	var errs []error
-	for _, c := range []*FortezzaModuleCard{p.Server, p.Client} {
-		if c != nil {
-			errs = append(errs, c.Close())
-		}
-	}
-	for _, t := range []*Token{p.ServerToken, p.ClientToken} {
-		if t != nil {
-			errs = append(errs, t.Delete())
-		}
-	}
+	errs := closePair(p.Server, p.Client, p.ServerToken, p.ClientToken, true)
 	p.Server, p.Client, p.ServerToken, p.ClientToken = nil, nil, nil, nil
 	return errors.Join(errs...)
 }

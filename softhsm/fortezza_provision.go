@@ -1,7 +1,6 @@
 package softhsm
 
 import (
-	"context"
 	"crypto/dsa"
 	"crypto/rand"
 	"crypto/sha1"
@@ -122,29 +121,18 @@ func (t *Token) ProvisionFortezzaCard(ca *FortezzaCA, opts FortezzaCardOptions) 
 	return t.ImportCertificate(FortezzaCALabel, []byte("fortezza-ca"), ca.DER)
 }
 
-// fzWithSession opens a Backend on t (one login), runs fn on a session
-// and closes it.
-func (t *Token) fzWithSession(fn func(c *p11.Ctx, sh p11.SessionHandle) error) error {
-	b, err := t.Open()
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	return b.WithSession(context.Background(), fn)
-}
-
 // fzKeyAttrs are the attributes of the card's KEA key objects: token
 // objects; the private one sensitive, unextractable, for derivation only.
 func fzKeyAttrs(class uint, id []byte) []*p11.Attribute {
 	a := []*p11.Attribute{
-		fzAttr(p11.CKA_CLASS, class), fzAttr(p11.CKA_KEY_TYPE, p11.CKK_DH),
-		fzAttr(p11.CKA_TOKEN, true), fzAttr(p11.CKA_LABEL, FortezzaKEALabel), fzAttr(p11.CKA_ID, id),
+		mkAttr(p11.CKA_CLASS, class), mkAttr(p11.CKA_KEY_TYPE, p11.CKK_DH),
+		mkAttr(p11.CKA_TOKEN, true), mkAttr(p11.CKA_LABEL, FortezzaKEALabel), mkAttr(p11.CKA_ID, id),
 	}
 	if class == p11.CKO_PRIVATE_KEY {
-		a = append(a, fzAttr(p11.CKA_PRIVATE, true), fzAttr(p11.CKA_SENSITIVE, true),
-			fzAttr(p11.CKA_EXTRACTABLE, false), fzAttr(p11.CKA_DERIVE, true))
+		a = append(a, mkAttr(p11.CKA_PRIVATE, true), mkAttr(p11.CKA_SENSITIVE, true),
+			mkAttr(p11.CKA_EXTRACTABLE, false), mkAttr(p11.CKA_DERIVE, true))
 	} else {
-		a = append(a, fzAttr(p11.CKA_PRIVATE, false))
+		a = append(a, mkAttr(p11.CKA_PRIVATE, false))
 	}
 	return a
 }
@@ -160,11 +148,11 @@ func fzKeyID(y *big.Int) []byte {
 func (t *Token) generateKEA(params *kea.Params) (*big.Int, []byte, error) {
 	var y *big.Int
 	var id []byte
-	err := t.fzWithSession(func(c *p11.Ctx, sh p11.SessionHandle) error {
+	err := t.withSession(func(c *p11.Ctx, sh p11.SessionHandle) error {
 		tmpID := []byte("fortezza-pending")
 		pubT := append(fzKeyAttrs(p11.CKO_PUBLIC_KEY, tmpID),
-			fzAttr(p11.CKA_PRIME, params.P.Bytes()), fzAttr(p11.CKA_BASE, params.G.Bytes()))
-		privT := append(fzKeyAttrs(p11.CKO_PRIVATE_KEY, tmpID), fzAttr(p11.CKA_VALUE_BITS, kea.SubprimeBits))
+			mkAttr(p11.CKA_PRIME, params.P.Bytes()), mkAttr(p11.CKA_BASE, params.G.Bytes()))
+		privT := append(fzKeyAttrs(p11.CKO_PRIVATE_KEY, tmpID), mkAttr(p11.CKA_VALUE_BITS, kea.SubprimeBits))
 		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DH_PKCS_KEY_PAIR_GEN, nil)}, pubT, privT)
 		if err != nil {
 			return fmt.Errorf("softhsm: KEA key generation: %w", err)
@@ -179,11 +167,11 @@ func (t *Token) generateKEA(params *kea.Params) (*big.Int, []byte, error) {
 func (t *Token) importKEA(k *kea.PrivateKey) ([]byte, error) {
 	id := fzKeyID(k.Y)
 	pg := func(a []*p11.Attribute) []*p11.Attribute {
-		return append(a, fzAttr(p11.CKA_PRIME, k.P.Bytes()), fzAttr(p11.CKA_BASE, k.G.Bytes()))
+		return append(a, mkAttr(p11.CKA_PRIME, k.P.Bytes()), mkAttr(p11.CKA_BASE, k.G.Bytes()))
 	}
-	priv := append(pg(fzKeyAttrs(p11.CKO_PRIVATE_KEY, id)), fzAttr(p11.CKA_VALUE, k.X.Bytes()))
-	pub := append(pg(fzKeyAttrs(p11.CKO_PUBLIC_KEY, id)), fzAttr(p11.CKA_VALUE, k.Y.Bytes()))
-	return id, t.fzWithSession(func(c *p11.Ctx, sh p11.SessionHandle) error {
+	priv := append(pg(fzKeyAttrs(p11.CKO_PRIVATE_KEY, id)), mkAttr(p11.CKA_VALUE, k.X.Bytes()))
+	pub := append(pg(fzKeyAttrs(p11.CKO_PUBLIC_KEY, id)), mkAttr(p11.CKA_VALUE, k.Y.Bytes()))
+	return id, t.withSession(func(c *p11.Ctx, sh p11.SessionHandle) error {
 		h, err := c.CreateObject(sh, priv)
 		if err != nil {
 			return fmt.Errorf("softhsm: C_CreateObject: %w", err)
@@ -330,17 +318,8 @@ func ProvisionFortezzaDemo(opts FortezzaPairOptions) (*FortezzaPair, error) {
 // Close closes both cards' Backends, deletes the tokens and, for
 // ProvisionFortezzaDemo, the environment.
 func (p *FortezzaPair) Close() error {
-	var errs []error
-	for _, c := range []*FortezzaCard{p.Server, p.Client} {
-		if c != nil {
-			errs = append(errs, c.Close())
-		}
-	}
-	for _, t := range []*Token{p.ServerToken, p.ClientToken} {
-		if t != nil && p.env == nil {
-			errs = append(errs, t.Delete())
-		}
-	}
+	// A demo's tokens go with its environment.
+	errs := closePair(p.Server, p.Client, p.ServerToken, p.ClientToken, p.env == nil)
 	if p.env != nil {
 		errs = append(errs, p.env.Close())
 		p.env = nil
@@ -349,13 +328,34 @@ func (p *FortezzaPair) Close() error {
 	return errors.Join(errs...)
 }
 
+// closePair closes a pair's cards that are set and, if deleteTokens,
+// deletes its tokens that are set.
+func closePair[C interface {
+	comparable
+	Close() error
+}](server, client C, serverToken, clientToken *Token, deleteTokens bool) []error {
+	var errs []error
+	var none C
+	for _, c := range []C{server, client} {
+		if c != none {
+			errs = append(errs, c.Close())
+		}
+	}
+	for _, t := range []*Token{serverToken, clientToken} {
+		if t != nil && deleteTokens {
+			errs = append(errs, t.Delete())
+		}
+	}
+	return errs
+}
+
 // fzNameKEAPair reads the public value of a freshly generated KEA pair,
 // checks it (what names it in the error) and gives both halves the CKA_ID
 // derived from it; on any failure it destroys the pair.
 func fzNameKEAPair(c *p11.Ctx, sh p11.SessionHandle, params *kea.Params, pubH, privH p11.ObjectHandle, what string) (*big.Int, []byte, error) {
 	var y *big.Int
 	var id []byte
-	a, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{fzAttr(p11.CKA_VALUE, nil)})
+	a, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{mkAttr(p11.CKA_VALUE, nil)})
 	if err == nil {
 		y = new(big.Int).SetBytes(a[0].Value)
 		if err = kea.CheckPublic(params, y); err != nil {
@@ -365,7 +365,7 @@ func fzNameKEAPair(c *p11.Ctx, sh p11.SessionHandle, params *kea.Params, pubH, p
 	if err == nil {
 		id = fzKeyID(y)
 		for _, h := range []p11.ObjectHandle{pubH, privH} {
-			if err = c.SetAttributeValue(sh, h, []*p11.Attribute{fzAttr(p11.CKA_ID, id)}); err != nil {
+			if err = c.SetAttributeValue(sh, h, []*p11.Attribute{mkAttr(p11.CKA_ID, id)}); err != nil {
 				break
 			}
 		}

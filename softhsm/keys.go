@@ -42,24 +42,23 @@ func keyID(id []byte, public *big.Int) []byte {
 // login, never leaves the token in clear (CKA_SENSITIVE) and cannot be
 // wrapped out (CKA_EXTRACTABLE false).
 func privateAttrs(keyType uint, label string, id []byte) []*p11.Attribute {
-	return []*p11.Attribute{
-		p11.NewAttribute(p11.CKA_CLASS, p11.CKO_PRIVATE_KEY),
-		p11.NewAttribute(p11.CKA_KEY_TYPE, keyType),
-		p11.NewAttribute(p11.CKA_TOKEN, true),
-		p11.NewAttribute(p11.CKA_PRIVATE, true),
+	return append(keyAttrs(p11.CKO_PRIVATE_KEY, keyType, true, label, id),
 		p11.NewAttribute(p11.CKA_SENSITIVE, true),
-		p11.NewAttribute(p11.CKA_EXTRACTABLE, false),
-		p11.NewAttribute(p11.CKA_LABEL, label),
-		p11.NewAttribute(p11.CKA_ID, id),
-	}
+		p11.NewAttribute(p11.CKA_EXTRACTABLE, false))
 }
 
 func publicAttrs(keyType uint, label string, id []byte) []*p11.Attribute {
+	return keyAttrs(p11.CKO_PUBLIC_KEY, keyType, false, label, id)
+}
+
+// keyAttrs are what both halves of a key pair get: a token object of
+// class, named by label and id, that needs login if private.
+func keyAttrs(class, keyType uint, private bool, label string, id []byte) []*p11.Attribute {
 	return []*p11.Attribute{
-		p11.NewAttribute(p11.CKA_CLASS, p11.CKO_PUBLIC_KEY),
+		p11.NewAttribute(p11.CKA_CLASS, class),
 		p11.NewAttribute(p11.CKA_KEY_TYPE, keyType),
 		p11.NewAttribute(p11.CKA_TOKEN, true),
-		p11.NewAttribute(p11.CKA_PRIVATE, false),
+		p11.NewAttribute(p11.CKA_PRIVATE, private),
 		p11.NewAttribute(p11.CKA_LABEL, label),
 		p11.NewAttribute(p11.CKA_ID, id),
 	}

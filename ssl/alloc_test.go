@@ -34,10 +34,7 @@ func TestSteadyStateRecordsAllocateNothing(t *testing.T) {
 			cc.CipherSuites = []uint16{s.suite}
 			sc.DisableRecordSplitting = s.noSplit
 			cc.DisableRecordSplitting = s.noSplit
-			client, server, cerr, serr := handshakePair(t, cc, sc)
-			if cerr != nil || serr != nil {
-				t.Fatalf("handshake: client %v, server %v", cerr, serr)
-			}
+			client, server := mustHandshake(t, cc, sc)
 			defer client.Close()
 			defer server.Close()
 			for _, n := range sizes {
@@ -99,14 +96,7 @@ func TestOneWritePerFlight(t *testing.T) {
 			craw, sraw := tcpPair(t)
 			cw, sw := &countingConn{Conn: craw}, &countingConn{Conn: sraw}
 			client, server := Client(cw, cc), Server(sw, sc)
-			errc := make(chan error, 1)
-			go func() { errc <- server.Handshake() }()
-			if err := client.Handshake(); err != nil {
-				t.Fatal(err)
-			}
-			if err := <-errc; err != nil {
-				t.Fatal(err)
-			}
+			mustHandshakeConns(t, client, server)
 			if got := client.ConnectionState().DidResume; got != (tc.name == "resumed") {
 				t.Fatalf("DidResume = %v", got)
 			}
@@ -133,6 +123,7 @@ func TestOneWritePerFlight(t *testing.T) {
 
 			// The server answers close_notify with one write.
 			sw.writes.Store(0)
+			errc := make(chan error, 1)
 			go func() { _, err := server.Read(make([]byte, 1)); errc <- err }()
 			if err := client.CloseWrite(); err != nil {
 				t.Fatal(err)
@@ -157,10 +148,7 @@ func TestOneWritePerFlight(t *testing.T) {
 func TestIdleConnectionHoldsNoBuffers(t *testing.T) {
 	cc, sc := clientConfig(t), serverConfig(t)
 	cc.CipherSuites = []uint16{SSL_RSA_WITH_RC4_128_SHA}
-	client, server, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatalf("handshake: client %v, server %v", cerr, serr)
-	}
+	client, server := mustHandshake(t, cc, sc)
 	defer client.Close()
 	defer server.Close()
 	check := func(when string) {

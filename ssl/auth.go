@@ -34,18 +34,39 @@ func signHandshake(key crypto.Signer, rand io.Reader, md5sha1 []byte) ([]byte, e
 	return nil, errors.New("ssl: unsupported signing key type")
 }
 
+// checkPeerPublicKey applies the peer key bounds (x509legacy/bounds.go:
+// DSA sizes of FIPS 186, RSA modulus and DH prime at most 8192 bits) to a
+// key the peer presented, before any arithmetic with it. Every use of a
+// peer's key calls it or its x509legacy function: parseChain for every
+// certificate received (bad_certificate), and the signature checks and the
+// RSA encryption again, where a key outside the bounds is an
+// unsupported_certificate (docs/ssl3.md, "Peer keys").
+func checkPeerPublicKey(pub crypto.PublicKey) error {
+	if err := x509legacy.CheckPublicKey(pub); err != nil {
+		return withAlert(alertUnsupportedCertificate, err)
+	}
+	return nil
+}
+
 // verifyHandshakeSignature checks a signature made by signHandshake. DSA
-// signatures are accepted both as DER (OpenSSL) and as raw 40-byte r‖s
-// (NSS, Fortezza).
+// signatures are accepted both as DER (OpenSSL) and as raw r‖s of twice
+// the length of q (NSS, Fortezza).
 func verifyHandshakeSignature(pub crypto.PublicKey, md5sha1, sig []byte) error {
+	if err := checkPeerPublicKey(pub); err != nil {
+		return err
+	}
 	switch pk := pub.(type) {
 	case *rsa.PublicKey:
 		return rsa.VerifyPKCS1v15(pk, crypto.MD5SHA1, md5sha1, sig)
 	case *dsa.PublicKey:
-		r, s, err := parseDSASignature(sig)
+		r, s, err := parseDSASignature(sig, pk)
 		if err != nil {
 			return err
 		}
+		if err := x509legacy.CheckDSASignatureRange(pk, r, s); err != nil {
+			return err
+		}
+		// dsa.Verify truncates the digest to the length of q itself.
 		if !dsa.Verify(pk, md5sha1[16:], r, s) {
 			return errors.New("ssl: DSA signature does not verify")
 		}
@@ -59,15 +80,17 @@ func verifyHandshakeSignature(pub crypto.PublicKey, md5sha1, sig []byte) error {
 	return errors.New("ssl: unsupported public key type for signatures")
 }
 
-// parseDSASignature decodes a DER Dss-Sig-Value or a raw 40-byte r‖s.
-func parseDSASignature(sig []byte) (r, s *big.Int, err error) {
+// parseDSASignature decodes a DER Dss-Sig-Value, or the raw r‖s NSS and
+// Fortezza send: exactly twice the byte length of pub's q (40 bytes for a
+// 160-bit q, 56 for 224, 64 for 256), each half big-endian.
+func parseDSASignature(sig []byte, pub *dsa.PublicKey) (r, s *big.Int, err error) {
 	if r, s, err := x509legacy.ParseDSASignature(sig); err == nil {
 		return r, s, nil
 	}
-	if len(sig) == 40 {
-		return new(big.Int).SetBytes(sig[:20]), new(big.Int).SetBytes(sig[20:]), nil
+	if n := (pub.Q.BitLen() + 7) / 8; len(sig) == 2*n {
+		return new(big.Int).SetBytes(sig[:n]), new(big.Int).SetBytes(sig[n:]), nil
 	}
-	return nil, nil, errors.New("ssl: malformed DSA signature")
+	return nil, nil, fmt.Errorf("ssl: malformed DSA signature (%d bytes: neither DER nor raw r‖s of %d bytes)", len(sig), 2*((pub.Q.BitLen()+7)/8))
 }
 
 // serverParamsDigest is the value a ServerKeyExchange signature covers
@@ -147,12 +170,18 @@ func fortezzaCard(cert *Certificate) token.FortezzaCard {
 // raw 40-byte r‖s of a card (a DER Dss-Sig-Value cannot fit in 40 bytes
 // reliably, and NSS sends raw).
 func verifyFortezzaYSignature(pub *dsa.PublicKey, yc, sig []byte) error {
+	if err := checkPeerPublicKey(pub); err != nil {
+		return err
+	}
 	if len(sig) != fortezzaYSigLen {
 		return errors.New("wrong length")
 	}
 	h := sha1.Sum(yc)
 	r := new(big.Int).SetBytes(sig[:20])
 	s := new(big.Int).SetBytes(sig[20:])
+	if err := x509legacy.CheckDSASignatureRange(pub, r, s); err != nil {
+		return err
+	}
 	if !dsa.Verify(pub, h[:], r, s) {
 		return errors.New("does not verify under the client certificate's DSS key")
 	}

@@ -1,6 +1,7 @@
 package ssl
 
 import (
+	"crypto/aes"
 	"crypto/cipher"
 	"crypto/des"
 	"crypto/rand"
@@ -21,7 +22,8 @@ type benchSuite struct {
 	suite uint16
 }
 
-var benchSuites = []benchSuite{{"RC4-SHA", SSL_RSA_WITH_RC4_128_SHA}, {"3DES-SHA", SSL_RSA_WITH_3DES_EDE_CBC_SHA}}
+var benchSuites = []benchSuite{{"RC4-SHA", SSL_RSA_WITH_RC4_128_SHA}, {"3DES-SHA", SSL_RSA_WITH_3DES_EDE_CBC_SHA},
+	{"AES128-SHA", TLS_RSA_WITH_AES_128_CBC_SHA}, {"AES256-SHA", TLS_RSA_WITH_AES_256_CBC_SHA}}
 var benchSizes = []struct {
 	name string
 	n    int
@@ -44,11 +46,7 @@ func BenchmarkRecordSeal(b *testing.B) {
 			data := make([]byte, size.n)
 			b.Run(bs.name+"/"+size.name+"/record", func(b *testing.B) {
 				key, iv, macKey := benchKeys(s)
-				var hc halfConn
-				c, _ := newRecordCipher(s, key, iv, false)
-				m, _ := ssl3mac.New(s.mac, macKey)
-				hc.prepareCipherSpec(c, m)
-				hc.changeCipherSpec()
+				hc := suiteHalf(b, s, key, iv, macKey, false)
 				buf := make([]byte, 0, size.n+64+recordHeaderLen)
 				b.SetBytes(int64(size.n))
 				b.ReportAllocs()
@@ -80,6 +78,14 @@ func BenchmarkRecordSeal(b *testing.B) {
 						out = append(out, make([]byte, 8-len(out)%8)...)
 						c.CryptBlocks(out, out)
 					}
+				case cipherAES128, cipherAES256:
+					blk, _ := aes.NewCipher(key)
+					c := cipher.NewCBCEncrypter(blk, iv)
+					for i := 0; i < b.N; i++ {
+						out := m.Sum(append(buf[:0], data...), uint64(i), 23, data)
+						out = append(out, make([]byte, 16-len(out)%16)...)
+						c.CryptBlocks(out, out)
+					}
 				}
 			})
 		}
@@ -94,15 +100,7 @@ func BenchmarkRecordOpen(b *testing.B) {
 				key, iv, macKey := benchKeys(s)
 				// Writer and reader start from the same keys and IV and
 				// process records in order, so they stay in step.
-				var w, r halfConn
-				wc, _ := newRecordCipher(s, key, iv, false)
-				rc, _ := newRecordCipher(s, key, iv, true)
-				wm, _ := ssl3mac.New(s.mac, macKey)
-				rm, _ := ssl3mac.New(s.mac, macKey)
-				w.prepareCipherSpec(wc, wm)
-				w.changeCipherSpec()
-				r.prepareCipherSpec(rc, rm)
-				r.changeCipherSpec()
+				w, r := suiteHalf(b, s, key, iv, macKey, false), suiteHalf(b, s, key, iv, macKey, true)
 				data := make([]byte, size.n)
 				buf := make([]byte, 0, size.n+64+recordHeaderLen)
 				b.SetBytes(int64(size.n))
@@ -143,6 +141,12 @@ func benchListener(b *testing.B, serve func(net.Conn)) (addr string, stop func()
 	return ln.Addr().String(), func() { ln.Close() }
 }
 
+// handshakeModes are the two handshakes BenchmarkHandshake times.
+var handshakeModes = []struct {
+	name   string
+	resume bool
+}{{"full", false}, {"resumed", true}}
+
 func BenchmarkHandshake(b *testing.B) {
 	p := testCerts(b)
 	suite := SSL_RSA_WITH_3DES_EDE_CBC_SHA
@@ -153,12 +157,9 @@ func BenchmarkHandshake(b *testing.B) {
 		s.Close()
 	})
 	defer stop()
-	for _, resume := range []bool{false, true} {
-		name := "full"
-		if resume {
-			name = "resumed"
-		}
-		b.Run("ssl3/"+name, func(b *testing.B) {
+	for _, mode := range handshakeModes {
+		resume := mode.resume
+		b.Run("ssl3/"+mode.name, func(b *testing.B) {
 			cc := &Config{RootCAs: p.roots, ServerName: "localhost", CipherSuites: []uint16{suite}}
 			if resume {
 				cc.ClientSessionCache = NewLRUClientSessionCache(1)
@@ -194,12 +195,9 @@ func BenchmarkHandshake(b *testing.B) {
 		s.Close()
 	})
 	defer tstop()
-	for _, resume := range []bool{false, true} {
-		name := "full"
-		if resume {
-			name = "resumed"
-		}
-		b.Run("crypto-tls-1.0/"+name, func(b *testing.B) {
+	for _, mode := range handshakeModes {
+		resume := mode.resume
+		b.Run("crypto-tls-1.0/"+mode.name, func(b *testing.B) {
 			cc := &tls.Config{RootCAs: p.roots, ServerName: "localhost", MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10,
 				CipherSuites: []uint16{tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA}}
 			if resume {
@@ -242,13 +240,7 @@ func BenchmarkConnThroughput(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer c.Close()
-			b.SetBytes(int64(len(chunk)))
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if _, err := c.Write(chunk); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchWrites(b, c, chunk)
 		})
 		b.Run(bs.name+"/crypto-tls-1.0", func(b *testing.B) {
 			tlsCert := tls.Certificate{Certificate: p.server.Certificate, PrivateKey: p.serverKey}
@@ -265,13 +257,18 @@ func BenchmarkConnThroughput(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer c.Close()
-			b.SetBytes(int64(len(chunk)))
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if _, err := c.Write(chunk); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchWrites(b, c, chunk)
 		})
+	}
+}
+
+// benchWrites times b.N writes of chunk to w, the connection set up.
+func benchWrites(b *testing.B, w io.Writer, chunk []byte) {
+	b.SetBytes(int64(len(chunk)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := w.Write(chunk); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

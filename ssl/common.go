@@ -394,35 +394,29 @@ const (
 
 // handshakeTimeout is the effective HandshakeTimeout (0: none).
 func (c *Config) handshakeTimeout() time.Duration {
-	switch {
-	case c.HandshakeTimeout < 0:
-		return 0
-	case c.HandshakeTimeout == 0:
-		return DefaultHandshakeTimeout
-	}
-	return c.HandshakeTimeout
+	return effective(c.HandshakeTimeout, DefaultHandshakeTimeout, 0)
 }
 
 // maxRenegotiations is the effective MaxRenegotiations (-1: no bound).
 func (c *Config) maxRenegotiations() int {
-	switch {
-	case c.MaxRenegotiations < 0:
-		return -1
-	case c.MaxRenegotiations == 0:
-		return DefaultMaxRenegotiations
-	}
-	return c.MaxRenegotiations
+	return effective(c.MaxRenegotiations, DefaultMaxRenegotiations, -1)
 }
 
 // renegotiationInterval is the effective RenegotiationInterval (0: none).
 func (c *Config) renegotiationInterval() time.Duration {
+	return effective(c.RenegotiationInterval, DefaultRenegotiationInterval, 0)
+}
+
+// effective is a Config field whose zero value means def and whose negative
+// values mean off.
+func effective[T ~int | ~int64](v, def, off T) T {
 	switch {
-	case c.RenegotiationInterval < 0:
-		return 0
-	case c.RenegotiationInterval == 0:
-		return DefaultRenegotiationInterval
+	case v < 0:
+		return off
+	case v == 0:
+		return def
 	}
-	return c.RenegotiationInterval
+	return v
 }
 
 func (c *Config) sessionLifetime() time.Duration {

@@ -55,6 +55,27 @@ func expectFirstAlert(t *testing.T, peer net.Conn, want alert) {
 	}
 }
 
+// expectHelloThenHangUp: the raw server (runRawServer) answers with a
+// ServerHello, which it returns; the peer then hangs up and the server's
+// handshake ends.
+func expectHelloThenHangUp(t *testing.T, peer net.Conn, errc <-chan error) *serverHelloMsg {
+	t.Helper()
+	sh := expectServerHello(t, peer)
+	peer.Close()
+	<-errc
+	return sh
+}
+
+// expectRefusal: the raw server's first record is the fatal alert want and
+// its handshake fails saying it sent that alert; it returns that error.
+func expectRefusal(t *testing.T, peer net.Conn, errc <-chan error, want alert) error {
+	t.Helper()
+	expectFirstAlert(t, peer, want)
+	err := <-errc
+	assertAlert(t, err, want, true)
+	return err
+}
+
 // Item 5: warning alerts and empty records that do not advance the
 // handshake are counted, as crypto/tls counts them.
 func TestUselessRecordFlood(t *testing.T) {
@@ -87,14 +108,10 @@ func TestUselessRecordFlood(t *testing.T) {
 			peer, errc := runRawServer(t, serverConfig(t))
 			writeAsync(peer, tt.wire)
 			if tt.wantHello {
-				expectServerHello(t, peer)
-				peer.Close()
-				<-errc
+				expectHelloThenHangUp(t, peer, errc)
 				return
 			}
-			expectFirstAlert(t, peer, alertUnexpectedMessage)
-			err := <-errc
-			assertAlert(t, err, alertUnexpectedMessage, true)
+			err := expectRefusal(t, peer, errc, alertUnexpectedMessage)
 			if !strings.Contains(err.Error(), "ignored records") {
 				t.Fatalf("error does not say why: %v", err)
 			}
@@ -145,11 +162,9 @@ func TestClientVersionTolerance(t *testing.T) {
 					}
 					peer.Write(rawRecord(recordTypeHandshake, VersionSSL30, b))
 				}
-				if sh := expectServerHello(t, peer); sh.vers != VersionSSL30 {
+				if sh := expectHelloThenHangUp(t, peer, errc); sh.vers != VersionSSL30 {
 					t.Fatalf("ServerHello version %#04x", sh.vers)
 				}
-				peer.Close()
-				<-errc
 			})
 		}
 	}
@@ -209,13 +224,10 @@ func TestLargestLegalClientHello(t *testing.T) {
 		}
 		writeAsync(peer, wire)
 		if tt.ok {
-			expectServerHello(t, peer)
-			peer.Close()
-			<-errc
+			expectHelloThenHangUp(t, peer, errc)
 			continue
 		}
-		expectFirstAlert(t, peer, alertIllegalParameter)
-		assertAlert(t, <-errc, alertIllegalParameter, true)
+		expectRefusal(t, peer, errc, alertIllegalParameter)
 	}
 }
 
@@ -366,10 +378,7 @@ func TestRenegotiationFloodBounded(t *testing.T) {
 			if tt.server != nil {
 				tt.server(sc, clock)
 			}
-			c, s, cerr, serr := handshakePair(t, cc, sc)
-			if cerr != nil || serr != nil {
-				t.Fatal(cerr, serr)
-			}
+			c, s := mustHandshake(t, cc, sc)
 			done := echoServer(s)
 			n, err := func() (int, error) {
 				c.in.Lock()
@@ -416,10 +425,7 @@ func TestRenegotiationBoundsOtherSide(t *testing.T) {
 		cc, sc := clientConfig(t), serverConfig(t)
 		cc.Renegotiation, sc.Renegotiation = RenegotiateSecure, RenegotiateSecure
 		sc.MaxRenegotiations, sc.RenegotiationInterval = -1, -1 // the hostile side has no bounds
-		c, s, cerr, serr := handshakePair(t, cc, sc)
-		if cerr != nil || serr != nil {
-			t.Fatal(cerr, serr)
-		}
+		c, s := mustHandshake(t, cc, sc)
 		go io.Copy(io.Discard, s) // runs the server's side of each handshake
 		readErr := make(chan error, 1)
 		go func() {
@@ -459,10 +465,7 @@ func TestRenegotiationBoundsOtherSide(t *testing.T) {
 			cc, sc := clientConfig(t), serverConfig(t)
 			cc.Renegotiation, sc.Renegotiation = RenegotiateSecure, RenegotiateSecure
 			cc.MaxRenegotiations, sc.MaxRenegotiations = 2, 2
-			c, s, cerr, serr := handshakePair(t, cc, sc)
-			if cerr != nil || serr != nil {
-				t.Fatal(cerr, serr)
-			}
+			c, s := mustHandshake(t, cc, sc)
 			local, peer := c, s
 			if !client {
 				// The client answers HelloRequest inside Read; the server's

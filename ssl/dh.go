@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -49,8 +50,10 @@ func parseClientDHPublic(body []byte) (yc []byte, implicit, ok bool) {
 // group — checked against group. A fixed-DH client certificate cannot sign
 // a CertificateVerify (§7.6.8), so the pre-master secret computed from its
 // public value is the only proof that the client holds its key: an
-// explicit value sent with such a certificate is refused.
-func readClientDHPublic(clientLeaf *x509.Certificate, ckx *clientKeyExchangeMsg, group *token.DHParams) (*big.Int, error) {
+// explicit value sent with such a certificate is refused. With static
+// (the server's key is a fixed-DH certificate's, group.Q known), the value
+// must be in the order-q subgroup (checkStaticDHPublic).
+func readClientDHPublic(clientLeaf *x509.Certificate, ckx *clientKeyExchangeMsg, group *token.DHParams, static bool) (*big.Int, error) {
 	raw, implicit, ok := parseClientDHPublic(ckx.ciphertext)
 	if !ok {
 		return nil, withAlert(alertIllegalParameter, errors.New("malformed ClientDiffieHellmanPublic"))
@@ -70,22 +73,53 @@ func readClientDHPublic(clientLeaf *x509.Certificate, ckx *clientKeyExchangeMsg,
 	default:
 		yc = new(big.Int).SetBytes(raw)
 	}
-	if a, err := checkDHPublic(yc, group); err != nil {
+	check := checkDHPublic
+	if static {
+		check = checkStaticDHPublic
+	}
+	if a, err := check(yc, group); err != nil {
 		return nil, withAlert(a, fmt.Errorf("client %w", err))
 	}
 	return yc, nil
 }
 
+// staticDHAgree runs the agreement of a static DH key with a peer value
+// already checked against its subgroup. If the token refuses (SoftHSM
+// refuses a shared value of 1 or p-1) or fails, the handshake goes on
+// with a random pre-master secret and fails at Finished, like any wrong
+// value: a failure reported at once would tell a hostile peer something
+// about the key. Only a token that is gone (token.ErrUnavailable, which no
+// peer value can cause) ends the handshake now.
+func staticDHAgree(config *Config, key token.DHAgreer, group *token.DHParams, peerY *big.Int) ([]byte, error) {
+	z, err := key.Agree(peerY)
+	if err == nil && len(z) > 0 {
+		return z, nil
+	}
+	if errors.Is(err, token.ErrUnavailable) {
+		return nil, withAlert(alertHandshakeFailure, fmt.Errorf("DH agreement with the certificate key: %w", err))
+	}
+	z = make([]byte, (group.P.BitLen()+7)/8)
+	if _, err := io.ReadFull(config.rand(), z); err != nil {
+		return nil, withAlert(alertHandshakeFailure, errors.New("random source failed"))
+	}
+	return z, nil
+}
+
 // clientDHExchange is the client's half of every DH exchange once the
-// server's public value ys in group has been checked: with key (the
-// fixed-DH client certificate's, already matched to group) the public value
-// is implicit and the agreement runs through the token; otherwise the
-// client makes an ephemeral key with a short exponent.
-func clientDHExchange(config *Config, group *token.DHParams, ys *big.Int, key token.DHAgreer) ([]byte, *clientKeyExchangeMsg, error) {
-	if key != nil {
-		z, err := key.Agree(ys)
+// server's public value ys in group has been checked: with a static key
+// (the fixed-DH client certificate's, already matched to group) the public
+// value is implicit, ys must be in the key's order-q subgroup — q from the
+// client's certificate, since a DHE group carries none — and the agreement
+// runs through the token; otherwise the client makes an ephemeral key with
+// a short exponent.
+func clientDHExchange(config *Config, group *token.DHParams, ys *big.Int, static *staticDHKey) ([]byte, *clientKeyExchangeMsg, error) {
+	if static != nil {
+		if a, err := checkStaticDHPublic(ys, static.group); err != nil {
+			return nil, nil, withAlert(a, fmt.Errorf("server %w", err))
+		}
+		z, err := staticDHAgree(config, static.key, static.group, ys)
 		if err != nil {
-			return nil, nil, withAlert(alertHandshakeFailure, fmt.Errorf("DH agreement with the client certificate key: %w", err))
+			return nil, nil, err
 		}
 		return z, &clientKeyExchangeMsg{}, nil
 	}
@@ -104,21 +138,50 @@ func clientDHExchange(config *Config, group *token.DHParams, ys *big.Int, key to
 	return new(big.Int).Exp(ys, x, group.P).Bytes(), &clientKeyExchangeMsg{ciphertext: body}, nil
 }
 
-// fixedDHClientKey returns the private key of a fixed-DH client
-// certificate (a DH certificate whose key is a token.DHAgreer), or nil. In
-// an exchange with kexTraits.fixedDHClientAuth such a certificate
-// authenticates through the implicit public value, and the client sends no
-// CertificateVerify (§7.6.8).
-func fixedDHClientKey(cert *Certificate) token.DHAgreer {
+// staticDHKey is a fixed-DH certificate's key with its group, whose
+// subgroup order is known (staticDHGroup).
+type staticDHKey struct {
+	key   token.DHAgreer
+	group *token.DHParams
+}
+
+// fixedDHClientStatic returns the key of a fixed-DH client certificate (a
+// DH certificate whose key is a token.DHAgreer, with a known subgroup
+// order), or nil.
+func fixedDHClientStatic(cert *Certificate) *staticDHKey {
 	if cert == nil {
 		return nil
 	}
 	leaf, err := cert.leaf()
-	if err != nil || clientDHCertificate(leaf) == nil {
+	if err != nil {
 		return nil
 	}
-	key, _ := cert.PrivateKey.(token.DHAgreer)
-	return key
+	pub := clientDHCertificate(leaf)
+	key, ok := cert.PrivateKey.(token.DHAgreer)
+	if pub == nil || !ok {
+		return nil
+	}
+	var keyQ *big.Int
+	if own := key.DHPublic(); own != nil {
+		keyQ = own.Q
+	}
+	group := staticDHGroup(token.DHParams{P: pub.P, G: pub.G}, pub.Q, keyQ)
+	if group == nil {
+		return nil
+	}
+	return &staticDHKey{key: key, group: group}
+}
+
+// fixedDHClientKey returns the private key of a fixed-DH client
+// certificate usable as such (fixedDHClientStatic), or nil. In an exchange
+// with kexTraits.fixedDHClientAuth such a certificate authenticates
+// through the implicit public value, and the client sends no
+// CertificateVerify (§7.6.8).
+func fixedDHClientKey(cert *Certificate) token.DHAgreer {
+	if st := fixedDHClientStatic(cert); st != nil {
+		return st.key
+	}
+	return nil
 }
 
 // fixedDHCertType returns the CertificateRequest type a client certificate
@@ -126,7 +189,7 @@ func fixedDHClientKey(cert *Certificate) token.DHAgreer {
 // after the algorithm that signed it — or 0 if it is not one, its private
 // key is not a token.DHAgreer, or it is in another group.
 func fixedDHCertType(cert *Certificate, leaf *x509.Certificate, group *token.DHParams) byte {
-	if _, ok := cert.PrivateKey.(token.DHAgreer); !ok || group == nil {
+	if fixedDHClientStatic(cert) == nil || group == nil {
 		return 0
 	}
 	pub := clientDHCertificate(leaf)
@@ -170,7 +233,7 @@ func (e *ephemeralDH) serverAgree(clientLeaf *x509.Certificate, ckx *clientKeyEx
 	if e.x == nil {
 		return nil, withAlert(alertHandshakeFailure, errors.New("internal error: no server DH key"))
 	}
-	yc, err := readClientDHPublic(clientLeaf, ckx, e.group)
+	yc, err := readClientDHPublic(clientLeaf, ckx, e.group, false)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +249,7 @@ func (e *ephemeralDH) clientAccept(config *Config, s *cipherSuite, p, g, ys *big
 	return nil
 }
 
-func (e *ephemeralDH) clientAgree(config *Config, key token.DHAgreer) ([]byte, *clientKeyExchangeMsg, error) {
+func (e *ephemeralDH) clientAgree(config *Config, key *staticDHKey) ([]byte, *clientKeyExchangeMsg, error) {
 	if e.peerGroup == nil {
 		return nil, nil, withAlert(alertUnexpectedMessage, errors.New("server sent no ServerKeyExchange"))
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"sync"
 
 	"github.com/tokenssl/tokenssl/token"
 	"github.com/tokenssl/tokenssl/x509legacy"
@@ -255,6 +256,70 @@ func checkDHPublic(y *big.Int, group *token.DHParams) (alert, error) {
 		}
 	}
 	return 0, nil
+}
+
+// checkStaticDHPublic checks a peer's public value that meets one of our
+// static DH keys (a fixed-DH certificate's): the range, then y^q = 1 mod p
+// always, so that no value of small order can reveal x mod a small factor
+// of p-1 (the small-subgroup attack). group.Q must be known (staticDHGroup).
+// For a safe prime, q = (p-1)/2 and y^q = 1 exactly when y is a quadratic
+// residue, which the Jacobi symbol decides without an exponentiation. The
+// decision uses public values only; a failure is illegal_parameter.
+func checkStaticDHPublic(y *big.Int, group *token.DHParams) (alert, error) {
+	if a, err := checkDHPublic(y, group); err != nil {
+		return a, err
+	}
+	q := group.Q
+	if q == nil {
+		return alertHandshakeFailure, errors.New("internal error: static DH key without a subgroup order")
+	}
+	var in bool
+	switch {
+	case q.BitLen() < group.P.BitLen()-1:
+		return 0, nil // checkDHPublic has checked y^q = 1
+	case new(big.Int).Rsh(group.P, 1).Cmp(q) == 0:
+		in = big.Jacobi(y, group.P) == 1
+	default:
+		in = new(big.Int).Exp(y, q, group.P).Cmp(big.NewInt(1)) == 0
+	}
+	if !in {
+		return alertIllegalParameter, errors.New("DH public value is not in the prime-order subgroup")
+	}
+	return 0, nil
+}
+
+// safePrimes remembers which primes of our own static DH keys are safe
+// primes ((p-1)/2 prime): the test runs once per prime (the keys come from
+// our configuration, so the map stays small).
+var safePrimes sync.Map // string(p.Bytes()) -> bool
+
+func isSafePrime(p *big.Int) bool {
+	k := string(p.Bytes())
+	if v, ok := safePrimes.Load(k); ok {
+		return v.(bool)
+	}
+	ok := p.ProbablyPrime(20) && new(big.Int).Rsh(p, 1).ProbablyPrime(20)
+	safePrimes.Store(k, ok)
+	return ok
+}
+
+// staticDHGroup returns the group of a static DH key (P, G) with its
+// subgroup order: certQ (an X9.42 certificate's q), else keyQ (the key's
+// own, e.g. a software key), else (p-1)/2 when p is a safe prime. Without
+// any, nil: such a key is not used (docs/ssl3.md, "Peer keys"), since no
+// peer value could be checked against small subgroups.
+func staticDHGroup(group token.DHParams, certQ, keyQ *big.Int) *token.DHParams {
+	q := certQ
+	if q == nil {
+		q = keyQ
+	}
+	if q == nil && isSafePrime(group.P) {
+		q = new(big.Int).Rsh(group.P, 1)
+	}
+	if q == nil || q.Sign() <= 0 || q.Cmp(group.P) >= 0 {
+		return nil
+	}
+	return &token.DHParams{P: group.P, G: group.G, Q: q}
 }
 
 // sameDHGroup reports whether two groups have the same p and g.

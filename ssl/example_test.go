@@ -89,7 +89,7 @@ func Example() {
 	}
 	st := conn.ConnectionState()
 	fmt.Printf("%s over %s, version %#04x\n", buf, ssl.CipherSuiteName(st.CipherSuite), st.Version)
-	// Output: hello over SSL_DHE_RSA_WITH_3DES_EDE_CBC_SHA, version 0x0300
+	// Output: hello over TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, version 0x0300
 }
 
 // A client with a session cache resumes the session of its first

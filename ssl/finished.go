@@ -21,6 +21,24 @@ func (c *Conn) sendFinished(transcript *finishedHash, master []byte) error {
 	return c.writeChangeCipherSpecAndFinished(fin, transcript)
 }
 
+// exchangeFinished sends our Finished and reads the peer's, in that order
+// when weSpeakFirst (the client in a full handshake, the server in a
+// resumed one), else the other way round. A resuming client, which checks
+// the connection between the two, calls readFinished and sendFinished
+// itself.
+func (c *Conn) exchangeFinished(transcript *finishedHash, master []byte, weSpeakFirst bool) error {
+	if weSpeakFirst {
+		if err := c.sendFinished(transcript, master); err != nil {
+			return err
+		}
+		return c.readFinished(transcript, master)
+	}
+	if err := c.readFinished(transcript, master); err != nil {
+		return err
+	}
+	return c.sendFinished(transcript, master)
+}
+
 // readFinished reads the peer's ChangeCipherSpec and Finished and checks
 // it.
 func (c *Conn) readFinished(transcript *finishedHash, master []byte) error {
@@ -32,13 +50,9 @@ func (c *Conn) readFinished(transcript *finishedHash, master []byte) error {
 		return err
 	}
 	want := transcript.finishedSum(master, sender)
-	msg, err := c.readHandshake(transcript, typeFinished)
+	fin, err := readHandshakeMsg[finishedMsg](c, transcript, typeFinished, "Finished")
 	if err != nil {
 		return err
-	}
-	fin, ok := msg.(*finishedMsg)
-	if !ok {
-		return c.unexpectedMessage("Finished", msg)
 	}
 	if !verifyFinished(want, fin) {
 		return c.sendAlert(alertHandshakeFailure, errors.New(peer+" Finished does not verify"))

@@ -139,10 +139,7 @@ func TestFortezzaHandshakeSoftwareCards(t *testing.T) {
 					p.server.EmailMode = email
 					defer func() { p.server.EmailMode = false }()
 					cc, sc := fortezzaConfigs(t, id, auth)
-					client, server, cerr, serr := handshakePair(t, cc, sc)
-					if cerr != nil || serr != nil {
-						t.Fatalf("handshake: client %v, server %v", cerr, serr)
-					}
+					client, server := mustHandshake(t, cc, sc)
 					if st := client.ConnectionState(); st.CipherSuite != id {
 						t.Fatalf("negotiated %s", CipherSuiteName(st.CipherSuite))
 					}

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/tokenssl/tokenssl/token"
 )
@@ -36,13 +37,9 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 	if err := hs.sendClientHello(); err != nil {
 		return err
 	}
-	msg, err := c.readHandshake(&hs.transcript, typeServerHello)
+	sh, err := readHandshakeMsg[serverHelloMsg](c, &hs.transcript, typeServerHello, "ServerHello")
 	if err != nil {
 		return err
-	}
-	sh, ok := msg.(*serverHelloMsg)
-	if !ok {
-		return c.unexpectedMessage("ServerHello", msg)
 	}
 	hs.serverHello = sh
 	resumed, err := hs.processServerHello()
@@ -73,10 +70,7 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 		if err := hs.doFullHandshake(); err != nil {
 			return err
 		}
-		if err := c.sendFinished(&hs.transcript, hs.masterSecret); err != nil {
-			return err
-		}
-		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
+		if err := c.exchangeFinished(&hs.transcript, hs.masterSecret, true); err != nil {
 			return err
 		}
 		hs.saveSession()
@@ -119,11 +113,25 @@ func (hs *clientHandshakeState) makeClientHello() error {
 		}
 		exts = append(exts, e)
 	}
+	// The exchanges' own extensions (ECDHE's curves and point formats),
+	// once each, only when a suite that needs them is offered.
+	for _, id := range hello.cipherSuites {
+		if s := suiteByID(id); s != nil && s.ka != nil {
+			for _, e := range s.ka(s).clientHelloExtensions() {
+				if !slices.ContainsFunc(exts, func(x extension) bool { return x.typ == e.typ }) {
+					exts = append(exts, e)
+				}
+			}
+		}
+	}
 	ext, err := marshalExtensions(exts)
 	if err != nil {
 		return err
 	}
 	hello.extensions = ext
+	if parsed, ok := parseExtensions(ext); ok {
+		hello.ecCurves, hello.ecPointFormats = parseECExtensions(parsed)
+	}
 	if c.config.SendFallbackSCSV {
 		hello.cipherSuites = append(hello.cipherSuites, TLS_FALLBACK_SCSV)
 	}
@@ -202,7 +210,7 @@ func (hs *clientHandshakeState) processServerHello() (bool, error) {
 const illegalResumptionAlert = alertIllegalParameter
 
 // checkRenegotiationInfo applies RFC 5746 to the ServerHello: only
-// renegotiation_info may come back, empty in the first handshake (the
+// renegotiation_info (and ec_point_formats, if offered) may come back, empty in the first handshake (the
 // server supports the binding) and equal to both previous verify_data in a
 // renegotiation.
 func (hs *clientHandshakeState) checkRenegotiationInfo() error {
@@ -212,6 +220,13 @@ func (hs *clientHandshakeState) checkRenegotiationInfo() error {
 		return c.sendAlert(alertIllegalParameter, errors.New("malformed ServerHello extensions"))
 	}
 	for typ := range exts {
+		// ec_point_formats answers ours (RFC 4492 §5.2), if we sent it.
+		if typ == extensionECPointFormats && hs.hello.ecPointFormats != nil {
+			if _, points := parseECExtensions(exts); len(points) == 0 {
+				return c.sendAlert(alertIllegalParameter, errors.New("malformed ec_point_formats extension in ServerHello"))
+			}
+			continue
+		}
 		if typ != extensionRenegotiationInfo {
 			return c.sendAlert(alertHandshakeFailure, fmt.Errorf("server sent extension %#04x that was not offered", typ))
 		}

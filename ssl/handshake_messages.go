@@ -167,9 +167,11 @@ func (m *helloRequestMsg) unmarshal(data []byte) bool {
 //	CipherSuite cipher_suites<2..2^16-1>;            at least one suite
 //	CompressionMethod compression_methods<1..2^8-1>;
 //
-// Bytes after compression_methods are kept unparsed in extensions (nil when
+// Bytes after compression_methods are kept raw in extensions (nil when
 // there are none): TLS clients that fall back to SSL 3.0 may send TLS
-// extensions there, and SSL 3.0 ignores them.
+// extensions there, and SSL 3.0 ignores them — except the two ECDHE needs
+// (RFC 4492 §5.1), which unmarshal reads into ecCurves and ecPointFormats
+// (parseECExtensions; nil when absent). marshal writes extensions only.
 type clientHelloMsg struct {
 	raw                []byte
 	vers               uint16
@@ -178,6 +180,8 @@ type clientHelloMsg struct {
 	cipherSuites       []uint16
 	compressionMethods []uint8
 	extensions         []byte
+	ecCurves           []uint16
+	ecPointFormats     []uint8
 }
 
 func (m *clientHelloMsg) marshal() ([]byte, error) {
@@ -224,6 +228,9 @@ func (m *clientHelloMsg) unmarshal(data []byte) bool {
 	}
 	if !body.Empty() {
 		m.extensions = body
+		if exts, ok := parseExtensions(body); ok {
+			m.ecCurves, m.ecPointFormats = parseECExtensions(exts)
+		}
 	}
 	m.raw = data
 	return true
@@ -602,4 +609,19 @@ func marshalServerRSAParams(modulus, exponent []byte) ([]byte, error) {
 		return nil, fmt.Errorf("ssl: marshaling ServerRSAParams: %w", err)
 	}
 	return out, nil
+}
+
+// readHandshakeMsg reads the next handshake message, which must be of type
+// typ and decode to a *T (name says which, for the unexpected_message
+// alert the driver sends otherwise).
+func readHandshakeMsg[T any](c *Conn, transcript *finishedHash, typ uint8, name string) (*T, error) {
+	msg, err := c.readHandshake(transcript, typ)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := msg.(*T)
+	if !ok {
+		return nil, c.unexpectedMessage(name, msg)
+	}
+	return m, nil
 }

@@ -106,6 +106,11 @@ func hmFixtures() []handshakeMessage {
 		&clientHelloMsg{vers: 0x0300, random: rnd, sessionID: hmFill(32, 7),
 			cipherSuites: []uint16{0x000a, 0x0005, 0x0004, 0x0013, 0x0016, 0x00ff}, compressionMethods: []uint8{1, 0},
 			extensions: []byte{0x00, 0x05, 0xff, 0x01, 0x00, 0x01, 0x00}},
+		// ECDHE's supported_curves (P-256, P-384) and ec_point_formats
+		// (uncompressed), parsed beside the raw block.
+		&clientHelloMsg{vers: 0x0300, random: rnd, cipherSuites: []uint16{0xc013, 0x002f}, compressionMethods: []uint8{0},
+			extensions: []byte{0x00, 0x0e, 0x00, 0x0a, 0x00, 0x06, 0x00, 0x04, 0x00, 0x17, 0x00, 0x18, 0x00, 0x0b, 0x00, 0x02, 0x01, 0x00},
+			ecCurves:   []uint16{23, 24}, ecPointFormats: []uint8{0}},
 		&serverHelloMsg{vers: 0x0300, random: rnd, sessionID: hmFill(32, 9), cipherSuite: 0x000a},
 		&serverHelloMsg{vers: 0x0300, random: rnd, cipherSuite: 0x0004, compressionMethod: 0},
 		&certificateMsg{certificates: [][]byte{hmFill(300, 0x30), hmFill(1, 0x31)}},

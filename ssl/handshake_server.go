@@ -32,13 +32,9 @@ type serverHandshakeState struct {
 
 func (c *Conn) serverHandshake(ctx context.Context) error {
 	hs := serverHandshakeState{c: c, ctx: ctx, transcript: newFinishedHash()}
-	msg, err := c.readHandshake(&hs.transcript, typeClientHello)
+	ch, err := readHandshakeMsg[clientHelloMsg](c, &hs.transcript, typeClientHello, "ClientHello")
 	if err != nil {
 		return err
-	}
-	ch, ok := msg.(*clientHelloMsg)
-	if !ok {
-		return c.unexpectedMessage("ClientHello", msg)
 	}
 	hs.clientHello = ch
 	if err := hs.processClientHello(); err != nil {
@@ -49,25 +45,18 @@ func (c *Conn) serverHandshake(ctx context.Context) error {
 	// resumed handshake is not resumed.
 	c.cipherSuite, c.didResume = hs.suite.id, resumed
 	if resumed {
-		if err := hs.doResumeHandshake(); err != nil {
-			return err
-		}
-		if err := c.sendFinished(&hs.transcript, hs.masterSecret); err != nil {
-			return err
-		}
-		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
-			return err
-		}
+		err = hs.doResumeHandshake()
 	} else {
-		if err := hs.doFullHandshake(); err != nil {
-			return err
-		}
-		if err := c.readFinished(&hs.transcript, hs.masterSecret); err != nil {
-			return err
-		}
-		if err := c.sendFinished(&hs.transcript, hs.masterSecret); err != nil {
-			return err
-		}
+		err = hs.doFullHandshake()
+	}
+	if err != nil {
+		return err
+	}
+	// The server speaks first in a resumed handshake, the client in a full one.
+	if err := c.exchangeFinished(&hs.transcript, hs.masterSecret, resumed); err != nil {
+		return err
+	}
+	if !resumed {
 		hs.saveSession()
 	}
 	c.handshakeComplete.Store(true)
@@ -100,13 +89,6 @@ func (hs *serverHandshakeState) processClientHello() error {
 	}
 	hs.suite, hs.cert = suite, cert
 	hs.hello = &serverHelloMsg{vers: VersionSSL30, cipherSuite: suite.id, compressionMethod: 0}
-	if c.secureRenegotiation {
-		ext, err := marshalExtensions([]extension{renegotiationInfoExtension(append(append([]byte(nil), c.clientFinished...), c.serverFinished...))})
-		if err != nil {
-			return c.sendAlert(alertHandshakeFailure, err)
-		}
-		hs.hello.extensions = ext
-	}
 	hs.hello.random = make([]byte, 32)
 	if err := fillRandom(c.config, hs.hello.random); err != nil {
 		return c.sendAlert(alertHandshakeFailure, err)
@@ -206,10 +188,13 @@ func (hs *serverHandshakeState) chooseSuite() (*cipherSuite, *Certificate, error
 		if s == nil || !s.implemented() {
 			continue
 		}
+		ka := s.ka(s)
+		if !ka.clientHelloFits(hs.clientHello) {
+			continue
+		}
 		if s.anonymous() {
 			return s, nil, nil
 		}
-		ka := s.ka(s)
 		for i := range hs.certs {
 			cert := &hs.certs[i]
 			if ka.certificateFits(cert) {
@@ -218,6 +203,31 @@ func (hs *serverHandshakeState) chooseSuite() (*cipherSuite, *Certificate, error
 		}
 	}
 	return nil, nil, errors.New("no cipher suite in common with the client (or no certificate for it)")
+}
+
+// writeServerHello starts the server's flight (buffered until it ends)
+// with the ServerHello, whose extensions are renegotiation_info when the
+// client binds renegotiations (RFC 5746), and in a full handshake the
+// exchange's own (ka; nil when resuming, where RFC 4492 §4 has the ECC
+// extensions ignored).
+func (hs *serverHandshakeState) writeServerHello(ka keyAgreement) error {
+	c := hs.c
+	var exts []extension
+	if c.secureRenegotiation {
+		exts = append(exts, renegotiationInfoExtension(append(append([]byte(nil), c.clientFinished...), c.serverFinished...)))
+	}
+	if ka != nil {
+		exts = append(exts, ka.serverHelloExtensions(hs.clientHello)...)
+	}
+	ext, err := marshalExtensions(exts)
+	if err != nil {
+		return c.sendAlert(alertHandshakeFailure, err)
+	}
+	hs.hello.extensions = ext
+	c.out.Lock()
+	c.buffering = true
+	c.out.Unlock()
+	return c.writeHandshake(hs.hello, &hs.transcript)
 }
 
 func containsSuite(list []uint16, id uint16) bool {
@@ -254,6 +264,12 @@ func (hs *serverHandshakeState) checkForResumption() bool {
 	if needCert && len(s.PeerCertificates) == 0 {
 		return false
 	}
+	if c.handshakes > 0 && len(c.peerCertificates) > 0 &&
+		(len(s.PeerCertificates) == 0 || !bytes.Equal(s.PeerCertificates[0].Raw, c.peerCertificates[0].Raw)) {
+		// Resuming another identity's session in a renegotiation would
+		// swap the client's identity: run a full handshake instead.
+		return false
+	}
 	hs.session = s
 	hs.suite = suite
 	hs.hello.cipherSuite = suite.id
@@ -267,10 +283,7 @@ func (hs *serverHandshakeState) doResumeHandshake() error {
 	c.session = hs.session
 	c.peerCertificates = hs.session.PeerCertificates
 	c.verifiedChains = hs.session.VerifiedChains
-	c.out.Lock()
-	c.buffering = true
-	c.out.Unlock()
-	if err := c.writeHandshake(hs.hello, &hs.transcript); err != nil {
+	if err := hs.writeServerHello(nil); err != nil {
 		return err
 	}
 	if err := c.logMasterSecret(hs.clientHello.random, hs.masterSecret); err != nil {
@@ -292,10 +305,7 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 	}
 	hs.ka = hs.suite.ka(hs.suite) // chooseSuite took only implemented suites
 	defer hs.ka.release()
-	c.out.Lock()
-	c.buffering = true
-	c.out.Unlock()
-	if err := c.writeHandshake(hs.hello, &hs.transcript); err != nil {
+	if err := hs.writeServerHello(hs.ka); err != nil {
 		return err
 	}
 	if hs.cert != nil {
@@ -377,13 +387,9 @@ func (hs *serverHandshakeState) doFullHandshake() error {
 	if pub != nil {
 		// CertificateVerify covers every message before it (§7.6.8).
 		sum := hs.transcript.clone().certificateVerifySum(hs.masterSecret)
-		msg, err := c.readHandshake(&hs.transcript, typeCertificateVerify)
+		cv, err := readHandshakeMsg[certificateVerifyMsg](c, &hs.transcript, typeCertificateVerify, "CertificateVerify")
 		if err != nil {
 			return err
-		}
-		cv, ok := msg.(*certificateVerifyMsg)
-		if !ok {
-			return c.unexpectedMessage("CertificateVerify", msg)
 		}
 		if err := verifyHandshakeSignature(pub, sum, cv.signature); err != nil {
 			return c.sendAlert(alertHandshakeFailure, fmt.Errorf("client CertificateVerify: %w", err))
@@ -404,11 +410,22 @@ func (hs *serverHandshakeState) processClientCertificate(raw [][]byte) error {
 		if policy == RequireAnyClientCert || policy == RequireAndVerifyClientCert {
 			return c.sendAlert(alertHandshakeFailure, errors.New("client sent no certificate but one is required"))
 		}
+		if c.handshakes > 0 && len(c.peerCertificates) > 0 {
+			// Dropping the certificate would leave the old identity in
+			// place without this handshake proving it.
+			return c.sendAlert(alertHandshakeFailure, errors.New("client dropped its certificate during renegotiation"))
+		}
 		return c.verifyPeerCertificate(nil, nil)
 	}
 	certs, err := parseChain(raw)
 	if err != nil {
 		return c.sendAlert(alertBadCertificate, err)
+	}
+	// A renegotiation must not swap the client's identity under the
+	// application (as the client checks the server's: the triple-handshake
+	// attack relies on such a swap); a client that had none may add one.
+	if c.handshakes > 0 && len(c.peerCertificates) > 0 && !bytes.Equal(c.peerCertificates[0].Raw, certs[0].Raw) {
+		return c.sendAlert(alertBadCertificate, errors.New("client certificate changed during renegotiation"))
 	}
 	if err := checkClientCertificateKey(hs.suite, certs[0]); err != nil {
 		return c.sendAlert(alertUnsupportedCertificate, err)

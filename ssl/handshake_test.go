@@ -19,10 +19,7 @@ func TestHandshakeEverySuite(t *testing.T) {
 		t.Run(CipherSuiteName(id), func(t *testing.T) {
 			cc, sc := clientConfig(t), serverConfig(t)
 			cc.CipherSuites = []uint16{id}
-			client, server, cerr, serr := handshakePair(t, cc, sc)
-			if cerr != nil || serr != nil {
-				t.Fatalf("client: %v; server: %v", cerr, serr)
-			}
+			client, server := mustHandshake(t, cc, sc)
 			for _, st := range []ConnectionState{client.ConnectionState(), server.ConnectionState()} {
 				if st.CipherSuite != id || st.Version != VersionSSL30 || st.DidResume || !st.HandshakeComplete {
 					t.Fatalf("state %+v", st)
@@ -56,10 +53,7 @@ func TestServerPreferenceAndClientPreference(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cc, sc := clientConfig(t), serverConfig(t)
 			cc.CipherSuites, sc.CipherSuites, sc.PreferClientCipherSuites = tt.client, tt.server, tt.preferClient
-			client, _, cerr, serr := handshakePair(t, cc, sc)
-			if cerr != nil || serr != nil {
-				t.Fatalf("client: %v; server: %v", cerr, serr)
-			}
+			client, _ := mustHandshake(t, cc, sc)
 			if got := client.ConnectionState().CipherSuite; got != tt.want {
 				t.Fatalf("negotiated %s, want %s", CipherSuiteName(got), CipherSuiteName(tt.want))
 			}
@@ -89,10 +83,7 @@ func TestResumption(t *testing.T) {
 	sc := serverConfig(t)
 	cc := clientConfig(t)
 	cc.ClientSessionCache = NewLRUClientSessionCache(8)
-	c1, s1, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	c1, s1 := mustHandshake(t, cc, sc)
 	first := c1.ConnectionState()
 	echoCheck(t, c1, s1, []byte("first"))
 	c1.Close()
@@ -152,10 +143,7 @@ func TestSessionUnknownToServerFallsBackToFullHandshake(t *testing.T) {
 	bogus := &SessionState{SessionID: bytes.Repeat([]byte{7}, 32), CipherSuite: SSL_RSA_WITH_RC4_128_SHA, MasterSecret: make([]byte, 48), Created: time.Now()}
 	cache := &fixedClientCache{s: bogus}
 	cc.ClientSessionCache = cache
-	c, _, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	c, _ := mustHandshake(t, cc, sc)
 	if c.ConnectionState().DidResume {
 		t.Fatal("resumed an unknown session")
 	}
@@ -170,10 +158,7 @@ func TestFatalAlertInvalidatesSession(t *testing.T) {
 	sc.SessionCache = cache
 	cc := clientConfig(t)
 	cc.ClientSessionCache = NewLRUClientSessionCache(8)
-	c, s, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	c, s := mustHandshake(t, cc, sc)
 	id := c.ConnectionState().SessionID
 	if _, ok := cache.Get(string(id)); !ok {
 		t.Fatal("completed session not cached")
@@ -195,10 +180,7 @@ func TestTruncationIsAnErrorAndUnresumable(t *testing.T) {
 	sc := serverConfig(t)
 	cc := clientConfig(t)
 	cc.ClientSessionCache = NewLRUClientSessionCache(8)
-	c, s, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	c, s := mustHandshake(t, cc, sc)
 	if _, ok := cc.ClientSessionCache.Get(c.clientCacheKey); !ok {
 		t.Fatal("session not cached")
 	}
@@ -213,10 +195,7 @@ func TestTruncationIsAnErrorAndUnresumable(t *testing.T) {
 }
 
 func TestCloseNotifyAnswered(t *testing.T) {
-	c, s, cerr, serr := handshakePair(t, clientConfig(t), serverConfig(t))
-	if cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	c, s := mustHandshake(t, clientConfig(t), serverConfig(t))
 	var sawReply bool
 	c.alertHookForTest = func(a alert, sent bool) {
 		if a == alertCloseNotify && !sent {
@@ -265,9 +244,7 @@ func TestCertificateVerificationFailures(t *testing.T) {
 	// InsecureSkipVerify accepts what verification refused.
 	cc, sc := clientConfig(t), serverConfig(t)
 	cc.RootCAs, cc.InsecureSkipVerify = p.otherRoots, true
-	if _, _, cerr, serr := handshakePair(t, cc, sc); cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	mustHandshake(t, cc, sc)
 }
 
 func TestClientAuthentication(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tokenssl/tokenssl/internal/recordproxy"
+	"github.com/tokenssl/tokenssl/ssl/internal/ssl3mac"
 )
 
 // testPKI is a throw-away CA with a localhost server and a client
@@ -116,23 +117,46 @@ func clientConfig(t testing.TB) *Config {
 func handshakePair(t testing.TB, cc, sc *Config) (*Conn, *Conn, error, error) {
 	t.Helper()
 	craw, sraw := tcpPair(t)
-	client := Client(craw, cc)
-	server := Server(sraw, sc)
+	client, server := Client(craw, cc), Server(sraw, sc)
+	cerr, serr := handshakeBoth(client, server)
+	return client, server, cerr, serr
+}
+
+// handshakeBoth runs the handshakes of a connected client and server
+// concurrently and returns both errors. A side that fails closes its
+// transport, which unblocks a peer still waiting for its flight.
+func handshakeBoth(client, server *Conn) (cerr, serr error) {
 	errc := make(chan error, 1)
 	go func() {
 		err := server.Handshake()
 		if err != nil {
-			// Unblock a client still waiting for our flight.
-			sraw.Close()
+			server.conn.Close()
 		}
 		errc <- err
 	}()
-	cerr := client.Handshake()
-	if cerr != nil {
-		craw.Close()
+	if cerr = client.Handshake(); cerr != nil {
+		client.conn.Close()
 	}
-	serr := <-errc
-	return client, server, cerr, serr
+	return cerr, <-errc
+}
+
+// mustHandshake is handshakePair for a handshake that must succeed on both
+// sides.
+func mustHandshake(t testing.TB, cc, sc *Config) (client, server *Conn) {
+	t.Helper()
+	craw, sraw := tcpPair(t)
+	client, server = Client(craw, cc), Server(sraw, sc)
+	mustHandshakeConns(t, client, server)
+	return client, server
+}
+
+// mustHandshakeConns is handshakeBoth for a handshake that must succeed,
+// over transports the test built itself (wrapped to count or sniff).
+func mustHandshakeConns(t testing.TB, client, server *Conn) {
+	t.Helper()
+	if cerr, serr := handshakeBoth(client, server); cerr != nil || serr != nil {
+		t.Fatalf("handshake: client %v, server %v", cerr, serr)
+	}
 }
 
 // echoCheck writes data from one side and reads it on the other, both ways.
@@ -156,4 +180,24 @@ func echoCheck(t testing.TB, a, b *Conn, data []byte) {
 }
 
 // certificateFits reports whether cert can serve suite s on the server.
+// suiteHalf returns a record half with s's cipher and MAC under the given
+// keys, its cipher spec already changed: the reading (decrypting) half
+// when read, else the writing one. A writer and a reader made from the
+// same keys stay in step as long as records go through in order.
+func suiteHalf(t testing.TB, s *cipherSuite, key, iv, macKey []byte, read bool) *halfConn {
+	t.Helper()
+	c, err := newRecordCipher(s, key, iv, read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ssl3mac.New(s.mac, macKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &halfConn{}
+	hc.prepareCipherSpec(c, m)
+	hc.changeCipherSpec()
+	return hc
+}
+
 func certificateFits(s *cipherSuite, cert *Certificate) bool { return s.ka(s).certificateFits(cert) }

@@ -329,22 +329,20 @@ func hostileRows() []hostileRow {
 		}, wantWire: alertHandshakeFailure},
 	}
 	// The messages of the other key exchanges and of client authentication.
-	dhe := func(cc, sc *Config) {
-		cc.CipherSuites = []uint16{SSL_DHE_RSA_WITH_3DES_EDE_CBC_SHA}
-		sc.CipherSuites = cc.CipherSuites
+	onlySuite := func(id uint16) func(cc, sc *Config) {
+		return func(cc, sc *Config) {
+			cc.CipherSuites = []uint16{id}
+			sc.CipherSuites = cc.CipherSuites
+		}
 	}
-	anon := func(cc, sc *Config) {
-		cc.CipherSuites = []uint16{SSL_DH_anon_WITH_3DES_EDE_CBC_SHA}
-		sc.CipherSuites = cc.CipherSuites
+	dhe, anon := onlySuite(SSL_DHE_RSA_WITH_3DES_EDE_CBC_SHA), onlySuite(SSL_DH_anon_WITH_3DES_EDE_CBC_SHA)
+	withClientCert := func(policy ClientAuthType) func(cc, sc *Config) {
+		return func(cc, sc *Config) {
+			sc.ClientAuth, sc.ClientCAs = policy, testCerts(nopTB{}).roots
+			cc.Certificates = []Certificate{testCerts(nopTB{}).client}
+		}
 	}
-	clientAuth := func(cc, sc *Config) {
-		sc.ClientAuth, sc.ClientCAs = RequireAndVerifyClientCert, testCerts(nopTB{}).roots
-		cc.Certificates = []Certificate{testCerts(nopTB{}).client}
-	}
-	requestAuth := func(cc, sc *Config) {
-		sc.ClientAuth, sc.ClientCAs = RequestClientCert, testCerts(nopTB{}).roots
-		cc.Certificates = []Certificate{testCerts(nopTB{}).client}
-	}
+	clientAuth, requestAuth := withClientCert(RequireAndVerifyClientCert), withClientCert(RequestClientCert)
 	rows = append(rows, []hostileRow{
 		{name: "ServerKeyExchange truncated", dir: toClient, target: int(typeServerKeyExchange), act: truncateMsg, config: dhe, wantWire: alertIllegalParameter},
 		{name: "ServerKeyExchange extended", dir: toClient, target: int(typeServerKeyExchange), act: extendMsg, config: dhe, wantWire: alertIllegalParameter},

@@ -29,6 +29,15 @@ type keyAgreement interface {
 	// certificateFits reports whether cert can serve the exchange on the
 	// server (suite selection).
 	certificateFits(cert *Certificate) bool
+	// clientHelloFits reports whether the client's hello lets the exchange
+	// run (suite selection; ECDHE needs a common curve, as crypto/tls's
+	// ecdheOK).
+	clientHelloFits(ch *clientHelloMsg) bool
+	// clientHelloExtensions are what a client offering the exchange adds
+	// to its ClientHello; serverHelloExtensions what the server's hello
+	// answers with in a full handshake (RFC 4492 §5.1-5.2 for ECDHE).
+	clientHelloExtensions() []extension
+	serverHelloExtensions(ch *clientHelloMsg) []extension
 
 	// Server side. generateServerKeyExchange returns nil when the
 	// exchange sends none. clientLeaf is the client's certificate, if it
@@ -76,8 +85,15 @@ type kexTraits struct {
 var signingClientCerts = []byte{certTypeRSASign, certTypeDSSSign}
 
 // kexDefaults gives an exchange the answers of one that keeps nothing on a
-// token and takes no fixed-DH client certificate.
+// token, takes no fixed-DH client certificate and needs nothing of the
+// hellos beyond SSL 3.0's fields.
 type kexDefaults struct{}
+
+func (kexDefaults) clientHelloFits(*clientHelloMsg) bool { return true }
+
+func (kexDefaults) clientHelloExtensions() []extension { return nil }
+
+func (kexDefaults) serverHelloExtensions(*clientHelloMsg) []extension { return nil }
 
 func (kexDefaults) clientAuthDHGroup(*x509.Certificate) *token.DHParams { return nil }
 
@@ -177,6 +193,9 @@ func (rsaKeyAgreement) generateClientKeyExchange(config *Config, ch *clientHello
 // bare (SSL 3.0 has no length prefix, unlike TLS).
 func clientEncryptPreMaster(config *Config, ch *clientHelloMsg, pub *rsa.PublicKey,
 	encrypt func(io.Reader, *rsa.PublicKey, []byte) ([]byte, error)) ([]byte, *clientKeyExchangeMsg, error) {
+	if err := checkPeerPublicKey(pub); err != nil {
+		return nil, nil, err
+	}
 	preMaster := make([]byte, 48)
 	preMaster[0], preMaster[1] = byte(ch.vers>>8), byte(ch.vers)
 	if _, err := io.ReadFull(config.rand(), preMaster[2:]); err != nil {

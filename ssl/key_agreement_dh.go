@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/big"
 
 	"github.com/tokenssl/tokenssl/token"
 	"github.com/tokenssl/tokenssl/x509legacy"
@@ -36,7 +37,9 @@ func (*fixedDHKeyAgreement) traits() kexTraits {
 
 // certificateFits: a DH certificate signed with the suite's algorithm,
 // with a group of at most 512 bits on an export suite, whose private key is
-// a token.DHAgreer holding the certificate's public value.
+// a token.DHAgreer holding the certificate's public value, and whose
+// subgroup order is known (serverStaticGroup): without it no client value
+// could be checked against small subgroups.
 func (ka *fixedDHKeyAgreement) certificateFits(cert *Certificate) bool {
 	agreer, ok := cert.PrivateKey.(token.DHAgreer)
 	leaf, err := cert.leaf()
@@ -49,28 +52,54 @@ func (ka *fixedDHKeyAgreement) certificateFits(cert *Certificate) bool {
 		return false
 	}
 	own := agreer.DHPublic()
-	return own != nil && own.Y != nil && own.Y.Cmp(pub.Y) == 0 && sameDHGroup(&own.DHParams, &pub.DHParams)
+	return own != nil && own.Y != nil && own.Y.Cmp(pub.Y) == 0 && sameDHGroup(&own.DHParams, &pub.DHParams) &&
+		staticDHGroup(pub.DHParams, pub.Q, own.Q) != nil
+}
+
+// serverStaticGroup returns the group of the server's fixed-DH key with
+// its subgroup order: the certificate's q (X9.42; a token's CKK_DH key
+// holds none), the key's, or (p-1)/2 for a safe prime.
+func (ka *fixedDHKeyAgreement) serverStaticGroup(cert *Certificate, agreer token.DHAgreer) (*token.DHParams, error) {
+	leaf, err := cert.leaf()
+	if err != nil {
+		return nil, err
+	}
+	pub, _, err := serverFixedDHKey(leaf, ka.suite, 0)
+	if err != nil {
+		return nil, err
+	}
+	var keyQ *big.Int
+	if own := agreer.DHPublic(); own != nil {
+		keyQ = own.Q
+	}
+	if group := staticDHGroup(pub.DHParams, pub.Q, keyQ); group != nil {
+		return group, nil
+	}
+	return nil, errors.New("fixed-DH certificate with no known subgroup order")
 }
 
 func (*fixedDHKeyAgreement) generateServerKeyExchange(*Config, *Certificate, *clientHelloMsg, *serverHelloMsg) (*serverKeyExchangeMsg, error) {
 	return nil, nil
 }
 
-func (ka *fixedDHKeyAgreement) processClientKeyExchange(_ *Config, cert *Certificate, _ *clientHelloMsg, clientLeaf *x509.Certificate, ckx *clientKeyExchangeMsg) ([]byte, error) {
+// processClientKeyExchange: the client's value meets our static key, so it
+// must be in the order-q subgroup (decided from public values, at
+// ClientKeyExchange, illegal_parameter); the agreement itself never fails
+// early (staticDHAgree).
+func (ka *fixedDHKeyAgreement) processClientKeyExchange(config *Config, cert *Certificate, _ *clientHelloMsg, clientLeaf *x509.Certificate, ckx *clientKeyExchangeMsg) ([]byte, error) {
 	agreer, ok := cert.PrivateKey.(token.DHAgreer)
 	if !ok {
 		return nil, withAlert(alertHandshakeFailure, errors.New("certificate key is not a DH key"))
 	}
-	group := &agreer.DHPublic().DHParams
-	yc, err := readClientDHPublic(clientLeaf, ckx, group)
+	group, err := ka.serverStaticGroup(cert, agreer)
+	if err != nil {
+		return nil, withAlert(alertHandshakeFailure, err)
+	}
+	yc, err := readClientDHPublic(clientLeaf, ckx, group, true)
 	if err != nil {
 		return nil, err
 	}
-	z, err := agreer.Agree(yc)
-	if err != nil {
-		return nil, withAlert(alertHandshakeFailure, fmt.Errorf("DH agreement with the certificate key: %w", err))
-	}
-	return z, nil
+	return staticDHAgree(config, agreer, group, yc)
 }
 
 func (*fixedDHKeyAgreement) processServerKeyExchange(*Config, *clientHelloMsg, *serverHelloMsg, *x509.Certificate, *serverKeyExchangeMsg) error {
@@ -83,7 +112,7 @@ func (ka *fixedDHKeyAgreement) generateClientKeyExchange(config *Config, _ *clie
 	if err != nil {
 		return nil, nil, withAlert(a, err)
 	}
-	return clientDHExchange(config, &pub.DHParams, pub.Y, fixedDHClientKey(clientCert))
+	return clientDHExchange(config, &pub.DHParams, pub.Y, fixedDHClientStatic(clientCert))
 }
 
 func (ka *fixedDHKeyAgreement) clientAuthDHGroup(leaf *x509.Certificate) *token.DHParams {

@@ -136,10 +136,7 @@ func TestLoadX509KeyPairOpenSSLKeys(t *testing.T) {
 
 			cc, sc := clientConfig(t), &Config{Certificates: []Certificate{loaded}}
 			cc.CipherSuites, sc.CipherSuites = []uint16{tc.suite}, []uint16{tc.suite}
-			c, srv, cerr, serr := handshakePair(t, cc, sc)
-			if cerr != nil || serr != nil {
-				t.Fatalf("handshake on %#04x: client: %v; server: %v", tc.suite, cerr, serr)
-			}
+			c, srv := mustHandshake(t, cc, sc)
 			if got := c.ConnectionState().CipherSuite; got != tc.suite {
 				t.Fatalf("negotiated %#04x", got)
 			}

@@ -42,10 +42,7 @@ func TestKeyLogEveryKeyExchange(t *testing.T) {
 			var clientLog, serverLog bytes.Buffer
 			cc.CipherSuites, sc.CipherSuites = []uint16{id}, []uint16{id}
 			cc.KeyLogWriter, sc.KeyLogWriter = &clientLog, &serverLog
-			client, server, cerr, serr := handshakePair(t, cc, sc)
-			if cerr != nil || serr != nil {
-				t.Fatalf("handshake: client %v, server %v", cerr, serr)
-			}
+			client, server := mustHandshake(t, cc, sc)
 			if clientLog.String() != serverLog.String() {
 				t.Fatalf("client logged %q, server %q", clientLog.String(), serverLog.String())
 			}

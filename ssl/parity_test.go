@@ -46,10 +46,7 @@ func TestGetCertificateByServerName(t *testing.T) {
 			cc := clientConfig(t)
 			cc.SendServerName = tc.send
 			cc.CipherSuites = []uint16{SSL_RSA_WITH_3DES_EDE_CBC_SHA, SSL_DHE_DSS_WITH_3DES_EDE_CBC_SHA}
-			client, server, cerr, serr := handshakePair(t, cc, sc)
-			if cerr != nil || serr != nil {
-				t.Fatalf("handshake: client %v, server %v", cerr, serr)
-			}
+			client, server := mustHandshake(t, cc, sc)
 			if len(seen) != 1 || seen[0].ServerName != tc.wantSNI || !slices.Contains(seen[0].CipherSuites, SSL_DHE_DSS_WITH_3DES_EDE_CBC_SHA) ||
 				!reflect.DeepEqual(seen[0].SupportedVersions, []uint16{VersionSSL30}) {
 				t.Fatalf("GetCertificate saw %+v", seen)
@@ -74,9 +71,7 @@ func TestGetCertificateFallsBack(t *testing.T) {
 	sc.GetCertificate = func(*ClientHelloInfo) (*Certificate, error) { return nil, nil }
 	cc := clientConfig(t)
 	cc.SendServerName = true
-	if _, _, cerr, serr := handshakePair(t, cc, sc); cerr != nil || serr != nil {
-		t.Fatalf("handshake: client %v, server %v", cerr, serr)
-	}
+	mustHandshake(t, cc, sc)
 	sc.GetCertificate = func(*ClientHelloInfo) (*Certificate, error) { return nil, errors.New("no such name") }
 	_, _, _, serr := handshakePair(t, cc, sc)
 	wantSentAlert(t, serr, alertHandshakeFailure, "no such name")
@@ -106,15 +101,12 @@ func TestGetConfigForClient(t *testing.T) {
 	cc := clientConfig(t)
 	cc.RootCAs = p.roots
 	cc.Certificates = []Certificate{p.client}
-	client, server, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatalf("handshake: client %v, server %v", cerr, serr)
-	}
+	client, server := mustHandshake(t, cc, sc)
 	if client.ConnectionState().CipherSuite != SSL_RSA_WITH_RC4_128_MD5 || len(server.ConnectionState().VerifiedChains) == 0 {
 		t.Fatal("the Config from GetConfigForClient did not run the handshake")
 	}
 	sc.GetConfigForClient = func(*ClientHelloInfo) (*Config, error) { return nil, errors.New("refused") }
-	_, _, _, serr = handshakePair(t, cc, sc)
+	_, _, _, serr := handshakePair(t, cc, sc)
 	wantSentAlert(t, serr, alertHandshakeFailure, "refused")
 }
 
@@ -133,10 +125,7 @@ func TestGetClientCertificate(t *testing.T) {
 		req = info
 		return &p.client, nil
 	}
-	_, server, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatalf("handshake: client %v, server %v", cerr, serr)
-	}
+	_, server := mustHandshake(t, cc, sc)
 	if req == nil || req.Version != VersionSSL30 || !bytes.Contains(req.CertificateTypes, []byte{certTypeRSASign}) ||
 		len(req.AcceptableCAs) == 0 || req.SupportsCertificate(&p.client) != nil || req.Context() == nil {
 		t.Fatalf("GetClientCertificate saw %+v", req)
@@ -148,7 +137,7 @@ func TestGetClientCertificate(t *testing.T) {
 		t.Fatal("server did not get the chain GetClientCertificate chose")
 	}
 	cc.GetClientCertificate = func(*CertificateRequestInfo) (*Certificate, error) { return nil, nil }
-	_, server, cerr, serr = handshakePair(t, cc, sc)
+	_, server, cerr, serr := handshakePair(t, cc, sc)
 	if cerr != nil || serr != nil || len(server.ConnectionState().PeerCertificates) != 0 {
 		t.Fatalf("nil client certificate: client %v, server %v", cerr, serr)
 	}
@@ -233,10 +222,7 @@ func dialOnce(addr string, cc *Config, results <-chan error) (cerr, serr error) 
 // TestTLSUnique: both ends report the client's Finished of a full
 // handshake, nothing for a resumed one (crypto/tls without EMS).
 func TestTLSUnique(t *testing.T) {
-	client, server, cerr, serr := handshakePair(t, clientConfig(t), serverConfig(t))
-	if cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	client, server := mustHandshake(t, clientConfig(t), serverConfig(t))
 	cu, su := client.ConnectionState().TLSUnique, server.ConnectionState().TLSUnique
 	if len(cu) != 36 || !bytes.Equal(cu, su) || !bytes.Equal(cu, client.clientFinished) {
 		t.Fatalf("TLSUnique client %x, server %x", cu, su)

@@ -37,10 +37,7 @@ func TestClientInitiatedSecureRenegotiation(t *testing.T) {
 	cc, sc := clientConfig(t), serverConfig(t)
 	cc.Renegotiation, sc.Renegotiation = RenegotiateSecure, RenegotiateSecure
 	cc.CipherSuites = []uint16{SSL_RSA_WITH_3DES_EDE_CBC_SHA, SSL_RSA_WITH_RC4_128_SHA}
-	c, s, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	c, s := mustHandshake(t, cc, sc)
 	if !c.secureRenegotiation || !s.secureRenegotiation {
 		t.Fatal("RFC 5746 support not detected by both sides")
 	}
@@ -64,12 +61,7 @@ func TestClientInitiatedSecureRenegotiation(t *testing.T) {
 }
 
 func TestServerInitiatedRenegotiationWithDataInFlight(t *testing.T) {
-	cc, sc := clientConfig(t), serverConfig(t)
-	cc.Renegotiation, sc.Renegotiation = RenegotiateSecure, RenegotiateSecure
-	c, s, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	c, s := secureRenegotiationPair(t)
 	// The server keeps writing while it asks for a new handshake; the
 	// client answers inside Read and loses no byte.
 	const chunks = 50
@@ -118,10 +110,7 @@ func TestRenegotiationPolicy(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cc, sc := clientConfig(t), serverConfig(t)
 			cc.Renegotiation, sc.Renegotiation = tt.client, tt.server
-			c, s, cerr, serr := handshakePair(t, cc, sc)
-			if cerr != nil || serr != nil {
-				t.Fatal(cerr, serr)
-			}
+			c, s := mustHandshake(t, cc, sc)
 			done := echoServer(s)
 			err := c.Renegotiate()
 			if tt.wantErr {
@@ -140,12 +129,7 @@ func TestRenegotiationPolicy(t *testing.T) {
 // Without RFC 5746 on the peer, RenegotiateSecure refuses: the client
 // does not start one, and a server does not accept one.
 func TestSecureRenegotiationNeedsPeerSupport(t *testing.T) {
-	cc, sc := clientConfig(t), serverConfig(t)
-	cc.Renegotiation, sc.Renegotiation = RenegotiateSecure, RenegotiateSecure
-	c, s, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	c, s := secureRenegotiationPair(t)
 	c.secureRenegotiation = false // as if the server had not answered the SCSV
 	if err := c.Renegotiate(); err == nil {
 		t.Fatal("client renegotiated insecurely under RenegotiateSecure")
@@ -166,12 +150,7 @@ func (c *Conn) renegotiateAnyway(t *testing.T) {
 // A forged binding: the client's renegotiation_info does not match the
 // previous Finished, as in a splicing attack.
 func TestRenegotiationInfoMismatchRejected(t *testing.T) {
-	cc, sc := clientConfig(t), serverConfig(t)
-	cc.Renegotiation, sc.Renegotiation = RenegotiateSecure, RenegotiateSecure
-	c, s, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	c, s := secureRenegotiationPair(t)
 	done := echoServer(s)
 	c.clientFinished = bytes.Repeat([]byte{1}, 36)
 	err := c.Renegotiate()
@@ -188,10 +167,7 @@ func TestRenegotiationInfoMismatchRejected(t *testing.T) {
 func TestClientIgnoresHelloRequestByDefault(t *testing.T) {
 	cc, sc := clientConfig(t), serverConfig(t)
 	sc.Renegotiation = RenegotiateSecure
-	c, s, cerr, serr := handshakePair(t, cc, sc)
-	if cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	c, s := mustHandshake(t, cc, sc)
 	go func() {
 		s.Renegotiate()
 		s.Write([]byte("still here"))
@@ -203,4 +179,13 @@ func TestClientIgnoresHelloRequestByDefault(t *testing.T) {
 	if c.handshakes != 1 {
 		t.Fatal("client renegotiated although not configured to")
 	}
+}
+
+// secureRenegotiationPair is a handshaken pair with RenegotiateSecure on
+// both ends.
+func secureRenegotiationPair(t *testing.T) (c, s *Conn) {
+	t.Helper()
+	cc, sc := clientConfig(t), serverConfig(t)
+	cc.Renegotiation, sc.Renegotiation = RenegotiateSecure, RenegotiateSecure
+	return mustHandshake(t, cc, sc)
 }

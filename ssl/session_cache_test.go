@@ -163,6 +163,26 @@ func TestSessionCacheHostilePaddedChains(t *testing.T) {
 	}
 }
 
+// chainCapSides are the two ends that may send TestCertificateChainCaps's
+// chain: configs returns the client and server Configs for it.
+var chainCapSides = []struct {
+	sender, receiver string
+	configs          func(t *testing.T, chain Certificate) (cc, sc *Config)
+}{
+	{"client", "server", func(t *testing.T, chain Certificate) (*Config, *Config) {
+		sc := serverConfig(t)
+		sc.ClientAuth = RequireAnyClientCert
+		cc := clientConfig(t)
+		cc.Certificates = []Certificate{chain}
+		cc.CipherSuites = []uint16{SSL_RSA_WITH_RC4_128_SHA}
+		return cc, sc
+	}},
+	{"server", "client", func(_ *testing.T, chain Certificate) (*Config, *Config) {
+		sc := &Config{Certificates: []Certificate{chain}, CipherSuites: []uint16{SSL_RSA_WITH_RC4_128_SHA}}
+		return &Config{InsecureSkipVerify: true, CipherSuites: sc.CipherSuites}, sc
+	}},
+}
+
 // TestCertificateChainCaps: a Certificate message over the count or size
 // cap is refused with bad_certificate before any certificate is parsed,
 // from a client (server side) as from a server (client side).
@@ -178,39 +198,26 @@ func TestCertificateChainCaps(t *testing.T) {
 		{"certificate of 32 KiB", paddedChain(t, key, 1, maxCertificateLen-100), ""},
 		{"certificate over 32 KiB", paddedChain(t, key, 1, maxCertificateLen+800), "over the limit of 32768"},
 	} {
-		t.Run("client sends "+tt.name, func(t *testing.T) {
-			sc := serverConfig(t)
-			sc.ClientAuth = RequireAnyClientCert
-			cc := clientConfig(t)
-			cc.Certificates = []Certificate{tt.chain}
-			cc.CipherSuites = []uint16{SSL_RSA_WITH_RC4_128_SHA}
-			_, _, cerr, serr := handshakePair(t, cc, sc)
-			if tt.wantErr == "" {
-				if cerr != nil || serr != nil {
-					t.Fatalf("refused: client %v, server %v", cerr, serr)
+		for _, side := range chainCapSides {
+			t.Run(side.sender+" sends "+tt.name, func(t *testing.T) {
+				cc, sc := side.configs(t, tt.chain)
+				_, _, cerr, serr := handshakePair(t, cc, sc)
+				if tt.wantErr == "" {
+					if cerr != nil || serr != nil {
+						t.Fatalf("refused: client %v, server %v", cerr, serr)
+					}
+					return
 				}
-				return
-			}
-			assertAlert(t, serr, alertBadCertificate, true)
-			if !strings.Contains(serr.Error(), tt.wantErr) {
-				t.Fatalf("server error %q does not say %q", serr, tt.wantErr)
-			}
-		})
-		t.Run("server sends "+tt.name, func(t *testing.T) {
-			sc := &Config{Certificates: []Certificate{tt.chain}, CipherSuites: []uint16{SSL_RSA_WITH_RC4_128_SHA}}
-			cc := &Config{InsecureSkipVerify: true, CipherSuites: sc.CipherSuites}
-			_, _, cerr, serr := handshakePair(t, cc, sc)
-			if tt.wantErr == "" {
-				if cerr != nil || serr != nil {
-					t.Fatalf("refused: client %v, server %v", cerr, serr)
+				err := serr
+				if side.sender == "server" {
+					err = cerr
 				}
-				return
-			}
-			assertAlert(t, cerr, alertBadCertificate, true)
-			if !strings.Contains(cerr.Error(), tt.wantErr) {
-				t.Fatalf("client error %q does not say %q", cerr, tt.wantErr)
-			}
-		})
+				assertAlert(t, err, alertBadCertificate, true)
+				if !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("%s error %q does not say %q", side.receiver, err, tt.wantErr)
+				}
+			})
+		}
 	}
 }
 

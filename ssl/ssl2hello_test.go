@@ -15,14 +15,7 @@ func TestSSL2CompatibleHello(t *testing.T) {
 		craw, sraw := tcpPair(t)
 		sniff := &sniffConn{Conn: craw}
 		client, server := Client(sniff, cc), Server(sraw, sc)
-		errc := make(chan error, 1)
-		go func() { errc <- server.Handshake() }()
-		if err := client.Handshake(); err != nil {
-			t.Fatal(err)
-		}
-		if err := <-errc; err != nil {
-			t.Fatal(err)
-		}
+		mustHandshakeConns(t, client, server)
 		// The first byte on the wire is an SSL 2.0 two-byte header, and the
 		// Finished messages verified, so both hashed the same hello bytes.
 		if sniff.written.Bytes()[0]&0x80 == 0 {
@@ -120,9 +113,7 @@ func TestFallbackSCSVAccepted(t *testing.T) {
 	// The server's highest version is 3.0, so a client falling back to 3.0
 	// is not being downgraded: RFC 7507's inappropriate_fallback does not
 	// apply and the handshake proceeds.
-	if _, _, cerr, serr := handshakePair(t, cc, sc); cerr != nil || serr != nil {
-		t.Fatal(cerr, serr)
-	}
+	mustHandshake(t, cc, sc)
 }
 
 func TestCBCRecordSplitting(t *testing.T) {

@@ -26,7 +26,12 @@ func certificateAlert(err error) alert {
 	return alertBadCertificate
 }
 
-// parseChain parses a received certificate list.
+// parseChain parses a received certificate list and bounds the key of
+// every certificate in it (x509legacy.CheckPublicKey, the function behind
+// checkPeerPublicKey) before anything computes with one: the leaf's key
+// checks CertificateVerify or ServerKeyExchange, the others' keys verify
+// the chain. Callers answer any failure with bad_certificate, as crypto/tls
+// does for an RSA key over its bound (docs/ssl3.md, "Peer keys").
 func parseChain(raw [][]byte) ([]*x509.Certificate, error) {
 	if err := checkChainLimits(raw); err != nil {
 		return nil, err
@@ -36,6 +41,16 @@ func parseChain(raw [][]byte) ([]*x509.Certificate, error) {
 		cert, err := x509.ParseCertificate(der)
 		if err != nil {
 			return nil, fmt.Errorf("certificate %d does not parse: %w", i, err)
+		}
+		if cert.PublicKey == nil {
+			// A key crypto/x509 does not know (DH, KEA): x509legacy
+			// parses and bounds it; any other failure is left to the
+			// exchange that needs the key.
+			if _, err := x509legacy.ParsePublicKey(cert.RawSubjectPublicKeyInfo); errors.Is(err, x509legacy.ErrKeyBounds) {
+				return nil, fmt.Errorf("certificate %d: %w", i, err)
+			}
+		} else if err := x509legacy.CheckPublicKey(cert.PublicKey); err != nil {
+			return nil, fmt.Errorf("certificate %d: %w", i, err)
 		}
 		certs[i] = cert
 	}

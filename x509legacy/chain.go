@@ -58,9 +58,10 @@ import (
 //   - DSA parameter inheritance (RFC 3279 §2.3.2): crypto/x509 cannot parse
 //     a DSA key without parameters, so such certificates never reach here.
 //
-// DSA keys are accepted with a prime P of 512 to 4096 bits and a subgroup
-// order Q of 160, 224 or 256 bits; the digest is truncated to the bit length
-// of Q as FIPS 186-3 §4.6 requires.
+// DSA keys are accepted within the bounds of CheckDSAPublicKey (bounds.go:
+// the FIPS 186-4 sizes and 512..1024-bit p with 160-bit q), checked before
+// any arithmetic; the digest is truncated to the bit length of Q as FIPS
+// 186-3 §4.6 requires.
 
 // MaxDepth is the maximum number of certificates above the leaf
 // (intermediates plus the root) in a chain built by VerifyChain.
@@ -107,6 +108,11 @@ func HasDSASignature(certs ...*x509.Certificate) bool {
 func CheckSignatureFrom(child, parent *x509.Certificate) error {
 	if child == nil || parent == nil {
 		return errors.New("x509legacy: nil certificate")
+	}
+	// The issuer's key may come from a peer: bound it before crypto/x509
+	// or VerifyDSA computes with it.
+	if err := CheckPublicKey(parent.PublicKey); err != nil {
+		return err
 	}
 	newHash, ok := dsaHash(child.SignatureAlgorithm)
 	if !ok {

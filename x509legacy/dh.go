@@ -128,8 +128,8 @@ func (pub *DHPublicKey) checkGroup() error {
 	if p == nil || pub.G == nil || p.Sign() <= 0 || p.Bit(0) == 0 || p.BitLen() < 3 {
 		return errors.New("x509legacy: DH prime missing, even or too small")
 	}
-	if p.BitLen() > MaxDHPrimeBits {
-		return fmt.Errorf("x509legacy: %d-bit DH prime exceeds %d bits", p.BitLen(), MaxDHPrimeBits)
+	if err := CheckDHPrimeSize(p); err != nil {
+		return err
 	}
 	pMinus1 := new(big.Int).Sub(p, one)
 	if pub.G.Cmp(one) <= 0 || pub.G.Cmp(pMinus1) >= 0 {

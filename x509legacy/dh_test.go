@@ -77,16 +77,22 @@ func pkcs3SPKI(t testing.TB, p, g, y *big.Int, privLen int) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	yDER, _ := asn1.Marshal(y)
-	der, err := asn1.Marshal(struct {
-		Alg pkix.AlgorithmIdentifier
-		Key asn1.BitString
-	}{pkix.AlgorithmIdentifier{Algorithm: OIDDHKeyAgreement, Parameters: asn1.RawValue{FullBytes: params}},
-		asn1.BitString{Bytes: yDER, BitLength: 8 * len(yDER)}})
+	der, err := rawSPKI(OIDDHKeyAgreement, params, y)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return der
+}
+
+// rawSPKI wraps DER parameters and public value y in a
+// SubjectPublicKeyInfo with encoding/asn1, checking nothing.
+func rawSPKI(alg asn1.ObjectIdentifier, params []byte, y *big.Int) ([]byte, error) {
+	yDER, _ := asn1.Marshal(y)
+	return asn1.Marshal(struct {
+		Alg pkix.AlgorithmIdentifier
+		Key asn1.BitString
+	}{pkix.AlgorithmIdentifier{Algorithm: alg, Parameters: asn1.RawValue{FullBytes: params}},
+		asn1.BitString{Bytes: yDER, BitLength: 8 * len(yDER)}})
 }
 
 func TestParsePKCS3(t *testing.T) {
@@ -112,12 +118,7 @@ func TestParseRejects(t *testing.T) {
 	// Each case marshals a key by hand (MarshalDHPublicKey refuses them).
 	raw := func(p, g, q, y *big.Int) []byte {
 		params, _ := asn1.Marshal(struct{ P, G, Q *big.Int }{p, g, q})
-		yDER, _ := asn1.Marshal(y)
-		der, _ := asn1.Marshal(struct {
-			Alg pkix.AlgorithmIdentifier
-			Key asn1.BitString
-		}{pkix.AlgorithmIdentifier{Algorithm: OIDDHPublicNumber, Parameters: asn1.RawValue{FullBytes: params}},
-			asn1.BitString{Bytes: yDER, BitLength: 8 * len(yDER)}})
+		der, _ := rawSPKI(OIDDHPublicNumber, params, y)
 		return der
 	}
 	dsaSPKI, _ := MarshalDSAPublicKey(&dsa.PublicKey{Parameters: testDSAParams, Y: k.Y})

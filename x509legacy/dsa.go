@@ -22,9 +22,8 @@ const (
 	// maxDSACertPrimeBits bounds p of a DSA key parsed from a certificate
 	// or SubjectPublicKeyInfo (DSA verification cost grows with p).
 	maxDSACertPrimeBits = 3072
-	// minDSAPrimeBits and maxDSAPrimeBits bound p of a key VerifyDSA
-	// accepts.
-	minDSAPrimeBits = 512
+	// maxDSAPrimeBits bounds p of a parsed DSA private key (a peer's key
+	// is bounded by CheckDSAPublicKey, bounds.go).
 	maxDSAPrimeBits = 4096
 	// maxSigLen bounds a Dss-Sig-Value: with q of at most 256 bits, r and
 	// s take at most 35 bytes each and the SEQUENCE at most 72.
@@ -144,28 +143,6 @@ func MarshalDSASignature(r, s *big.Int) ([]byte, error) {
 	return b.Bytes()
 }
 
-// checkDSAKey rejects DSA keys that are missing parameters or whose sizes
-// are outside what FIPS 186 and this package support; it bounds the cost
-// of verification with an attacker-supplied key.
-func checkDSAKey(pub *dsa.PublicKey) error {
-	if pub == nil || pub.P == nil || pub.Q == nil || pub.G == nil || pub.Y == nil {
-		return ErrUnsupportedKey
-	}
-	pBits, qBits := pub.P.BitLen(), pub.Q.BitLen()
-	if pBits < minDSAPrimeBits || pBits > maxDSAPrimeBits {
-		return fmt.Errorf("%w: %d-bit DSA P", ErrUnsupportedKey, pBits)
-	}
-	if !validDSAQBits(qBits) {
-		return fmt.Errorf("%w: %d-bit DSA Q", ErrUnsupportedKey, qBits)
-	}
-	one := big.NewInt(1)
-	if pub.Q.Cmp(pub.P) >= 0 || pub.G.Cmp(one) <= 0 || pub.G.Cmp(pub.P) >= 0 ||
-		pub.Y.Cmp(one) <= 0 || pub.Y.Cmp(pub.P) >= 0 {
-		return fmt.Errorf("%w: DSA parameter out of range", ErrUnsupportedKey)
-	}
-	return nil
-}
-
 // truncateDigest returns the leftmost min(8*len(digest), qBits) bits of
 // digest as a byte string (FIPS 186-3 §4.6).
 func truncateDigest(digest []byte, qBits int) []byte {
@@ -189,11 +166,14 @@ func truncateDigest(digest []byte, qBits int) []byte {
 // signature that does not verify, and ErrMalformedSignature or
 // ErrUnsupportedKey otherwise.
 func VerifyDSA(pub *dsa.PublicKey, digest, sig []byte) error {
-	if err := checkDSAKey(pub); err != nil {
+	if err := CheckDSAPublicKey(pub); err != nil {
 		return err
 	}
 	r, s, err := ParseDSASignature(sig)
 	if err != nil {
+		return err
+	}
+	if err := CheckDSASignatureRange(pub, r, s); err != nil {
 		return err
 	}
 	if !dsa.Verify(pub, truncateDigest(digest, pub.Q.BitLen()), r, s) {

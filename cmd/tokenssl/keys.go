@@ -145,15 +145,6 @@ func parseKeyID(s string) ([]byte, error) {
 	return id, nil
 }
 
-// uriID writes a CKA_ID as an RFC 7512 URI takes it: %01%05.
-func uriID(id []byte) string {
-	var b strings.Builder
-	for _, c := range id {
-		fmt.Fprintf(&b, "%%%02X", c)
-	}
-	return b.String()
-}
-
 // loadedKey is a certificate with its key, ready for ssl.Config.
 type loadedKey struct {
 	cert    ssl.Certificate

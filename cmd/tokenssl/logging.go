@@ -152,20 +152,22 @@ type countConn struct {
 	touch func()
 }
 
-func (c *countConn) Read(b []byte) (int, error) {
-	n, err := c.Conn.Read(b)
+// count adds n bytes moved to total; any bytes at all are activity.
+func (c *countConn) count(total *atomic.Int64, n int) {
 	if n > 0 {
-		c.rec.in.Add(int64(n))
+		total.Add(int64(n))
 		c.touch()
 	}
+}
+
+func (c *countConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.count(&c.rec.in, n)
 	return n, err
 }
 
 func (c *countConn) Write(b []byte) (int, error) {
 	n, err := c.Conn.Write(b)
-	if n > 0 {
-		c.rec.out.Add(int64(n))
-		c.touch()
-	}
+	c.count(&c.rec.out, n)
 	return n, err
 }

@@ -174,7 +174,7 @@ func TestOperatorMessage(t *testing.T) {
 // Key IDs: printed as a URI writes them, read back either way.
 func TestKeyIDForms(t *testing.T) {
 	id := []byte{0x01, 0x05, 0xAB}
-	if got := uriID(id); got != "%01%05%AB" {
+	if got := pkcs11.FormatID(id); got != "%01%05%AB" {
 		t.Errorf("uriID = %q", got)
 	}
 	for _, in := range []string{"0105ab", "01:05:AB", "%01%05%AB", "%01%05%ab"} {

@@ -191,7 +191,11 @@ type timedOps struct {
 	token string
 }
 
-func (t timedOps) observe(op string, start time.Time, err error) {
+// timed runs one token operation f and records its duration and failure
+// as op.
+func timed[T any](t timedOps, op string, f func() (T, error)) (T, error) {
+	start := time.Now()
+	v, err := f()
 	t.m.tokenOps.WithLabelValues(t.token, op).Observe(time.Since(start).Seconds())
 	if err != nil {
 		kind := "failed"
@@ -200,6 +204,7 @@ func (t timedOps) observe(op string, start time.Time, err error) {
 		}
 		t.m.tokenErrs.WithLabelValues(t.token, op, kind).Inc()
 	}
+	return v, err
 }
 
 type timedSigner struct {
@@ -208,10 +213,7 @@ type timedSigner struct {
 }
 
 func (k timedSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	start := time.Now()
-	sig, err := k.Signer.Sign(rand, digest, opts)
-	k.ops.observe("sign", start, err)
-	return sig, err
+	return timed(k.ops, "sign", func() ([]byte, error) { return k.Signer.Sign(rand, digest, opts) })
 }
 
 type timedRSA struct {
@@ -220,10 +222,7 @@ type timedRSA struct {
 }
 
 func (k timedRSA) Decrypt(rand io.Reader, ciphertext []byte, opts crypto.DecrypterOpts) ([]byte, error) {
-	start := time.Now()
-	pt, err := k.d.Decrypt(rand, ciphertext, opts)
-	k.ops.observe("decrypt", start, err)
-	return pt, err
+	return timed(k.ops, "decrypt", func() ([]byte, error) { return k.d.Decrypt(rand, ciphertext, opts) })
 }
 
 type timedDH struct {
@@ -232,8 +231,5 @@ type timedDH struct {
 }
 
 func (k timedDH) Agree(peerY *big.Int) ([]byte, error) {
-	start := time.Now()
-	z, err := k.DHAgreer.Agree(peerY)
-	k.ops.observe("derive", start, err)
-	return z, err
+	return timed(k.ops, "derive", func() ([]byte, error) { return k.DHAgreer.Agree(peerY) })
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tokenssl/tokenssl/ssl"
 )
@@ -49,7 +50,11 @@ func runSuites(args []string) error {
 		if openssl == "" {
 			openssl = "-"
 		}
-		fmt.Printf("0x%04X %-40s %-24s %s%s\n", s.ID, s.Name, openssl, state, flags)
+		peers := "none seen"
+		if len(s.Peers) > 0 {
+			peers = strings.Join(s.Peers, ",")
+		}
+		fmt.Printf("0x%04X %-40s %-24s %s%s source=%q peers=%s\n", s.ID, s.Name, openssl, state, flags, s.Source, peers)
 	}
 	return nil
 }

@@ -131,7 +131,7 @@ func objectRow(o pkcs11.ObjectInfo, tokenLabel string) string {
 		bits = fmt.Sprint(o.KeySize)
 	}
 	id, _ := hex.DecodeString(o.ID)
-	shown := uriID(id)
+	shown := pkcs11.FormatID(id)
 	if shown == "" {
 		shown = "-"
 	}

@@ -44,6 +44,24 @@ var Suites = []Suite{
 	{0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA", "DHE-RSA-AES128-SHA", "AES", 128, "SHA1", "DHE"},
 	{0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA", "AES", 256, "SHA1", "RSA"},
 	{0x0039, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA", "DHE-RSA-AES256-SHA", "AES", 256, "SHA1", "DHE"},
+	// Named for the suite matrix (integration/matrix_linux_test.go), which
+	// reads negotiated suites from our side; no NSS output description.
+	{0x0012, "SSL_DHE_DSS_WITH_DES_CBC_SHA", "EDH-DSS-DES-CBC-SHA", "", 0, "", ""},
+	{0x0013, "SSL_DHE_DSS_WITH_3DES_EDE_CBC_SHA", "EDH-DSS-DES-CBC3-SHA", "", 0, "", ""},
+	{0x0032, "TLS_DHE_DSS_WITH_AES_128_CBC_SHA", "DHE-DSS-AES128-SHA", "", 0, "", ""},
+	{0x0038, "TLS_DHE_DSS_WITH_AES_256_CBC_SHA", "DHE-DSS-AES256-SHA", "", 0, "", ""},
+	{0x0041, "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA", "CAMELLIA128-SHA", "", 0, "", ""},
+	{0x0044, "TLS_DHE_DSS_WITH_CAMELLIA_128_CBC_SHA", "DHE-DSS-CAMELLIA128-SHA", "", 0, "", ""},
+	{0x0045, "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA", "DHE-RSA-CAMELLIA128-SHA", "", 0, "", ""},
+	{0x0066, "TLS_DHE_DSS_WITH_RC4_128_SHA", "EDH-DSS-RC4-SHA", "", 0, "", ""},
+	{0x0084, "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA", "CAMELLIA256-SHA", "", 0, "", ""},
+	{0x0087, "TLS_DHE_DSS_WITH_CAMELLIA_256_CBC_SHA", "DHE-DSS-CAMELLIA256-SHA", "", 0, "", ""},
+	{0x0088, "TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA", "DHE-RSA-CAMELLIA256-SHA", "", 0, "", ""},
+	{0x0096, "TLS_RSA_WITH_SEED_CBC_SHA", "SEED-SHA", "", 0, "", ""},
+	{0xC011, "TLS_ECDHE_RSA_WITH_RC4_128_SHA", "ECDHE-RSA-RC4-SHA", "", 0, "", ""},
+	{0xC012, "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", "ECDHE-RSA-DES-CBC3-SHA", "", 0, "", ""},
+	{0xC013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA", "", 0, "", ""},
+	{0xC014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA", "", 0, "", ""},
 }
 
 // SuiteByID looks a suite up by its code.
@@ -89,6 +107,16 @@ func SuiteNames(ids ...uint16) string {
 		} else {
 			parts = append(parts, fmt.Sprintf("0x%04X", id))
 		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// SuiteCodes joins suites as hex codes with commas ("0x0004,0xC013"), which
+// zcryptopeer's -ciphers takes for every code, named by it or not.
+func SuiteCodes(ids ...uint16) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = fmt.Sprintf("0x%04X", id)
 	}
 	return strings.Join(parts, ",")
 }

@@ -159,34 +159,34 @@ func literalAddr(addr string) (string, error) {
 // Dial connects from inside the namespace (addr must be an IP literal, e.g.
 // 127.0.0.1:4433). The connection is usable from any goroutine.
 func (ns *Namespace) Dial(network, addr string) (net.Conn, error) {
-	addr, err := literalAddr(addr)
-	if err != nil {
-		return nil, err
-	}
-	var c net.Conn
-	err = ns.Do(func() error {
-		var err error
-		c, err = net.DialTimeout(network, addr, 5*time.Second)
-		return err
+	return inNamespace(ns, addr, func(addr string) (net.Conn, error) {
+		return net.DialTimeout(network, addr, 5*time.Second)
 	})
-	return c, err
 }
 
 // Listen opens a listener inside the namespace, e.g. to run an in-process
 // server that NSS tstclnt connects to. The listener is usable from any
 // goroutine; close it yourself (or let the test end).
 func (ns *Namespace) Listen(network, addr string) (net.Listener, error) {
+	return inNamespace(ns, addr, func(addr string) (net.Listener, error) {
+		return net.Listen(network, addr)
+	})
+}
+
+// inNamespace runs open on addr (which must be an IP literal) inside ns:
+// the socket Dial and Listen make belongs to the namespace it was made in.
+func inNamespace[T any](ns *Namespace, addr string, open func(addr string) (T, error)) (T, error) {
+	var v T
 	addr, err := literalAddr(addr)
 	if err != nil {
-		return nil, err
+		return v, err
 	}
-	var l net.Listener
 	err = ns.Do(func() error {
 		var err error
-		l, err = net.Listen(network, addr)
+		v, err = open(addr)
 		return err
 	})
-	return l, err
+	return v, err
 }
 
 // FreePort returns a TCP port nobody listens on in the namespace (in a fresh

@@ -190,17 +190,11 @@ func (s *NSSServer) Handshakes() []Handshake { return ParseNSSServer(s.Output())
 
 // WaitHandshakes waits until selfserv reported n handshakes.
 func (s *NSSServer) WaitHandshakes(n int, timeout time.Duration) ([]Handshake, error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		hs := s.Handshakes()
-		if len(hs) >= n {
-			return hs, nil
-		}
-		if s.Exited() || time.Now().After(deadline) {
-			return hs, fmt.Errorf("interop: selfserv reported %d of %d handshakes", len(hs), n)
-		}
-		time.Sleep(10 * time.Millisecond)
+	hs, ok := pollHandshakes(n, timeout, s.Handshakes, s.Exited)
+	if !ok {
+		return hs, fmt.Errorf("interop: selfserv reported %d of %d handshakes", len(hs), n)
 	}
+	return hs, nil
 }
 
 // SelfservHeader and SelfservTrailer frame every selfserv answer.

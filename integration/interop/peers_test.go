@@ -57,6 +57,22 @@ func checkHandshake(t *testing.T, who string, h Handshake, suite uint16, resumed
 	}
 }
 
+// checkServerHandshakes waits for srv's first len(resumed) handshakes and
+// checks each as checkHandshake does, the i-th resumed as resumed[i] says.
+func checkServerHandshakes(t *testing.T, who string, srv interface {
+	WaitHandshakes(int, time.Duration) ([]Handshake, error)
+	Output() string
+}, suite uint16, resumed ...bool) {
+	t.Helper()
+	sh, err := srv.WaitHandshakes(len(resumed), 5*time.Second)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, srv.Output())
+	}
+	for i, r := range resumed {
+		checkHandshake(t, who, sh[i], suite, r)
+	}
+}
+
 func TestNamespaceIsolation(t *testing.T) {
 	ns := NewNamespace(t)
 	l, err := ns.Listen("tcp", "0.0.0.0:0") // every address of the namespace, like selfserv
@@ -149,12 +165,7 @@ func TestZcryptoClientToNSSServer(t *testing.T) {
 			if r.Stdout != string(answer)+string(answer) {
 				t.Errorf("selfserv answers: got %q", r.Stdout)
 			}
-			sh, err := srv.WaitHandshakes(2, 5*time.Second)
-			if err != nil {
-				t.Fatalf("%v\n%s", err, srv.Output())
-			}
-			checkHandshake(t, "selfserv", sh[0], id, false)
-			checkHandshake(t, "selfserv", sh[1], id, true)
+			checkServerHandshakes(t, "selfserv", srv, id, false, true)
 		})
 	}
 	t.Run("verify_ca", func(t *testing.T) {
@@ -187,11 +198,7 @@ func TestNSSClientToZcryptoServer(t *testing.T) {
 				t.Fatalf("tstclnt:\n%s", r)
 			}
 			checkHandshake(t, "tstclnt", r.Handshakes[0], id, false)
-			sh, err := srv.WaitHandshakes(1, 5*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkHandshake(t, "zcrypto server", sh[0], id, false)
+			checkServerHandshakes(t, "zcrypto server", srv, id, false)
 		})
 	}
 	// tstclnt -L 2 offers the first session again; zcrypto's server cannot
@@ -205,11 +212,7 @@ func TestNSSClientToZcryptoServer(t *testing.T) {
 			t.Fatalf("tstclnt -L 2:\n%s", r)
 		}
 		checkHandshake(t, "tstclnt", r.Handshakes[1], 0x000A, false)
-		sh, err := srv.WaitHandshakes(2, 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkHandshake(t, "zcrypto server", sh[1], 0x000A, false)
+		checkServerHandshakes(t, "zcrypto server", srv, 0x000A, false, false)
 	})
 	// An echo server that waits for the client to hang up: the harness stops
 	// tstclnt once the echo arrived.
@@ -246,11 +249,7 @@ func TestNSSToNSS(t *testing.T) {
 				t.Fatalf("tstclnt:\n%s", r)
 			}
 			checkHandshake(t, "tstclnt", r.Handshakes[0], id, false)
-			sh, err := srv.WaitHandshakes(1, 5*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkHandshake(t, "selfserv", sh[0], id, false)
+			checkServerHandshakes(t, "selfserv", srv, id, false)
 		})
 	}
 	// Resumption: tstclnt -L 2 (no -c, see NSSClientConfig.Suites), the
@@ -268,12 +267,7 @@ func TestNSSToNSS(t *testing.T) {
 			}
 			checkHandshake(t, "tstclnt", r.Handshakes[0], id, false)
 			checkHandshake(t, "tstclnt", r.Handshakes[1], id, true)
-			sh, err := srv.WaitHandshakes(2, 5*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkHandshake(t, "selfserv", sh[0], id, false)
-			checkHandshake(t, "selfserv", sh[1], id, true)
+			checkServerHandshakes(t, "selfserv", srv, id, false, true)
 		})
 	}
 }

@@ -173,14 +173,24 @@ func (p *Proc) WaitOutput(substr string, timeout time.Duration) error {
 // WaitHandshakes waits until the process printed at least n handshake lines
 // (see ParseHandshakes) and returns them.
 func (p *Proc) WaitHandshakes(n int, timeout time.Duration) ([]Handshake, error) {
+	hs, ok := pollHandshakes(n, timeout, p.Handshakes, p.Exited)
+	if !ok {
+		return hs, fmt.Errorf("interop: %s printed %d of %d handshake lines", p.Name, len(hs), n)
+	}
+	return hs, nil
+}
+
+// pollHandshakes re-reads a peer's handshakes until there are n, the peer
+// exited or timeout passed; ok says whether n were reached.
+func pollHandshakes(n int, timeout time.Duration, handshakes func() []Handshake, exited func() bool) (hs []Handshake, ok bool) {
 	deadline := time.Now().Add(timeout)
 	for {
-		hs := ParseHandshakes(p.Output())
+		hs = handshakes()
 		if len(hs) >= n {
-			return hs, nil
+			return hs, true
 		}
-		if p.Exited() || time.Now().After(deadline) {
-			return hs, fmt.Errorf("interop: %s printed %d of %d handshake lines", p.Name, len(hs), n)
+		if exited() || time.Now().After(deadline) {
+			return hs, false
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -50,7 +50,7 @@ func StartZcryptoServer(t testing.TB, ns *Namespace, cfg ZcryptoServerConfig) *Z
 	addr := fmt.Sprintf("127.0.0.1:%d", cfg.Port)
 	args := []string{"server", "-listen", addr, "-cert", cfg.CertFile, "-key", cfg.KeyFile}
 	if len(cfg.Suites) > 0 {
-		args = append(args, "-ciphers", SuiteNames(cfg.Suites...))
+		args = append(args, "-ciphers", SuiteCodes(cfg.Suites...))
 	}
 	if cfg.CloseAfter > 0 {
 		args = append(args, "-close-after", strconv.Itoa(cfg.CloseAfter))
@@ -113,7 +113,7 @@ func RunZcryptoClient(t testing.TB, ns *Namespace, cfg ZcryptoClientConfig) *Res
 		args = append(args, "-insecure")
 	}
 	if len(cfg.Suites) > 0 {
-		args = append(args, "-ciphers", SuiteNames(cfg.Suites...))
+		args = append(args, "-ciphers", SuiteCodes(cfg.Suites...))
 	}
 	if cfg.Resume {
 		args = append(args, "-resume")

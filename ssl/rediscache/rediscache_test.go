@@ -218,32 +218,28 @@ func TestRedisCacheFaults(t *testing.T) {
 		}
 		t.Logf("%s: %d Get+Put in %v (%+v)", what, n, time.Since(start), c.Stats())
 	}
+	// resumes reports whether a Put is read back within 200 tries.
+	resumes := func() bool {
+		for i := 0; i < 200; i++ {
+			c.Put(id, s)
+			_, ok := c.Get(id)
+			time.Sleep(10 * time.Millisecond)
+			if ok {
+				return true
+			}
+		}
+		return false
+	}
 	srv.Stop()
 	timed("Redis stopped", 50)
 	srv.Restart() // empty: the sessions are gone, as after a crash
-	recovered := false
-	for i := 0; i < 200 && !recovered; i++ {
-		c.Put(id, s)
-		_, recovered = c.Get(id)
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !recovered {
+	if !resumes() {
 		t.Fatalf("the cache did not resume after Redis came back: %+v", c.Stats())
 	}
 	srv.Pause()
 	timed("Redis paused", 20)
 	srv.Resume()
-	for i := 0; i < 200 && !recovered; i++ {
-		_, recovered = c.Get(id)
-		time.Sleep(10 * time.Millisecond)
-	}
-	recovered = false
-	for i := 0; i < 200 && !recovered; i++ {
-		c.Put(id, s)
-		_, recovered = c.Get(id)
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !recovered {
+	if !resumes() {
 		t.Fatalf("the cache did not resume after Redis was paused: %+v", c.Stats())
 	}
 	st := c.Stats()

@@ -296,6 +296,14 @@ func (b *Backend) opCtx() (context.Context, context.CancelFunc) {
 	return context.Background(), func() {}
 }
 
+// run runs fn as op on a pooled session, waiting for one no longer than
+// the Backend allows (see opCtx).
+func (b *Backend) run(op string, fn func(c *p11.Ctx, sh p11.SessionHandle) error) error {
+	ctx, cancel := b.opCtx()
+	defer cancel()
+	return b.do(ctx, op, probeGeneral, fn)
+}
+
 // needReinit tells do that only a module re-initialisation can help.
 type needReinit struct {
 	gen   uint64

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/token/pkcs11"
+	"github.com/tokenssl/tokenssl/token/tokentest"
 )
 
 // TestCrypto11Evaluation re-runs, against a real SoftHSM token, the
@@ -33,7 +34,7 @@ func TestCrypto11Evaluation(t *testing.T) {
 	c11cfg := func(pin string) *crypto11.Config {
 		return &crypto11.Config{Path: mod, TokenLabel: tok.Label, Pin: pin, MaxSessions: 4}
 	}
-	d := md5sha1([]byte("evaluation"))
+	d := tokentest.SSL3Hashes([]byte("evaluation"))
 
 	// 1. Order: with this package holding the module, crypto11 cannot start
 	//    (its C_Initialize gets CKR_CRYPTOKI_ALREADY_INITIALIZED).

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenssl/tokenssl/token"
 	"github.com/tokenssl/tokenssl/token/pkcs11"
+	"github.com/tokenssl/tokenssl/token/tokentest"
 )
 
 // The classification table of errors.go (issue 10 item 9): only codes no
@@ -58,13 +59,7 @@ func TestReturnCodeClasses(t *testing.T) {
 // removal fails early; a lost session is retried once.
 func TestDecryptFaultClasses(t *testing.T) {
 	b, k, sk, _ := rsaOnToken(t, nil)
-	pre := make([]byte, 48)
-	rand.Read(pre)
-	pre[0], pre[1] = 3, 0
-	ct, err := rsa.EncryptPKCS1v15(rand.Reader, &sk.PublicKey, pre)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pre, ct := tokentest.PreMasterSecret(t, &sk.PublicKey)
 	opts := &rsa.PKCS1v15DecryptOptions{SessionKeyLen: 48}
 	tests := []struct {
 		name     string

@@ -26,6 +26,9 @@ var (
 	ErrTokenNotFound = errors.New("pkcs11: token not found")
 	// ErrKeyNotFound: no object matches the key selection.
 	ErrKeyNotFound = errors.New("pkcs11: key not found")
+	// ErrCertificateNotFound is ErrKeyNotFound for a certificate object:
+	// errors.Is matches both, and the message says what was missing.
+	ErrCertificateNotFound error = certificateNotFound{}
 	// ErrTokenUnavailable: the token went away (removed, store deleted,
 	// device error) or the module is being re-initialised. Operations in
 	// flight fail with it; later operations reconnect by themselves.
@@ -188,3 +191,8 @@ func isGone(code p11.Error) bool {
 func unavailable(op, label string, code p11.Error, detail string) *Error {
 	return &Error{Op: op, Token: label, Kind: ErrTokenUnavailable, Code: code, Detail: detail}
 }
+
+type certificateNotFound struct{}
+
+func (certificateNotFound) Error() string        { return "pkcs11: certificate not found" }
+func (certificateNotFound) Is(target error) bool { return target == ErrKeyNotFound }

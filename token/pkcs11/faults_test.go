@@ -20,6 +20,7 @@ import (
 
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/token/pkcs11"
+	"github.com/tokenssl/tokenssl/token/tokentest"
 )
 
 func TestWrongPIN(t *testing.T) {
@@ -181,7 +182,7 @@ func TestConcurrentPool(t *testing.T) {
 		go func(g int) {
 			defer wg.Done()
 			for i := 0; i < 4; i++ {
-				d := md5sha1([]byte{byte(g), byte(i)})
+				d := tokentest.SSL3Hashes([]byte{byte(g), byte(i)})
 				sig, err := k.Sign(rand.Reader, d, crypto.MD5SHA1)
 				if err != nil || rsa.VerifyPKCS1v15(&sk.PublicKey, crypto.MD5SHA1, d, sig) != nil {
 					failures.Add(1)
@@ -224,7 +225,7 @@ func TestPoolWaitHonoursContext(t *testing.T) {
 	// A signer call (no context) waits until the session is free.
 	done := make(chan error)
 	go func() {
-		_, err := k.Sign(rand.Reader, md5sha1(nil), crypto.MD5SHA1)
+		_, err := k.Sign(rand.Reader, tokentest.SSL3Hashes(nil), crypto.MD5SHA1)
 		done <- err
 	}()
 	select {
@@ -252,7 +253,7 @@ func TestClosedBackend(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Close()
-	if _, err := k.(crypto.Signer).Sign(rand.Reader, md5sha1(nil), crypto.MD5SHA1); !errors.Is(err, pkcs11.ErrClosed) {
+	if _, err := k.(crypto.Signer).Sign(rand.Reader, tokentest.SSL3Hashes(nil), crypto.MD5SHA1); !errors.Is(err, pkcs11.ErrClosed) {
 		t.Fatalf("sign after close: %v", err)
 	}
 }
@@ -308,7 +309,7 @@ func TestTokenRemovedAndRestored(t *testing.T) {
 						// Signatures and decryptions, alternately.
 						var err error
 						if i%2 == 0 {
-							d := md5sha1([]byte{byte(g), byte(i)})
+							d := tokentest.SSL3Hashes([]byte{byte(g), byte(i)})
 							var sig []byte
 							if sig, err = k.Sign(rand.Reader, d, crypto.MD5SHA1); err == nil &&
 								rsa.VerifyPKCS1v15(&sk.PublicKey, crypto.MD5SHA1, d, sig) != nil {
@@ -366,7 +367,7 @@ func TestTokenRemovedAndRestored(t *testing.T) {
 
 			// Everything after the recovery works, with the same key.
 			for i := 0; i < 50; i++ {
-				d := md5sha1([]byte{byte(i)})
+				d := tokentest.SSL3Hashes([]byte{byte(i)})
 				sig, err := k.Sign(rand.Reader, d, crypto.MD5SHA1)
 				if err != nil || rsa.VerifyPKCS1v15(&sk.PublicKey, crypto.MD5SHA1, d, sig) != nil {
 					t.Fatalf("after recovery: %v", err)

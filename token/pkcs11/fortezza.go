@@ -144,9 +144,7 @@ func OpenFortezzaCard(b *Backend, spec FortezzaCardSpec) (*FortezzaCard, error) 
 			}
 		}
 	}
-	ctx, cancel := b.opCtx()
-	defer cancel()
-	err = b.do(ctx, "read KEA key", probeGeneral, func(cx *p11.Ctx, sh p11.SessionHandle) error {
+	err = b.run("read KEA key", func(cx *p11.Ctx, sh p11.SessionHandle) error {
 		if params == nil {
 			v, err := readBig(cx, sh, o.handle(), p11.CKA_PRIME, p11.CKA_SUBPRIME, p11.CKA_BASE)
 			if err != nil {
@@ -200,15 +198,7 @@ func (c *FortezzaCard) SignDSS(digest []byte) ([]byte, error) {
 	if c.dss == nil {
 		return nil, &Error{Op: "DSS sign", Token: c.b.label, Kind: ErrUnsupported, Detail: "no DSS key"}
 	}
-	der, err := c.dss.Sign(nil, digest, nil)
-	if err != nil {
-		return nil, err
-	}
-	r, s, err := x509legacy.ParseDSASignature(der)
-	if err != nil {
-		return nil, errors.New("pkcs11: malformed DSA signature")
-	}
-	return token.RawDSASignature(c.dss.pub.Q, r, s)
+	return c.dss.SignRaw(digest)
 }
 
 // p11Key is a SKIPJACK session key object (TEK or MEK).
@@ -243,9 +233,7 @@ func (c *FortezzaCard) handle(k token.FortezzaKey) (p11.ObjectHandle, error) {
 }
 
 func (c *FortezzaCard) session(op string, fn func(cx *p11.Ctx, sh p11.SessionHandle) error) error {
-	ctx, cancel := c.b.opCtx()
-	defer cancel()
-	return wrapOp(c.b.do(ctx, op, probeGeneral, fn), op, c.b.label)
+	return wrapOp(c.b.run(op, fn), op, c.b.label)
 }
 
 // skipjackTemplate is a session SKIPJACK key usable for wrapping and
@@ -280,14 +268,7 @@ func (c *FortezzaCard) ResponderRandom() (token.FortezzaRandom, error) {
 		return fortezzaRandom{kea.EmailModeR()}, nil
 	}
 	p := &p11fortezza.KEADeriveParams{RandomA: make([]byte, kea.ValueSize), RandomB: make([]byte, kea.ValueSize)}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var h p11.ObjectHandle
-	err := c.kea.b.do(context.Background(), "KEA generate r_s", probeGeneral, func(cx *p11.Ctx, sh p11.SessionHandle) error {
-		var err error
-		h, err = c.fn.DeriveKEA(sh, p11.CKM_KEA_KEY_DERIVE, c.kea.handle(), p, skipjackTemplate())
-		return err
-	})
+	h, err := c.keaDerive("KEA generate r_s", p)
 	if err != nil {
 		return nil, wrapOp(err, "KEA generate r_s", c.b.label)
 	}
@@ -302,15 +283,22 @@ func (c *FortezzaCard) ResponderRandom() (token.FortezzaRandom, error) {
 	return fortezzaRandom{p.RandomB}, nil
 }
 
-func (c *FortezzaCard) deriveKEA(p *p11fortezza.KEADeriveParams) (token.FortezzaKey, error) {
+// keaDerive is one C_DeriveKey(CKM_KEA_KEY_DERIVE) with the card's KEA
+// key, under the card's lock (one crypto unit, one r_s register). h is the
+// key the token made, if any.
+func (c *FortezzaCard) keaDerive(op string, p *p11fortezza.KEADeriveParams) (h p11.ObjectHandle, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var h p11.ObjectHandle
-	err := c.kea.b.do(context.Background(), "KEA derive", probeGeneral, func(cx *p11.Ctx, sh p11.SessionHandle) error {
+	err = c.kea.b.do(context.Background(), op, probeGeneral, func(cx *p11.Ctx, sh p11.SessionHandle) error {
 		var err error
 		h, err = c.fn.DeriveKEA(sh, p11.CKM_KEA_KEY_DERIVE, c.kea.handle(), p, skipjackTemplate())
 		return err
 	})
+	return h, err
+}
+
+func (c *FortezzaCard) deriveKEA(p *p11fortezza.KEADeriveParams) (token.FortezzaKey, error) {
+	h, err := c.keaDerive("KEA derive", p)
 	if err != nil {
 		if rv(err) == p11.CKR_MECHANISM_PARAM_INVALID {
 			// The card's checks on the peer's values (docs/fortezza.md §2.2)

@@ -30,6 +30,21 @@ func open(t testing.TB, tok *softhsm.Token, tweak func(*pkcs11.Config)) *pkcs11.
 	return b
 }
 
+// findMade opens tok and finds the key ref names; err is that of the
+// import or generation that made ref.
+func findMade(t testing.TB, tok *softhsm.Token, tweak func(*pkcs11.Config), ref softhsm.KeyRef, err error) (*pkcs11.Backend, token.Key) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := open(t, tok, tweak)
+	k, err := b.FindKey(ref.Spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, k
+}
+
 var (
 	rsaKeyOnce sync.Once
 	rsaKey     *rsa.PrivateKey
@@ -54,14 +69,7 @@ func rsaOnToken(t testing.TB, tweak func(*pkcs11.Config)) (*pkcs11.Backend, *pkc
 	tok := softhsmtest.NewToken(t)
 	sk := softwareRSA(t)
 	ref, err := tok.ImportRSA("rsa", []byte{0x01, 0x02}, sk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := open(t, tok, tweak)
-	k, err := b.FindKey(ref.Spec())
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, k := findMade(t, tok, tweak, ref, err)
 	return b, k.(*pkcs11.RSAKey), sk, tok
 }
 

@@ -76,6 +76,24 @@ func publicPartner(c *p11.Ctx, sh p11.SessionHandle, o *Object, types ...uint) (
 	return readBig(c, sh, hs[0], types...)
 }
 
+// readGroup reads the domain parameters (attrs) of the private key o
+// and y, the CKA_VALUE of its public object: nil if there is none (the
+// private object's CKA_VALUE is x). what names the key type in errors.
+func (o *Object) readGroup(what string, attrs ...uint) (params []*big.Int, y *big.Int, err error) {
+	err = o.b.run("read public key", func(c *p11.Ctx, sh p11.SessionHandle) error {
+		v, err := readBig(c, sh, o.handle(), attrs...)
+		if err != nil {
+			return &Error{Op: "read " + what + " parameters", Token: o.b.label, Code: rv(err)}
+		}
+		params = v
+		if v, err := publicPartner(c, sh, o, p11.CKA_VALUE); err == nil {
+			y = v[0]
+		}
+		return nil
+	})
+	return params, y, err
+}
+
 // RSAKey is an RSA private key on a token.
 type RSAKey struct {
 	*Object
@@ -83,10 +101,8 @@ type RSAKey struct {
 }
 
 func newRSAKey(o *Object) (*RSAKey, error) {
-	ctx, cancel := o.b.opCtx()
-	defer cancel()
 	k := &RSAKey{Object: o}
-	err := o.b.do(ctx, "read public key", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
+	err := o.b.run("read public key", func(c *p11.Ctx, sh p11.SessionHandle) error {
 		// The modulus and public exponent are readable on a sensitive
 		// private key object; fall back to the public object.
 		v, err := readBig(c, sh, o.handle(), p11.CKA_MODULUS, p11.CKA_PUBLIC_EXPONENT)
@@ -249,26 +265,13 @@ type DSAKey struct {
 }
 
 func newDSAKey(o *Object) (*DSAKey, error) {
-	ctx, cancel := o.b.opCtx()
-	defer cancel()
-	k := &DSAKey{Object: o}
-	err := o.b.do(ctx, "read public key", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
-		pqg, err := readBig(c, sh, o.handle(), p11.CKA_PRIME, p11.CKA_SUBPRIME, p11.CKA_BASE)
-		if err != nil {
-			return &Error{Op: "read DSA parameters", Token: o.b.label, Code: rv(err)}
-		}
-		k.pub = &dsa.PublicKey{Parameters: dsa.Parameters{P: pqg[0], Q: pqg[1], G: pqg[2]}}
-		// CKA_VALUE of the private object is x; y lives on the public
-		// object (or in the certificate).
-		if y, err := publicPartner(c, sh, o, p11.CKA_VALUE); err == nil {
-			k.pub.Y = y[0]
-		}
-		return nil
-	})
+	pqg, y, err := o.readGroup("DSA", p11.CKA_PRIME, p11.CKA_SUBPRIME, p11.CKA_BASE)
 	if err != nil {
 		return nil, err
 	}
+	k := &DSAKey{Object: o, pub: &dsa.PublicKey{Parameters: dsa.Parameters{P: pqg[0], Q: pqg[1], G: pqg[2]}, Y: y}}
 	if k.pub.Y == nil {
+		// y lives on the public object or in the certificate.
 		der, err := o.Certificate()
 		if err != nil {
 			return nil, &Error{Op: "read public key", Token: o.b.label, Detail: "DSA key has neither a public key object nor a certificate beside it"}
@@ -294,19 +297,39 @@ func (k *DSAKey) Public() crypto.PublicKey { return k.pub }
 // token.DSAKey and crypto11. A digest longer than q is truncated to q's
 // byte length first (FIPS 186: the leftmost bits).
 func (k *DSAKey) Sign(_ io.Reader, digest []byte, _ crypto.SignerOpts) ([]byte, error) {
+	r, s, err := k.signRS(digest)
+	if err != nil {
+		return nil, err
+	}
+	return x509legacy.MarshalDSASignature(r, s)
+}
+
+// SignRaw signs digest as Sign does and returns the signature as a
+// Fortezza card gives it: the fixed-width r‖s of token.RawDSASignature
+// (the DSS half of a card on a token signs with it).
+func (k *DSAKey) SignRaw(digest []byte) ([]byte, error) {
+	r, s, err := k.signRS(digest)
+	if err != nil {
+		return nil, err
+	}
+	return token.RawDSASignature(k.pub.Q, r, s)
+}
+
+// signRS is one CKM_DSA signature of digest (cut to q's length).
+func (k *DSAKey) signRS(digest []byte) (r, s *big.Int, err error) {
 	qlen := (k.pub.Q.BitLen() + 7) / 8
 	if len(digest) > qlen {
 		digest = digest[:qlen]
 	}
 	raw, err := k.sign(p11.CKM_DSA, digest)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(raw) == 0 || len(raw)%2 != 0 {
-		return nil, &Error{Op: "sign", Token: k.b.label, Detail: fmt.Sprintf("token returned a %d-byte DSA signature", len(raw))}
+		return nil, nil, &Error{Op: "sign", Token: k.b.label, Detail: fmt.Sprintf("token returned a %d-byte DSA signature", len(raw))}
 	}
 	half := len(raw) / 2
-	return x509legacy.MarshalDSASignature(new(big.Int).SetBytes(raw[:half]), new(big.Int).SetBytes(raw[half:]))
+	return new(big.Int).SetBytes(raw[:half]), new(big.Int).SetBytes(raw[half:]), nil
 }
 
 // DHKey is a Diffie-Hellman (PKCS#3, CKK_DH) private key on a token.
@@ -318,23 +341,11 @@ type DHKey struct {
 var _ token.DHAgreer = (*DHKey)(nil)
 
 func newDHKey(o *Object) (*DHKey, error) {
-	ctx, cancel := o.b.opCtx()
-	defer cancel()
-	k := &DHKey{Object: o}
-	err := o.b.do(ctx, "read public key", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
-		pg, err := readBig(c, sh, o.handle(), p11.CKA_PRIME, p11.CKA_BASE)
-		if err != nil {
-			return &Error{Op: "read DH parameters", Token: o.b.label, Code: rv(err)}
-		}
-		k.pub.P, k.pub.G = pg[0], pg[1]
-		if y, err := publicPartner(c, sh, o, p11.CKA_VALUE); err == nil {
-			k.pub.Y = y[0]
-		}
-		return nil
-	})
+	pg, y, err := o.readGroup("DH", p11.CKA_PRIME, p11.CKA_BASE)
 	if err != nil {
 		return nil, err
 	}
+	k := &DHKey{Object: o, pub: token.DHPublicKey{DHParams: token.DHParams{P: pg[0], G: pg[1]}, Y: y}}
 	if k.pub.Y == nil {
 		// No public object: y = g^x mod p is one derivation with g as the
 		// peer value, computed on the token without exposing x.
@@ -382,10 +393,8 @@ func (k *DHKey) derive(peer *big.Int) ([]byte, error) {
 		p11.NewAttribute(p11.CKA_SENSITIVE, false),
 		p11.NewAttribute(p11.CKA_EXTRACTABLE, true),
 	}
-	ctx, cancel := k.b.opCtx()
-	defer cancel()
 	var z []byte
-	err := k.b.do(ctx, "DH derive", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
+	err := k.b.run("DH derive", func(c *p11.Ctx, sh p11.SessionHandle) error {
 		h, err := c.DeriveKey(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DH_PKCS_DERIVE, peer.Bytes())}, k.handle(), tmpl)
 		if err != nil {
 			return err
@@ -421,10 +430,8 @@ var (
 
 // sign runs one C_SignInit/C_Sign with mech over data on a pooled session.
 func (o *Object) sign(mech uint, data []byte) ([]byte, error) {
-	ctx, cancel := o.b.opCtx()
-	defer cancel()
 	var sig []byte
-	err := o.b.do(ctx, "sign", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
+	err := o.b.run("sign", func(c *p11.Ctx, sh p11.SessionHandle) error {
 		if err := c.SignInit(sh, []*p11.Mechanism{p11.NewMechanism(mech, nil)}, o.handle()); err != nil {
 			return err
 		}

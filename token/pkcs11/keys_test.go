@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/dsa"
-	"crypto/md5"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -24,13 +23,8 @@ import (
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/token"
 	"github.com/tokenssl/tokenssl/token/pkcs11"
+	"github.com/tokenssl/tokenssl/token/tokentest"
 )
-
-func md5sha1(msg []byte) []byte {
-	m := md5.Sum(msg)
-	s := sha1.Sum(msg)
-	return append(m[:], s[:]...)
-}
 
 func TestRSASign(t *testing.T) {
 	_, k, sk, _ := rsaOnToken(t, nil)
@@ -40,7 +34,7 @@ func TestRSASign(t *testing.T) {
 	}
 
 	// SSL 3.0: the raw 36 bytes, no DigestInfo.
-	digest := md5sha1([]byte("client random || server random || params"))
+	digest := tokentest.SSL3Hashes([]byte("client random || server random || params"))
 	sig, err := k.Sign(rand.Reader, digest, crypto.MD5SHA1)
 	if err != nil {
 		t.Fatal(err)
@@ -71,30 +65,15 @@ func TestRSASign(t *testing.T) {
 	}
 }
 
+// TestRSADecrypt checks what is token/pkcs11's own beyond the contract
+// (tokentest.TestDecrypter, run here on the same key as in
+// conformance_test.go): a bad ciphertext fails as ErrDecrypt and the error
+// says nothing more.
 func TestRSADecrypt(t *testing.T) {
 	_, k, sk, _ := rsaOnToken(t, nil)
-	pub := &sk.PublicKey
-	pre := make([]byte, 48)
-	rand.Read(pre)
-	pre[0], pre[1] = 3, 0
-	ct, err := rsa.EncryptPKCS1v15(rand.Reader, pub, pre)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := k.Decrypt(rand.Reader, ct, nil)
-	if err != nil || !bytes.Equal(got, pre) {
-		t.Fatalf("decrypt: %x, %v", got, err)
-	}
-
-	// A block with type 1 padding instead of 2, raw-encrypted.
-	em := make([]byte, pub.Size())
-	em[1] = 1
-	for i := 2; i < len(em)-49; i++ {
-		em[i] = 0xff
-	}
-	copy(em[len(em)-48:], pre)
-	bad := new(big.Int).Exp(new(big.Int).SetBytes(em), big.NewInt(int64(pub.E)), pub.N).FillBytes(make([]byte, pub.Size()))
-	_, err = k.Decrypt(rand.Reader, bad, nil)
+	tokentest.TestDecrypter(t, k)
+	pre, ct := tokentest.PreMasterSecret(t, &sk.PublicKey)
+	_, err := k.Decrypt(rand.Reader, tokentest.BlockType1(&sk.PublicKey, pre), nil)
 	if !errors.Is(err, pkcs11.ErrDecrypt) {
 		t.Fatalf("bad padding: got %v, want ErrDecrypt", err)
 	}
@@ -103,20 +82,6 @@ func TestRSADecrypt(t *testing.T) {
 	}
 	if _, err := k.Decrypt(rand.Reader, ct[1:], nil); !errors.Is(err, pkcs11.ErrDecrypt) {
 		t.Fatalf("short ciphertext: got %v", err)
-	}
-	// The session is still good.
-	if got, err := k.Decrypt(rand.Reader, ct, nil); err != nil || !bytes.Equal(got, pre) {
-		t.Fatalf("decrypt after failure: %v", err)
-	}
-
-	// crypto/rsa's session-key convention: no error, random key on failure.
-	opts := &rsa.PKCS1v15DecryptOptions{SessionKeyLen: 48}
-	got, err = k.Decrypt(rand.Reader, bad, opts)
-	if err != nil || len(got) != 48 || bytes.Equal(got, pre) {
-		t.Fatalf("SessionKeyLen on bad padding: %x, %v", got, err)
-	}
-	if got, err = k.Decrypt(rand.Reader, ct, opts); err != nil || !bytes.Equal(got, pre) {
-		t.Fatalf("SessionKeyLen on good ciphertext: %x, %v", got, err)
 	}
 }
 
@@ -135,7 +100,7 @@ func TestRSAGeneratedOnToken(t *testing.T) {
 	if k.(crypto.Signer).Public().(*rsa.PublicKey).N.Cmp(pub.N) != 0 {
 		t.Fatal("modulus mismatch")
 	}
-	d := md5sha1([]byte("x"))
+	d := tokentest.SSL3Hashes([]byte("x"))
 	sig, err := k.(crypto.Signer).Sign(nil, d, crypto.MD5SHA1)
 	if err != nil || rsa.VerifyPKCS1v15(pub, crypto.MD5SHA1, d, sig) != nil {
 		t.Fatalf("sign with generated key: %v", err)
@@ -200,14 +165,7 @@ func TestDHAgree(t *testing.T) {
 	x := randomBelow(t, group.P)
 	sw := &token.DHKey{Pub: token.DHPublicKey{DHParams: group, Y: new(big.Int).Exp(group.G, x, group.P)}, X: x}
 	ref, err := tok.ImportDH("dh", nil, sw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := open(t, tok, nil)
-	k, err := b.FindKey(ref.Spec())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, k := findMade(t, tok, nil, ref, err)
 	agreer := token.AsDHAgreer(k)
 	if agreer == nil {
 		t.Fatalf("%T is not a token.DHAgreer", k)
@@ -277,14 +235,7 @@ func TestDHGeneratedOnToken(t *testing.T) {
 	tok := softhsmtest.NewToken(t)
 	group := oakley2(t)
 	ref, err := tok.GenerateDH("dhgen", nil, group)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := open(t, tok, nil)
-	k, err := b.FindKey(ref.Spec())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, k := findMade(t, tok, nil, ref, err)
 	dh := k.(*pkcs11.DHKey)
 	// Two token keys agree with each other through software peers.
 	y := randomBelow(t, group.P)

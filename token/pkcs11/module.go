@@ -69,23 +69,17 @@ func OpenModule(path string) (*Module, error) {
 	if path == "" {
 		return nil, &Error{Op: "load module", Detail: "no module path given"}
 	}
-	key := path
-	if abs, err := filepath.Abs(path); err == nil {
-		key = abs
-		if real, err := filepath.EvalSymlinks(abs); err == nil {
-			key = real
-		}
-	}
+	key := registryKey(path)
 	registry.Lock()
 	defer registry.Unlock()
 	m := registry.m[key]
 	if m == nil {
 		if _, err := os.Stat(key); err != nil {
-			return nil, &Error{Op: "load module", Token: path, Detail: err.Error()}
+			return nil, &Error{Op: "load module " + path, Detail: err.Error()}
 		}
 		ctx := p11.New(key)
 		if ctx == nil {
-			return nil, &Error{Op: "load module", Token: path, Detail: "dlopen failed or no C_GetFunctionList"}
+			return nil, &Error{Op: "load module " + path, Detail: "dlopen failed or no C_GetFunctionList"}
 		}
 		// The library stays loaded for the life of the process: dlclose of
 		// a PKCS#11 module linked against OpenSSL 3 (SoftHSM) and a later
@@ -177,16 +171,23 @@ func (m *Module) Do(fn func(ctx *p11.Ctx) error) error {
 // initialised by this package in this process (some reference is open).
 // softhsm uses it to refuse switching SOFTHSM2_CONF under a live module.
 func IsModuleOpen(path string) bool {
-	if abs, err := filepath.Abs(path); err == nil {
-		path = abs
-		if real, err := filepath.EvalSymlinks(abs); err == nil {
-			path = real
-		}
-	}
 	registry.Lock()
 	defer registry.Unlock()
-	m := registry.m[path]
+	m := registry.m[registryKey(path)]
 	return m != nil && m.refs > 0
+}
+
+// registryKey names a library by its absolute, symlink-free path (as far
+// as it resolves), so that two spellings of one file share one Module.
+func registryKey(path string) string {
+	key := path
+	if abs, err := filepath.Abs(path); err == nil {
+		key = abs
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			key = real
+		}
+	}
+	return key
 }
 
 func (m *Module) generation() uint64 {

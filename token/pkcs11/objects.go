@@ -3,7 +3,6 @@ package pkcs11
 import (
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -23,7 +22,7 @@ func (k KeySpec) String() string {
 		parts = append(parts, fmt.Sprintf("label %q", k.Label))
 	}
 	if len(k.ID) > 0 {
-		parts = append(parts, "id "+hex.EncodeToString(k.ID))
+		parts = append(parts, "id "+FormatID(k.ID))
 	}
 	if len(parts) == 0 {
 		return "any object"
@@ -98,11 +97,9 @@ func (b *Backend) FindObject(spec KeySpec, class uint) (*Object, error) {
 	if spec.Label == "" && len(spec.ID) == 0 {
 		return nil, &Error{Op: "find object", Token: b.label, Detail: "give a label or an id"}
 	}
-	ctx, cancel := b.opCtx()
-	defer cancel()
 	o := &Object{b: b, class: class}
 	var h p11.ObjectHandle
-	err := b.do(ctx, "find object", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
+	err := b.run("find object", func(c *p11.Ctx, sh p11.SessionHandle) error {
 		hs, err := findAll(c, sh, spec.template(class), 2)
 		if err != nil {
 			return err
@@ -110,11 +107,11 @@ func (b *Backend) FindObject(spec KeySpec, class uint) (*Object, error) {
 		switch len(hs) {
 		case 0:
 			return &Error{Op: "find object", Token: b.label, Kind: ErrKeyNotFound,
-				Detail: fmt.Sprintf("no %s with %s; %s", className(class), spec, describeObjects(c, sh, class))}
+				Detail: fmt.Sprintf("no %s with %s; %s", objectNoun(class), spec, describeObjects(c, sh, class))}
 		case 1:
 		default:
 			return &Error{Op: "find object", Token: b.label, Kind: ErrKeyNotFound,
-				Detail: fmt.Sprintf("more than one %s matches %s; give both label and id", className(class), spec)}
+				Detail: fmt.Sprintf("more than one %s matches %s; give both label and id", objectNoun(class), spec)}
 		}
 		h = hs[0]
 		attrs, err := c.GetAttributeValue(sh, h, []*p11.Attribute{
@@ -165,10 +162,8 @@ func (b *Backend) FindCertificate(spec KeySpec) ([]byte, error) {
 	if spec.Label == "" && len(spec.ID) == 0 {
 		return nil, &Error{Op: "find certificate", Token: b.label, Detail: "give a label or an id"}
 	}
-	ctx, cancel := b.opCtx()
-	defer cancel()
 	var der []byte
-	err := b.do(ctx, "find certificate", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
+	err := b.run("find certificate", func(c *p11.Ctx, sh p11.SessionHandle) error {
 		hs, err := findAll(c, sh, spec.template(p11.CKO_CERTIFICATE), 2)
 		if err != nil {
 			return err
@@ -178,7 +173,7 @@ func (b *Backend) FindCertificate(spec KeySpec) ([]byte, error) {
 			if len(hs) > 1 {
 				what = "more than one certificate"
 			}
-			return &Error{Op: "find certificate", Token: b.label, Kind: ErrKeyNotFound, Detail: fmt.Sprintf("%s with %s", what, spec)}
+			return &Error{Op: "find certificate", Token: b.label, Kind: ErrCertificateNotFound, Detail: fmt.Sprintf("%s with %s", what, spec)}
 		}
 		der, err = getAttr(c, sh, hs[0], p11.CKA_VALUE)
 		return err
@@ -240,11 +235,38 @@ func ulong(v []byte) uint {
 
 func boolAttr(v []byte) bool { return len(v) == 1 && v[0] != 0 }
 
+// FormatID writes a CKA_ID as an RFC 7512 URI takes it (id=%01%05), the
+// form an operator can paste into -key-id or a pkcs11: URI.
+func FormatID(id []byte) string {
+	var b strings.Builder
+	for _, c := range id {
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
+
+// objectNoun names a CKO_* class in an operator's words.
+func objectNoun(class uint) string {
+	switch class {
+	case p11.CKO_PRIVATE_KEY:
+		return "private key"
+	case p11.CKO_PUBLIC_KEY:
+		return "public key"
+	case p11.CKO_CERTIFICATE:
+		return "certificate"
+	case p11.CKO_SECRET_KEY:
+		return "secret key"
+	case p11.CKO_DATA:
+		return "data object"
+	}
+	return className(class) + " object"
+}
+
 // describeObjects lists what objects of class exist, for "not found" errors.
 func describeObjects(c *p11.Ctx, sh p11.SessionHandle, class uint) string {
 	hs, err := findAll(c, sh, []*p11.Attribute{p11.NewAttribute(p11.CKA_CLASS, class)}, 32)
 	if err != nil || len(hs) == 0 {
-		return fmt.Sprintf("the token holds no %s visible to this session", className(class))
+		return fmt.Sprintf("the token holds no %s visible to this session", objectNoun(class))
 	}
 	var names []string
 	for _, h := range hs {
@@ -252,7 +274,7 @@ func describeObjects(c *p11.Ctx, sh p11.SessionHandle, class uint) string {
 		if err != nil {
 			continue
 		}
-		names = append(names, fmt.Sprintf("%q (id %s)", a[0].Value, hex.EncodeToString(a[1].Value)))
+		names = append(names, fmt.Sprintf("%q (id %s)", a[0].Value, FormatID(a[1].Value)))
 	}
-	return fmt.Sprintf("%ss present: %s", className(class), strings.Join(names, ", "))
+	return fmt.Sprintf("%ss present: %s", objectNoun(class), strings.Join(names, ", "))
 }

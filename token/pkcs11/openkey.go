@@ -127,12 +127,7 @@ func OpenKey(req KeyRequest) (*OpenedKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, err := openKey(b, req)
-	if err != nil {
-		b.Close()
-		return nil, err
-	}
-	return k, nil
+	return openKeyOn(b, req)
 }
 
 // withPIN resolves spec into cfg.PIN unless cfg already has a PIN source.
@@ -146,6 +141,17 @@ func withPIN(cfg Config, spec PINSpec) (Config, error) {
 	}
 	cfg.PIN = src
 	return cfg, nil
+}
+
+// openKeyOn opens req's key on b, which the result then owns; if that
+// fails, b is closed.
+func openKeyOn(b *Backend, req KeyRequest) (*OpenedKey, error) {
+	k, err := openKey(b, req)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return k, nil
 }
 
 func openKey(b *Backend, req KeyRequest) (*OpenedKey, error) {
@@ -222,12 +228,7 @@ func OpenKeyURI(uri string, def KeyRequest) (*OpenedKey, error) {
 		b.Close()
 		return nil, err
 	}
-	k, err := openKey(b, req)
-	if err != nil {
-		b.Close()
-		return nil, err
-	}
-	return k, nil
+	return openKeyOn(b, req)
 }
 
 // scrubModulePath rewrites an Open error so that it does not quote a
@@ -239,10 +240,12 @@ func scrubModulePath(err error, path string) error {
 	if !errors.As(err, &e) {
 		return errors.New(strings.ReplaceAll(err.Error(), path, "(module-path not quoted: the URI carries a PIN)"))
 	}
+	const hidden = "(module-path not quoted: the URI carries a PIN)"
 	out := *e
 	if out.Token == path {
 		out.Token = ""
 	}
-	out.Detail = strings.ReplaceAll(out.Detail, path, "(module-path not quoted: the URI carries a PIN)")
+	out.Op = strings.ReplaceAll(out.Op, path, hidden)
+	out.Detail = strings.ReplaceAll(out.Detail, path, hidden)
 	return &out
 }

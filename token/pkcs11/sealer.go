@@ -45,10 +45,8 @@ func (k *AESKey) Seal(plaintext, ad []byte) ([]byte, error) {
 	if _, err := rand.Read(iv); err != nil {
 		return nil, err
 	}
-	ctx, cancel := k.b.opCtx()
-	defer cancel()
 	var ct []byte
-	err := k.b.do(ctx, "seal", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
+	err := k.b.run("seal", func(c *p11.Ctx, sh p11.SessionHandle) error {
 		params := p11.NewGCMParams(iv, ad, 8*token.GCMTagSize)
 		defer params.Free()
 		if err := c.EncryptInit(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}, k.handle()); err != nil {
@@ -70,10 +68,8 @@ func (k *AESKey) Open(sealed, ad []byte) ([]byte, error) {
 	if len(sealed) < token.GCMNonceSize+token.GCMTagSize {
 		return nil, token.ErrNotOpened
 	}
-	ctx, cancel := k.b.opCtx()
-	defer cancel()
 	var pt []byte
-	err := k.b.do(ctx, "open", probeGeneral, func(c *p11.Ctx, sh p11.SessionHandle) error {
+	err := k.b.run("open", func(c *p11.Ctx, sh p11.SessionHandle) error {
 		params := p11.NewGCMParams(sealed[:token.GCMNonceSize], ad, 8*token.GCMTagSize)
 		defer params.Free()
 		if err := c.DecryptInit(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}, k.handle()); err != nil {

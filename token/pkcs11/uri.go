@@ -70,16 +70,9 @@ func ParseURI(s string) (*URI, error) {
 	seen := map[string]bool{}
 	if path != "" {
 		for i, attr := range strings.Split(path, ";") {
-			name, raw, ok := strings.Cut(attr, "=")
-			if !ok || name == "" {
-				return nil, p.errorf(i, "path", "is not name=value", "path attribute %q is not name=value", attr)
-			}
-			if err := checkName(name); err != nil {
-				return nil, p.errorf(i, "path", "has a bad name", "bad attribute name %q", name)
-			}
-			val, err := unescape(raw, false)
+			name, val, err := p.attribute(i, "path", attr)
 			if err != nil {
-				return nil, p.errorf(i, "path", "has a malformed value", "%s: %v", name, err)
+				return nil, err
 			}
 			if seen[name] {
 				return nil, p.errorf(i, "path", "is repeated", "path attribute %q repeated", name)
@@ -96,19 +89,9 @@ func ParseURI(s string) (*URI, error) {
 	if query != "" {
 		qseen := map[string]bool{}
 		for i, attr := range strings.Split(query, "&") {
-			name, raw, ok := strings.Cut(attr, "=")
-			if !ok || name == "" {
-				return nil, p.errorf(i, "query", "is not name=value", "query attribute %q is not name=value", attr)
-			}
-			if err := checkName(name); err != nil {
-				return nil, p.errorf(i, "query", "has a bad name", "bad attribute name %q", name)
-			}
-			val, err := unescape(raw, true)
+			name, val, err := p.attribute(i, "query", attr)
 			if err != nil {
-				if name == "pin-value" {
-					return nil, errors.New("pkcs11 URI: pin-value: malformed escape")
-				}
-				return nil, p.errorf(i, "query", "has a malformed value", "%s: %v", name, err)
+				return nil, err
 			}
 			if strings.HasPrefix(name, "x-") {
 				if u.VendorQuery == nil {
@@ -159,6 +142,26 @@ func (p uriParser) errorf(i int, part, reason, format string, args ...any) error
 		}
 	}
 	return fmt.Errorf("pkcs11 URI: "+format, args...)
+}
+
+// attribute splits the i-th attribute of part ("path" or "query") into
+// its name and percent-decoded value.
+func (p uriParser) attribute(i int, part, attr string) (name, val string, err error) {
+	name, raw, ok := strings.Cut(attr, "=")
+	if !ok || name == "" {
+		return "", "", p.errorf(i, part, "is not name=value", part+" attribute %q is not name=value", attr)
+	}
+	if err := checkName(name); err != nil {
+		return "", "", p.errorf(i, part, "has a bad name", "bad attribute name %q", name)
+	}
+	query := part == "query"
+	if val, err = unescape(raw, query); err != nil {
+		if query && name == "pin-value" {
+			return "", "", errors.New("pkcs11 URI: pin-value: malformed escape")
+		}
+		return "", "", p.errorf(i, part, "has a malformed value", "%s: %v", name, err)
+	}
+	return name, val, nil
 }
 
 func (u *URI) setPath(name, val string) error {
@@ -461,20 +464,25 @@ func (u *URI) matches(b *Backend) error {
 		b.mu.Lock()
 		slot := b.slot
 		b.mu.Unlock()
-		mismatch := func(what, want, have string) error {
-			return &Error{Op: "match URI", Token: b.label, Kind: ErrTokenNotFound,
-				Detail: fmt.Sprintf("%s is %q, URI wants %q", what, have, want)}
+		// check fails on the first field the URI gives that differs from
+		// what the module reports.
+		type field struct{ what, want, have string }
+		check := func(fields ...field) error {
+			for _, f := range fields {
+				if f.want != "" && f.have != f.want {
+					return &Error{Op: "match URI", Token: b.label, Kind: ErrTokenNotFound,
+						Detail: fmt.Sprintf("%s is %q, URI wants %q", f.what, f.have, f.want)}
+				}
+			}
+			return nil
 		}
 		if u.Manufacturer != "" || u.Model != "" {
 			ti, err := c.GetTokenInfo(slot)
 			if err != nil {
 				return unavailable("C_GetTokenInfo", b.label, rv(err), "")
 			}
-			if u.Manufacturer != "" && ti.ManufacturerID != u.Manufacturer {
-				return mismatch("token manufacturer", u.Manufacturer, ti.ManufacturerID)
-			}
-			if u.Model != "" && ti.Model != u.Model {
-				return mismatch("token model", u.Model, ti.Model)
+			if err := check(field{"token manufacturer", u.Manufacturer, ti.ManufacturerID}, field{"token model", u.Model, ti.Model}); err != nil {
+				return err
 			}
 		}
 		if u.SlotDescription != "" || u.SlotManufacturer != "" {
@@ -482,11 +490,9 @@ func (u *URI) matches(b *Backend) error {
 			if err != nil {
 				return unavailable("C_GetSlotInfo", b.label, rv(err), "")
 			}
-			if u.SlotDescription != "" && si.SlotDescription != u.SlotDescription {
-				return mismatch("slot description", u.SlotDescription, si.SlotDescription)
-			}
-			if u.SlotManufacturer != "" && si.ManufacturerID != u.SlotManufacturer {
-				return mismatch("slot manufacturer", u.SlotManufacturer, si.ManufacturerID)
+			if err := check(field{"slot description", u.SlotDescription, si.SlotDescription},
+				field{"slot manufacturer", u.SlotManufacturer, si.ManufacturerID}); err != nil {
+				return err
 			}
 		}
 		if u.LibraryManufacturer != "" || u.LibraryDescription != "" || u.LibraryVersion != "" {
@@ -494,19 +500,19 @@ func (u *URI) matches(b *Backend) error {
 			if err != nil {
 				return &Error{Op: "C_GetInfo", Code: rv(err)}
 			}
-			if u.LibraryManufacturer != "" && info.ManufacturerID != u.LibraryManufacturer {
-				return mismatch("library manufacturer", u.LibraryManufacturer, info.ManufacturerID)
-			}
-			if u.LibraryDescription != "" && info.LibraryDescription != u.LibraryDescription {
-				return mismatch("library description", u.LibraryDescription, info.LibraryDescription)
-			}
+			have := ""
 			if u.LibraryVersion != "" {
+				// The version matches as far as the URI spells it (M or M.N).
 				maj, min, _ := parseVersion(u.LibraryVersion)
 				v := info.LibraryVersion
+				have = u.LibraryVersion
 				if uint64(v.Major) != maj || (strings.Contains(u.LibraryVersion, ".") && uint64(v.Minor) != min) {
-					return mismatch("library version", u.LibraryVersion, fmt.Sprintf("%d.%d", v.Major, v.Minor))
+					have = fmt.Sprintf("%d.%d", v.Major, v.Minor)
 				}
 			}
+			return check(field{"library manufacturer", u.LibraryManufacturer, info.ManufacturerID},
+				field{"library description", u.LibraryDescription, info.LibraryDescription},
+				field{"library version", u.LibraryVersion, have})
 		}
 		return nil
 	})

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tokenssl/tokenssl/token/pkcs11"
+	"github.com/tokenssl/tokenssl/token/tokentest"
 )
 
 func uintp(n uint) *uint { return &n }
@@ -156,7 +157,7 @@ func TestOpenURI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	d := md5sha1([]byte("uri"))
+	d := tokentest.SSL3Hashes([]byte("uri"))
 	sig, err := k.(crypto.Signer).Sign(rand.Reader, d, crypto.MD5SHA1)
 	if err != nil || rsa.VerifyPKCS1v15(&sk.PublicKey, crypto.MD5SHA1, d, sig) != nil {
 		t.Fatalf("sign via URI key: %v", err)

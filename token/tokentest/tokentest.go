@@ -26,9 +26,9 @@ import (
 	"github.com/tokenssl/tokenssl/token"
 )
 
-// ssl3Hashes is SSL 3.0's signed digest for RSA: MD5 ‖ SHA-1 (36 bytes,
+// SSL3Hashes is SSL 3.0's signed digest for RSA: MD5 ‖ SHA-1 (36 bytes,
 // no DigestInfo), as CertificateVerify and ServerKeyExchange use it.
-func ssl3Hashes(msg []byte) []byte {
+func SSL3Hashes(msg []byte) []byte {
 	m := md5.Sum(msg)
 	s := sha1.Sum(msg)
 	return append(m[:], s[:]...)
@@ -46,7 +46,7 @@ func TestSigner(t *testing.T, s crypto.Signer) {
 	msg := []byte("tokentest: the handshake messages so far")
 	switch pub := s.Public().(type) {
 	case *rsa.PublicKey:
-		d := ssl3Hashes(msg)
+		d := SSL3Hashes(msg)
 		sig, err := s.Sign(rand.Reader, d, crypto.MD5SHA1)
 		if err != nil {
 			t.Fatalf("RSA MD5+SHA1 sign: %v", err)
@@ -114,24 +114,11 @@ func TestDecrypter(t *testing.T, d crypto.Decrypter) {
 	if !ok {
 		t.Fatalf("decrypter's public key is %T, want *rsa.PublicKey", d.Public())
 	}
-	pre := make([]byte, 48)
-	rand.Read(pre)
-	pre[0], pre[1] = 3, 0
-	ct, err := rsa.EncryptPKCS1v15(rand.Reader, pub, pre)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pre, ct := PreMasterSecret(t, pub)
 	if got, err := d.Decrypt(rand.Reader, ct, nil); err != nil || !bytes.Equal(got, pre) {
 		t.Fatalf("decrypt: %x, %v", got, err)
 	}
-	// Block type 1 instead of 2, encrypted raw.
-	em := make([]byte, pub.Size())
-	em[1] = 1
-	for i := 2; i < len(em)-49; i++ {
-		em[i] = 0xff
-	}
-	copy(em[len(em)-48:], pre)
-	blockType1 := new(big.Int).Exp(new(big.Int).SetBytes(em), big.NewInt(int64(pub.E)), pub.N).FillBytes(make([]byte, pub.Size()))
+	blockType1 := BlockType1(pub, pre)
 	garbage := make([]byte, pub.Size())
 	rand.Read(garbage)
 	garbage[0] = 0 // below n
@@ -167,6 +154,34 @@ func TestDecrypter(t *testing.T, d crypto.Decrypter) {
 	if got, err := d.Decrypt(rand.Reader, ct, nil); err != nil || !bytes.Equal(got, pre) {
 		t.Errorf("decrypt after failures: %v", err)
 	}
+}
+
+// PreMasterSecret returns a fresh 48-byte SSL 3.0 pre-master secret
+// (version 3.0 first) and its PKCS #1 v1.5 encryption to pub, as an RSA
+// ClientKeyExchange carries it.
+func PreMasterSecret(t testing.TB, pub *rsa.PublicKey) (pre, ct []byte) {
+	t.Helper()
+	pre = make([]byte, 48)
+	rand.Read(pre)
+	pre[0], pre[1] = 3, 0
+	ct, err := rsa.EncryptPKCS1v15(rand.Reader, pub, pre)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pre, ct
+}
+
+// BlockType1 returns pre padded with PKCS #1 block type 1 (a signature's)
+// instead of 2 and encrypted raw to pub: a ciphertext of the right length
+// whose padding every decrypter must refuse.
+func BlockType1(pub *rsa.PublicKey, pre []byte) []byte {
+	em := make([]byte, pub.Size())
+	em[1] = 1
+	for i := 2; i < len(em)-len(pre)-1; i++ {
+		em[i] = 0xff
+	}
+	copy(em[len(em)-len(pre):], pre)
+	return new(big.Int).Exp(new(big.Int).SetBytes(em), big.NewInt(int64(pub.E)), pub.N).FillBytes(make([]byte, pub.Size()))
 }
 
 // TestDHAgreer checks a token.DHAgreer: the public value is in range and in
