@@ -52,7 +52,8 @@ func parseClientDHPublic(body []byte) (yc []byte, implicit, ok bool) {
 // public value is the only proof that the client holds its key: an
 // explicit value sent with such a certificate is refused. With static
 // (the server's key is a fixed-DH certificate's, group.Q known), the value
-// must be in the order-q subgroup (checkStaticDHPublic).
+// must be in the order-q subgroup (checkStaticDHPublic); against an
+// ephemeral key it is range-checked (checkEphemeralServerDHPublic).
 func readClientDHPublic(clientLeaf *x509.Certificate, ckx *clientKeyExchangeMsg, group *token.DHParams, static bool) (*big.Int, error) {
 	raw, implicit, ok := parseClientDHPublic(ckx.ciphertext)
 	if !ok {
@@ -73,7 +74,7 @@ func readClientDHPublic(clientLeaf *x509.Certificate, ckx *clientKeyExchangeMsg,
 	default:
 		yc = new(big.Int).SetBytes(raw)
 	}
-	check := checkDHPublic
+	check := checkEphemeralServerDHPublic
 	if static {
 		check = checkStaticDHPublic
 	}
@@ -103,6 +104,19 @@ func staticDHAgree(config *Config, key token.DHAgreer, group *token.DHParams, pe
 		return nil, withAlert(alertHandshakeFailure, errors.New("random source failed"))
 	}
 	return z, nil
+}
+
+// checkEphemeralServerDHPublic checks the client's value against the
+// server's ephemeral key: 1 < y < p-1 only, as crypto/tls checks it. The
+// key is fresh per handshake, so a value in a small subgroup can only
+// confine this handshake's pre-master secret, which the client that chose
+// it knows anyway; a substituted value fails the CertificateVerify or
+// Finished. No y^q exponentiation for it (docs/ssl3.md, "Peer keys").
+func checkEphemeralServerDHPublic(y *big.Int, group *token.DHParams) (alert, error) {
+	if y == nil || y.Cmp(big.NewInt(1)) <= 0 || y.Cmp(new(big.Int).Sub(group.P, big.NewInt(1))) >= 0 {
+		return alertIllegalParameter, errors.New("DH public value out of range")
+	}
+	return 0, nil
 }
 
 // clientDHExchange is the client's half of every DH exchange once the
