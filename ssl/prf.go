@@ -140,9 +140,15 @@ func (h finishedHash) clone() finishedHash {
 	return finishedHash{md5: cloneHashState(h.md5, md5.New), sha1: cloneHashState(h.sha1, sha1.New)}
 }
 
-// cloneHashState copies h's state into a fresh hash from newHash through
-// encoding.BinaryMarshaler; crypto/md5 and crypto/sha1 always support it.
+// cloneHashState copies h's state into a fresh hash: through hash.Cloner
+// (one allocation, no encoding) where the hash has it, else through
+// encoding.BinaryMarshaler; crypto/md5 and crypto/sha1 always support that.
 func cloneHashState(h hash.Hash, newHash func() hash.Hash) hash.Hash {
+	if cl, ok := h.(hash.Cloner); ok {
+		if c, err := cl.Clone(); err == nil {
+			return c
+		}
+	}
 	m, ok := h.(encoding.BinaryMarshaler)
 	if !ok {
 		panic("ssl: hash state cannot be marshaled")
