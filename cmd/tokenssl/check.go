@@ -4,21 +4,14 @@ package main
 // rather than a server that starts and then fails every handshake.
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/dsa"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strings"
-	"time"
 
 	"github.com/tokenssl/tokenssl/ssl"
 	"github.com/tokenssl/tokenssl/token"
@@ -148,19 +141,17 @@ func credentials(certs []ssl.Certificate) string {
 }
 
 // checkServable refuses a server configuration whose credentials can serve
-// none of its cipher suites (config.CipherSuites, or the defaults). It
-// asks the engine itself: a ClientHello offering exactly those suites goes
-// to a server with this configuration over an in-memory pipe, and the
-// configuration is servable if a ServerHello comes back (the engine's own
-// suite and certificate choice, so this check cannot drift from it).
+// none of its cipher suites (config.CipherSuites, or the defaults). The
+// engine decides (ssl.Config.ServableSuites asks each suite's exchange, as
+// suite selection does); this only words the refusal for the operator.
 // explicit says whether the suites came from -ciphers.
 func checkServable(config *ssl.Config, explicit bool) error {
+	if len(config.ServableSuites()) > 0 {
+		return nil
+	}
 	suites := config.CipherSuites
 	if len(suites) == 0 {
 		suites = ssl.DefaultCipherSuites()
-	}
-	if _, ok, err := probeServer(config, suites); err != nil || ok {
-		return err
 	}
 	if !explicit {
 		return fmt.Errorf("none of the default cipher suites can be served %s: choose suites with -ciphers (tokenssl suites lists them)", credentials(config.Certificates))
@@ -192,69 +183,4 @@ func implemented(id uint16) bool {
 		}
 	}
 	return false
-}
-
-// probeServer offers suites to a server with config and returns the suite
-// of its ServerHello; ok is false when it answers with an alert.
-func probeServer(config *ssl.Config, suites []uint16) (id uint16, ok bool, err error) {
-	probe := config.Clone()
-	probe.SessionCache, probe.DisableSessionCache = nil, true
-	probe.ClientAuth = ssl.NoClientCert
-	probe.HandshakeTimeout = 30 * time.Second
-	cli, srv := net.Pipe()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ssl.Server(srv, probe).Handshake() // fails once cli closes: expected
-		srv.Close()
-	}()
-	defer func() {
-		cli.Close()
-		<-done
-	}()
-	cli.SetDeadline(time.Now().Add(30 * time.Second))
-	if _, err := cli.Write(clientHello(suites)); err != nil {
-		return 0, false, fmt.Errorf("checking the configuration: %v", err)
-	}
-	var hdr [5]byte
-	if _, err := io.ReadFull(cli, hdr[:]); err != nil {
-		return 0, false, fmt.Errorf("checking the configuration: %v", err)
-	}
-	body := make([]byte, binary.BigEndian.Uint16(hdr[3:]))
-	if _, err := io.ReadFull(cli, body); err != nil {
-		return 0, false, fmt.Errorf("checking the configuration: %v", err)
-	}
-	switch {
-	case hdr[0] == 21: // alert
-		return 0, false, nil
-	case hdr[0] == 22 && len(body) >= 4+2+32+1 && body[0] == 2: // server_hello
-		sidLen := int(body[4+2+32])
-		off := 4 + 2 + 32 + 1 + sidLen
-		if len(body) < off+2 {
-			break
-		}
-		return binary.BigEndian.Uint16(body[off:]), true, nil
-	}
-	return 0, false, errors.New("checking the configuration: the server's first record is neither a ServerHello nor an alert")
-}
-
-// clientHello is an SSL 3.0 ClientHello record offering suites and the
-// renegotiation SCSV, no compression, no extensions.
-func clientHello(suites []uint16) []byte {
-	var b bytes.Buffer
-	b.Write([]byte{3, 0})
-	rnd := make([]byte, 32)
-	rand.Read(rnd)
-	b.Write(rnd)
-	b.WriteByte(0) // no session id
-	all := append(append([]uint16{}, suites...), ssl.TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
-	binary.Write(&b, binary.BigEndian, uint16(2*len(all)))
-	for _, s := range all {
-		binary.Write(&b, binary.BigEndian, s)
-	}
-	b.Write([]byte{1, 0}) // compression: null
-	body := b.Bytes()
-	msg := append([]byte{1, byte(len(body) >> 16), byte(len(body) >> 8), byte(len(body))}, body...)
-	rec := append([]byte{22, 3, 0, byte(len(msg) >> 8), byte(len(msg))}, msg...)
-	return rec
 }
