@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"testing"
+
+	"github.com/tokenssl/tokenssl/internal/ciphertest"
 )
 
 // deriveKeys, the function the handshake calls, on the export suites
@@ -38,7 +40,7 @@ func sameKeyMaterial(a, b keyMaterial) bool {
 }
 
 func TestDeriveKeysZcryptoKnownAnswers(t *testing.T) {
-	master := prfHex(t, katMaster1)
+	master := ciphertest.Hex(t, katMaster1)
 	for _, tc := range katKeys {
 		id, err := CipherSuiteByName(tc.name)
 		if err != nil {
@@ -65,13 +67,7 @@ func TestExportKeysKnownAnswer(t *testing.T) {
 	for i := range cr {
 		cr[i], sr[i] = 0x40+byte(i), 0xA0+byte(i)
 	}
-	h := func(s string) []byte {
-		b, err := hex.DecodeString(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	h := func(s string) []byte { return ciphertest.Hex(t, s) }
 	// From the Python implementation (hashlib), same inputs.
 	rc4 := keyMaterial{
 		clientMAC: h("78821b559088be0f7ac9da3f2345f70f"), serverMAC: h("4e5cf7d4d7662b0c70095bc2627efad7"),

@@ -6,6 +6,8 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"testing"
+
+	"github.com/tokenssl/tokenssl/internal/ciphertest"
 )
 
 // prfSeq returns n bytes start, start+1, ... (mod 256); the known-answer
@@ -24,15 +26,6 @@ func prfCat(parts ...[]byte) []byte {
 		out = append(out, p...)
 	}
 	return out
-}
-
-func prfHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // ---- Reference implementation -------------------------------------------
@@ -124,7 +117,7 @@ func TestMasterFromPreMasterKnownAnswers(t *testing.T) {
 		{"dh-64", prfSeq(0xf0, 64), prfSeq(0x20, 32), prfSeq(0xa0, 32), katMaster2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			want := prfHex(t, tc.want)
+			want := ciphertest.Hex(t, tc.want)
 			got := masterFromPreMaster(tc.pms, tc.cr, tc.sr)
 			if !bytes.Equal(got, want) {
 				t.Errorf("masterFromPreMaster = %x\nwant (zcrypto)        %x", got, want)
@@ -137,8 +130,8 @@ func TestMasterFromPreMasterKnownAnswers(t *testing.T) {
 }
 
 func TestKeyBlockKnownAnswer(t *testing.T) {
-	master := prfHex(t, katMaster1)
-	want := prfHex(t, katKeyBlock176)
+	master := ciphertest.Hex(t, katMaster1)
+	want := ciphertest.Hex(t, katKeyBlock176)
 	for _, n := range []int{0, 1, 15, 16, 17, 42, 48, 104, 175, 176} {
 		got := keyBlock(master, katClientRandom, katServerRandom, n)
 		if !bytes.Equal(got, want[:n]) {
@@ -214,7 +207,7 @@ var katKeys = []struct {
 // that example (it only names the byte ranges), so its values come from
 // zcrypto like the rest.
 func TestKeyPartitionKnownAnswers(t *testing.T) {
-	master := prfHex(t, katMaster1)
+	master := ciphertest.Hex(t, katMaster1)
 	cr, sr := katClientRandom, katServerRandom
 	for _, tc := range katKeys {
 		t.Run(tc.name, func(t *testing.T) {
@@ -309,7 +302,7 @@ func TestFinishedKnownAnswers(t *testing.T) {
 		{"empty", nil, katMaster2, katFinishedClient2, katFinishedServer2, katCertVerify2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			master := prfHex(t, tc.master)
+			master := ciphertest.Hex(t, tc.master)
 			h := newFinishedHash()
 			for _, m := range tc.msgs {
 				h.Write(m)
