@@ -25,14 +25,7 @@ func pipePair(t *testing.T, suite uint16) (client, server *Conn, craw, sraw *cou
 	cc, sc := clientConfig(t), serverConfig(t)
 	cc.CipherSuites = []uint16{suite}
 	client, server = Client(craw, cc), Server(sraw, sc)
-	errc := make(chan error, 1)
-	go func() { errc <- server.Handshake() }()
-	if err := client.Handshake(); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
+	mustHandshakeConns(t, client, server)
 	return client, server, craw, sraw
 }
 
