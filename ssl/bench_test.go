@@ -70,20 +70,16 @@ func BenchmarkRecordSeal(b *testing.B) {
 						out := m.Sum(append(buf[:0], data...), uint64(i), 23, data)
 						c.XORKeyStream(out, out)
 					}
-				case cipher3DES:
-					blk, _ := des.NewTripleDESCipher(key)
-					c := cipher.NewCBCEncrypter(blk, iv)
-					for i := 0; i < b.N; i++ {
-						out := m.Sum(append(buf[:0], data...), uint64(i), 23, data)
-						out = append(out, make([]byte, 8-len(out)%8)...)
-						c.CryptBlocks(out, out)
+				case cipher3DES, cipherAES128, cipherAES256:
+					newBlock := aes.NewCipher
+					if s.cipher == cipher3DES {
+						newBlock = des.NewTripleDESCipher
 					}
-				case cipherAES128, cipherAES256:
-					blk, _ := aes.NewCipher(key)
-					c := cipher.NewCBCEncrypter(blk, iv)
+					blk, _ := newBlock(key)
+					c, n := cipher.NewCBCEncrypter(blk, iv), blk.BlockSize()
 					for i := 0; i < b.N; i++ {
 						out := m.Sum(append(buf[:0], data...), uint64(i), 23, data)
-						out = append(out, make([]byte, 16-len(out)%16)...)
+						out = append(out, make([]byte, n-len(out)%n)...)
 						c.CryptBlocks(out, out)
 					}
 				}
