@@ -2,6 +2,7 @@ package x509legacy
 
 import (
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -233,6 +234,21 @@ func TestVerifyChainDepth(t *testing.T) {
 	}
 }
 
+// stdCert has crypto/x509 issue tmpl under parent, signed by key (whose
+// public half the certificate also carries), and parses the result.
+func stdCert(t *testing.T, tmpl, parent *x509.Certificate, key *rsa.PrivateKey) *x509.Certificate {
+	t.Helper()
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
 // TestVerifyChainRSAFallback checks that an RSA-only chain made by
 // crypto/x509 itself verifies through the fallback, and agrees with
 // x509.Verify.
@@ -247,14 +263,7 @@ func TestVerifyChainRSAFallback(t *testing.T) {
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign,
 	}
-	rootDER, err := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := x509.ParseCertificate(rootDER)
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := stdCert(t, rootTmpl, rootTmpl, key)
 	leafTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2),
 		Subject:      pkix.Name{CommonName: "std rsa leaf"},
@@ -263,14 +272,7 @@ func TestVerifyChainRSAFallback(t *testing.T) {
 		DNSNames:     []string{"rsa.example"},
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, root, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(leafDER)
-	if err != nil {
-		t.Fatal(err)
-	}
+	leaf := stdCert(t, leafTmpl, root, key)
 
 	pool := x509.NewCertPool()
 	pool.AddCert(root)
