@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"io"
 	"math/big"
 	"net"
 	"sync"
@@ -162,24 +161,9 @@ func mustHandshakeConns(t testing.TB, client, server *Conn) {
 // echoCheck writes data from one side and reads it on the other, both ways.
 func echoCheck(t testing.TB, a, b *Conn, data []byte) {
 	t.Helper()
-	for _, dir := range [][2]*Conn{{a, b}, {b, a}} {
-		w, r := dir[0], dir[1]
-		errc := make(chan error, 1)
-		go func() { _, err := w.Write(data); errc <- err }()
-		got := make([]byte, len(data))
-		if _, err := io.ReadFull(r, got); err != nil {
-			t.Fatalf("read: %v", err)
-		}
-		if err := <-errc; err != nil {
-			t.Fatalf("write: %v", err)
-		}
-		if string(got) != string(data) {
-			t.Fatal("data corrupted in transit")
-		}
-	}
+	recordproxy.Echo(t, a, b, data)
 }
 
-// certificateFits reports whether cert can serve suite s on the server.
 // suiteHalf returns a record half with s's cipher and MAC under the given
 // keys, its cipher spec already changed: the reading (decrypting) half
 // when read, else the writing one. A writer and a reader made from the
@@ -200,4 +184,5 @@ func suiteHalf(t testing.TB, s *cipherSuite, key, iv, macKey []byte, read bool) 
 	return hc
 }
 
+// certificateFits reports whether cert can serve suite s on the server.
 func certificateFits(s *cipherSuite, cert *Certificate) bool { return s.ka(s).certificateFits(cert) }
