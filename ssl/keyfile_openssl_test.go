@@ -5,13 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/pem"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/tokenssl/tokenssl/internal/openssltest"
 	"github.com/tokenssl/tokenssl/token"
 	"github.com/tokenssl/tokenssl/x509legacy"
 )
@@ -23,10 +22,7 @@ import (
 // uses the key: RSA key exchange, DHE_DSS, or fixed DH (DH_DSS). Encrypted
 // keys must be refused with a hint how to decrypt them.
 func TestLoadX509KeyPairOpenSSLKeys(t *testing.T) {
-	bin, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl not installed")
-	}
+	o := openssltest.Find(t)
 	l := legacyCerts(t)
 	p := testCerts(t)
 	const (
@@ -68,16 +64,7 @@ func TestLoadX509KeyPairOpenSSLKeys(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			openssl := func(args string) []byte {
-				t.Helper()
-				cmd := exec.Command(bin, strings.Fields(args)...)
-				cmd.Dir = dir
-				out, err := cmd.Output()
-				if err != nil {
-					t.Fatalf("openssl %s: %v", args, err)
-				}
-				return out
-			}
+			openssl := func(args string) []byte { return o.Run(t, dir, strings.Fields(args)...) }
 			for _, c := range tc.gen {
 				openssl(c)
 			}
@@ -92,7 +79,7 @@ func TestLoadX509KeyPairOpenSSLKeys(t *testing.T) {
 			certFile := filepath.Join(dir, "cert.pem")
 			if tc.suite == 0 {
 				// Any certificate: the key file is refused first.
-				writeChain(t, certFile, p.server.Certificate)
+				openssltest.WritePEM(t, certFile, "CERTIFICATE", p.server.Certificate...)
 				_, err := LoadX509KeyPair(certFile, keyFile)
 				if err == nil || !strings.Contains(err.Error(), "encrypted") || !strings.Contains(err.Error(), "openssl pkey -in") ||
 					strings.Contains(err.Error(), "secret") {
@@ -126,7 +113,7 @@ func TestLoadX509KeyPairOpenSSLKeys(t *testing.T) {
 				}
 				cert = issueLegacy(t, l.dsaCA, l.dsaCAKey, der, nil, "localhost", x509.ExtKeyUsageServerAuth, x509.KeyUsageKeyAgreement)
 			}
-			writeChain(t, certFile, cert.Certificate)
+			openssltest.WritePEM(t, certFile, "CERTIFICATE", cert.Certificate...)
 
 			loaded, err := LoadX509KeyPair(certFile, keyFile)
 			if err != nil {
@@ -142,17 +129,6 @@ func TestLoadX509KeyPairOpenSSLKeys(t *testing.T) {
 			}
 			echoCheck(t, c, srv, []byte("key from openssl"))
 		})
-	}
-}
-
-func writeChain(t *testing.T, path string, chain [][]byte) {
-	t.Helper()
-	var out []byte
-	for _, der := range chain {
-		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
-	}
-	if err := os.WriteFile(path, out, 0o600); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tokenssl/tokenssl/internal/openssltest"
 )
 
 // Known answers for the 16-byte block ciphers in the record layer: a record
@@ -51,10 +53,7 @@ func handCBC(t *testing.T, bc *bulkCipher, key, iv, plaintext []byte) []byte {
 		cipher.NewCBCEncrypter(b, iv).CryptBlocks(out, plaintext)
 		return out
 	}
-	bin, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl not installed")
-	}
+	o := openssltest.Find(t)
 	var name []string
 	switch bc {
 	case cipherCamellia128:
@@ -70,7 +69,7 @@ func handCBC(t *testing.T, bc *bulkCipher, key, iv, plaintext []byte) []byte {
 		t.Fatal(err)
 	}
 	args := append([]string{"enc", "-e", "-nopad", "-in", in, "-K", hex.EncodeToString(key), "-iv", hex.EncodeToString(iv)}, name...)
-	out, err := exec.Command(bin, args...).Output()
+	out, err := exec.Command(o.Path, args...).Output()
 	if err != nil {
 		var stderr string
 		if ee, ok := err.(*exec.ExitError); ok {

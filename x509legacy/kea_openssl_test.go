@@ -1,12 +1,11 @@
 package x509legacy_test
 
 import (
-	"encoding/pem"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tokenssl/tokenssl/internal/openssltest"
 )
 
 // TestOpenSSL checks our certificates with the openssl command, if installed.
@@ -14,27 +13,18 @@ import (
 // the .22 key, with exit status 0) but cannot verify them, since it insists on
 // decoding every key in the chain; DSA certificates print and verify.
 func TestOpenSSL(t *testing.T) {
-	bin, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl not installed")
-	}
+	o := openssltest.Find(t)
 	p := newPKI(t)
 	dir := t.TempDir()
 	write := func(name string, der []byte) string {
 		path := filepath.Join(dir, name+".pem")
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		openssltest.WritePEM(t, path, "CERTIFICATE", der)
 		return path
 	}
 	ca, kea, keaFull, dsaLeaf := write("ca", p.caDER), write("kea", p.keaDER), write("kea-full", p.keaFull), write("dsa", p.dsaDER)
 	run := func(args ...string) string {
 		t.Helper()
-		out, err := exec.Command(bin, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("openssl %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
+		return string(o.Run(t, "", args...))
 	}
 	for _, tc := range []struct{ path, want string }{
 		{ca, "CA:TRUE"}, {dsaLeaf, "dsaEncryption"},
