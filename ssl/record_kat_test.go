@@ -9,7 +9,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -69,14 +68,10 @@ func handCBC(t *testing.T, bc *bulkCipher, key, iv, plaintext []byte) []byte {
 		t.Fatal(err)
 	}
 	args := append([]string{"enc", "-e", "-nopad", "-in", in, "-K", hex.EncodeToString(key), "-iv", hex.EncodeToString(iv)}, name...)
-	out, err := exec.Command(o.Path, args...).Output()
+	out, stderr, err := o.Output("", args...)
 	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		if strings.Contains(stderr, "nsupported") || strings.Contains(stderr, "nknown") || strings.Contains(stderr, "not found") {
-			t.Skipf("openssl lacks %s: %s", bc.name, stderr)
+		if s := string(stderr); strings.Contains(s, "nsupported") || strings.Contains(s, "nknown") || strings.Contains(s, "not found") {
+			t.Skipf("openssl lacks %s: %s", bc.name, s)
 		}
 		t.Fatalf("openssl %v: %v %s", args, err, stderr)
 	}

@@ -12,8 +12,8 @@
 package openssltest
 
 import (
-	"bytes"
 	"encoding/pem"
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -35,19 +35,29 @@ func Find(t testing.TB) OpenSSL {
 	return OpenSSL{Path: path}
 }
 
-// Run runs openssl with args in dir (the test's working directory if "")
-// and returns its standard output, which stays clean of openssl's warnings
-// so that DER it writes there can be used as is. It fails the test, with
+// Output runs openssl with args in dir (the test's working directory if
+// "") and returns its standard output, which stays clean of openssl's
+// warnings so that DER it writes there can be used as is, and, where it
+// exited with an error, its standard error: a caller can tell a cipher or
+// option this build lacks from a failure.
+func (o OpenSSL) Output(dir string, args ...string) (stdout, stderr []byte, err error) {
+	cmd := exec.Command(o.Path, args...)
+	cmd.Dir = dir
+	stdout, err = cmd.Output()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		stderr = exit.Stderr
+	}
+	return stdout, stderr, err
+}
+
+// Run is Output for a command that must succeed: it fails the test, with
 // openssl's standard error, when openssl fails.
 func (o OpenSSL) Run(t testing.TB, dir string, args ...string) []byte {
 	t.Helper()
-	cmd := exec.Command(o.Path, args...)
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, stderr, err := o.Output(dir, args...)
 	if err != nil {
-		t.Fatalf("openssl %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
+		t.Fatalf("openssl %s: %v\n%s", strings.Join(args, " "), err, stderr)
 	}
 	return out
 }

@@ -43,3 +43,15 @@ func TestRun(t *testing.T) {
 		t.Fatalf("openssl dgst in %s printed %q", dir, out)
 	}
 }
+
+// A failing command returns an error and what openssl said on stderr.
+func TestOutputFailure(t *testing.T) {
+	o := Find(t)
+	out, stderr, err := o.Output(t.TempDir(), "x509", "-in", "missing.pem")
+	if err == nil {
+		t.Fatalf("reading a missing file succeeded: %q", out)
+	}
+	if len(bytes.TrimSpace(stderr)) == 0 {
+		t.Fatalf("no stderr with %v", err)
+	}
+}
