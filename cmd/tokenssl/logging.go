@@ -148,11 +148,7 @@ func (r *connRecord) log(l *slog.Logger) {
 		attrs = append(attrs, slog.String("error", strings.TrimPrefix(err.Error(), "ssl: ")))
 		var ae *ssl.AlertError
 		if errors.As(err, &ae) {
-			dir := "received"
-			if ae.Sent {
-				dir = "sent"
-			}
-			attrs = append(attrs, slog.String("alert", ae.AlertName()), slog.String("alert_dir", dir))
+			attrs = append(attrs, slog.String("alert", ae.AlertName()), slog.String("alert_dir", alertDirection(ae)))
 		}
 	}
 	l.LogAttrs(context.Background(), level, msg, attrs...)
