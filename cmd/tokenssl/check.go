@@ -11,6 +11,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tokenssl/tokenssl/ssl"
@@ -177,10 +178,5 @@ func parseCiphers(list string) ([]uint16, error) {
 }
 
 func implemented(id uint16) bool {
-	for _, s := range ssl.CipherSuites() {
-		if s.ID == id {
-			return s.Implemented
-		}
-	}
-	return false
+	return slices.Contains(ssl.ImplementedCipherSuites(), id)
 }

@@ -23,10 +23,8 @@ func runClient(args []string) error {
 	serverName := fs.String("servername", "", "name to verify in the server certificate (default: host of -connect)")
 	resume := fs.Bool("resume", false, "connect a second time offering the first session")
 	timeout := fs.Duration("timeout", 30*time.Second, "handshake and echo timeout")
-	var keys keyFlags
-	keys.register(fs, clientSide)
-	fz := addFortezzaFlags(fs, clientSide)
-	fz.finalTry = &keys.pinFinalTry
+	var creds credentialFlags
+	creds.register(fs, clientSide)
 	listen := fs.String("listen", "", "tunnel: accept plaintext on ADDR and carry each connection over SSL 3.0 to -connect")
 	var svcFlags serviceFlags
 	svcFlags.register(fs)
@@ -48,37 +46,20 @@ func runClient(args []string) error {
 		}
 		config.ServerName = host
 	}
-	closeStore, err := fz.openStore()
-	if err != nil {
-		return fmt.Errorf("client: -fortezza-store: %w", err)
-	}
-	defer closeStore()
-	var cardRoots *x509.CertPool
 	var tokens []certToken
-	for _, l := range []struct {
-		on   bool
-		what string
-		load func(bool) (*loadedKey, error)
-	}{{keys.set(), "", keys.load}, {fz.enabled(), "Fortezza card: ", fz.load}} {
-		if !l.on {
-			continue
-		}
-		lk, err := l.load(false)
-		if err != nil {
-			return fmt.Errorf("client: %s%w", l.what, err)
-		}
-		defer lk.close()
+	cardRoots, closeCreds, err := creds.open(clientSide, creds.keys.set(), func(lk *loadedKey) {
 		if lk.backend != nil {
 			tokens = append(tokens, certToken{len(config.Certificates), lk.backend})
 		}
 		config.Certificates = append(config.Certificates, lk.cert)
 		if lk.card != "" {
 			fmt.Fprintf(os.Stderr, "Fortezza card=%s\n", lk.card)
-			if lk.roots != nil {
-				cardRoots = lk.roots
-			}
 		}
+	})
+	if err != nil {
+		return err
 	}
+	defer closeCreds()
 	if *caFile == "" && !*insecure && cardRoots != nil {
 		config.RootCAs = cardRoots // trust the CA stored on the card
 	}
@@ -200,14 +181,11 @@ type certToken struct {
 // accepted on listen is carried over a new SSL 3.0 connection to connect
 // (resuming the tunnel's previous session when the server allows).
 func runTunnel(listen, connect string, config *ssl.Config, tokens []certToken, f serviceFlags) error {
-	logger, err := newLogger(os.Stderr, f.logFormat, f.logLevel)
+	svc, err := f.newService("client")
 	if err != nil {
-		return fmt.Errorf("client: %w", err)
+		return err
 	}
-	var m *metrics
-	if f.metricsListen != "" {
-		m = newMetrics()
-	}
+	m := svc.m
 	var tok *tokenID
 	for _, t := range tokens {
 		m.watchPool(t.b)
@@ -220,15 +198,7 @@ func runTunnel(listen, connect string, config *ssl.Config, tokens []certToken, f
 	if err != nil {
 		return err
 	}
-	if m != nil {
-		stop, err := m.serve(f.metricsListen, logger)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("client: -metrics-listen: %w", err)
-		}
-		defer stop()
-	}
-	handle := func(plain net.Conn, lc *liveConn) {
+	svc.handle = func(plain net.Conn, lc *liveConn) {
 		rec := lc.rec
 		rec.backend, rec.token, rec.peerIsServer = connect, tok, true
 		raw, err := net.DialTimeout("tcp", connect, backendDialTimeout)
@@ -242,17 +212,10 @@ func runTunnel(listen, connect string, config *ssl.Config, tokens []certToken, f
 			sc.Close()
 		})
 		defer sc.Close()
-		start := time.Now()
-		err = sc.Handshake()
-		st := sc.ConnectionState()
-		rec.state = &st
-		m.handshake(st, err, time.Since(start))
-		if err != nil {
-			rec.fail(err)
+		if _, err := rec.handshake(sc, m); err != nil {
 			return
 		}
 		rec.fail(pipe(&countConn{Conn: sc, rec: rec, touch: lc.touch}, plain))
 	}
-	svc := &service{log: logger, m: m, maxConns: f.maxConns, idle: f.idle, grace: f.grace, handle: handle}
 	return svc.serve(ln)
 }

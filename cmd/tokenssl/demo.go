@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -116,25 +118,36 @@ func demoSuites() []uint16 {
 }
 
 func demoExchange(addr string, config *ssl.Config, payload []byte, prefix string) error {
-	raw, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	st, err := echoExchange(addr, config, payload)
 	if err != nil {
 		return err
+	}
+	fmt.Println(prefix + handshakeLine(st))
+	return nil
+}
+
+// echoExchange connects to the echo server at addr, writes payload and
+// reads it back; it returns the client's view of the connection.
+func echoExchange(addr string, config *ssl.Config, payload []byte) (ssl.ConnectionState, error) {
+	var none ssl.ConnectionState
+	raw, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return none, err
 	}
 	c := ssl.Client(raw, config)
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, err := c.Write(payload); err != nil {
-		return err
+		return none, err
 	}
 	echo := make([]byte, len(payload))
 	if _, err := io.ReadFull(c, echo); err != nil {
-		return err
+		return none, err
 	}
-	if string(echo) != string(payload) {
-		return fmt.Errorf("echo mismatch")
+	if !bytes.Equal(echo, payload) {
+		return none, errors.New("echo mismatch")
 	}
-	fmt.Println(prefix + handshakeLine(c.ConnectionState()))
-	return nil
+	return c.ConnectionState(), nil
 }
 
 // demoServe echoes; it prints only failures and resumptions, so that the

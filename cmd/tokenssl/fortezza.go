@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -285,22 +284,9 @@ func fortezzaRoundTrip(cc, sc *ssl.Config, msg []byte) (ssl.ConnectionState, err
 		_, err = c.Write(buf)
 		errc <- err
 	}()
-	raw, err := net.DialTimeout("tcp", ln.Addr().String(), 10*time.Second)
+	st, err := echoExchange(ln.Addr().String(), cc, msg)
 	if err != nil {
 		return none, err
 	}
-	raw.SetDeadline(time.Now().Add(30 * time.Second))
-	c := ssl.Client(raw, cc)
-	defer c.Close()
-	if _, err := c.Write(msg); err != nil {
-		return none, err
-	}
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(c, got); err != nil {
-		return none, err
-	}
-	if !bytes.Equal(got, msg) {
-		return none, errors.New("echo differs")
-	}
-	return c.ConnectionState(), <-errc
+	return st, <-errc
 }

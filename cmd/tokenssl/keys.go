@@ -95,13 +95,19 @@ func (k *keyFlags) onToken() bool {
 // set reports whether any key was given.
 func (k *keyFlags) set() bool { return k.key != "" || k.onToken() }
 
-// tokenConfig builds the backend configuration from the flags.
-func (k *keyFlags) tokenConfig() (pkcs11.Config, error) {
+// token is the module and token the flags select, without a PIN.
+func (k *keyFlags) token() pkcs11.Config {
 	cfg := pkcs11.Config{ModulePath: k.module, TokenLabel: k.tokenLabel, TokenSerial: k.tokenSerial, PoolSize: k.poolSize, PINFinalTry: k.pinFinalTry}
 	if k.slot >= 0 {
 		s := uint(k.slot)
 		cfg.SlotID = &s
 	}
+	return cfg
+}
+
+// tokenConfig builds the backend configuration from the flags.
+func (k *keyFlags) tokenConfig() (pkcs11.Config, error) {
+	cfg := k.token()
 	src, err := pinOrPrompt(k.pin).Resolve()
 	if err != nil {
 		return cfg, err
@@ -112,12 +118,7 @@ func (k *keyFlags) tokenConfig() (pkcs11.Config, error) {
 
 // request is the token key the flags name.
 func (k *keyFlags) request() (pkcs11.KeyRequest, error) {
-	cfg := pkcs11.Config{ModulePath: k.module, TokenLabel: k.tokenLabel, TokenSerial: k.tokenSerial, PoolSize: k.poolSize, PINFinalTry: k.pinFinalTry}
-	if k.slot >= 0 {
-		s := uint(k.slot)
-		cfg.SlotID = &s
-	}
-	req := pkcs11.KeyRequest{Config: cfg, PIN: pinOrPrompt(k.pin), Key: pkcs11.KeySpec{Label: k.keyLabel}, Emulator: softhsm.EmulateFortezza}
+	req := pkcs11.KeyRequest{Config: k.token(), PIN: pinOrPrompt(k.pin), Key: pkcs11.KeySpec{Label: k.keyLabel}, Emulator: softhsm.EmulateFortezza}
 	if k.keyID != "" {
 		id, err := parseKeyID(k.keyID)
 		if err != nil {
@@ -214,6 +215,58 @@ func (k *keyFlags) load(server bool) (*loadedKey, error) {
 		}
 	}
 	return lk, nil
+}
+
+// credentialFlags are the certificate flags of the server and the client:
+// a key file or token key and a Fortezza card, which share -pin-final-try.
+type credentialFlags struct {
+	keys keyFlags
+	card *fortezzaFlags
+}
+
+func (c *credentialFlags) register(fs *flag.FlagSet, s side) {
+	c.keys.register(fs, s)
+	c.card = addFortezzaFlags(fs, s)
+	c.card.finalTry = &c.keys.pinFinalTry
+}
+
+// open selects -fortezza-store, then opens the key (when withKey) and the
+// card, handing each to use as it opens; roots is the CA a card stores.
+// closeAll releases them and the store. Errors are prefixed with the side's
+// command name.
+func (c *credentialFlags) open(s side, withKey bool, use func(*loadedKey)) (roots *x509.CertPool, closeAll func(), err error) {
+	name := map[side]string{serverSide: "server", clientSide: "client"}[s]
+	closeStore, err := c.card.openStore()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: -fortezza-store: %w", name, err)
+	}
+	var opened []*loadedKey
+	closeAll = func() {
+		for i := len(opened) - 1; i >= 0; i-- {
+			opened[i].close()
+		}
+		closeStore()
+	}
+	for _, l := range []struct {
+		on   bool
+		what string
+		load func(bool) (*loadedKey, error)
+	}{{withKey, "", c.keys.load}, {c.card.enabled(), "Fortezza card: ", c.card.load}} {
+		if !l.on {
+			continue
+		}
+		lk, err := l.load(s == serverSide)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("%s: %s%w", name, l.what, err)
+		}
+		opened = append(opened, lk)
+		if lk.roots != nil {
+			roots = lk.roots
+		}
+		use(lk)
+	}
+	return roots, closeAll, nil
 }
 
 // errNeedPIN: without a PIN a token shows no private keys, so "key not

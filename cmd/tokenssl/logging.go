@@ -55,6 +55,20 @@ type connRecord struct {
 	closedBy     string // set when we ended the connection: "shutdown", "idle timeout"
 }
 
+// handshake runs c's handshake and records it: the state here, the time
+// and result in m, a failure as the error that ended the connection.
+func (r *connRecord) handshake(c *ssl.Conn, m *metrics) (ssl.ConnectionState, error) {
+	start := time.Now()
+	err := c.Handshake()
+	st := c.ConnectionState()
+	r.state = &st
+	m.handshake(st, err, time.Since(start))
+	if err != nil {
+		r.fail(err)
+	}
+	return st, err
+}
+
 // fail records the first error that ended the connection.
 func (r *connRecord) fail(err error) {
 	if err == nil {
@@ -134,11 +148,7 @@ func (r *connRecord) log(l *slog.Logger) {
 		attrs = append(attrs, slog.String("error", strings.TrimPrefix(err.Error(), "ssl: ")))
 		var ae *ssl.AlertError
 		if errors.As(err, &ae) {
-			dir := "received"
-			if ae.Sent {
-				dir = "sent"
-			}
-			attrs = append(attrs, slog.String("alert", ae.AlertName()), slog.String("alert_dir", dir))
+			attrs = append(attrs, slog.String("alert", ae.AlertName()), slog.String("alert_dir", alertDirection(ae)))
 		}
 	}
 	l.LogAttrs(context.Background(), level, msg, attrs...)

@@ -19,13 +19,17 @@ func handshakeLine(st ssl.ConnectionState) string {
 func failureLine(err error) string {
 	var ae *ssl.AlertError
 	if errors.As(err, &ae) {
-		dir := "received"
-		if ae.Sent {
-			dir = "sent"
-		}
-		return fmt.Sprintf("handshake failed: %v alert=%s (%s)", err, ae.AlertName(), dir)
+		return fmt.Sprintf("handshake failed: %v alert=%s (%s)", err, ae.AlertName(), alertDirection(ae))
 	}
 	return fmt.Sprintf("handshake failed: %v", err)
+}
+
+// alertDirection says whether we sent the alert or received it.
+func alertDirection(ae *ssl.AlertError) string {
+	if ae.Sent {
+		return "sent"
+	}
+	return "received"
 }
 
 func runSuites(args []string) error {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"net"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/tokenssl/tokenssl/ssl"
 )
@@ -17,13 +15,11 @@ import (
 func runServer(args []string) error {
 	fs := commandFlagSet("server")
 	listen := fs.String("listen", "127.0.0.1:4433", "address to listen on")
-	var keys keyFlags
-	keys.register(fs, serverSide)
+	var creds credentialFlags
+	creds.register(fs, serverSide)
 	clientCA := fs.String("client-ca", "", "PEM file of CAs that client certificates must chain to (sent in CertificateRequest)")
 	verifyClient := fs.String("verify-client", "none", "client authentication: none, request or require")
 	dhParams := fs.String("dh-params", "", "PEM DH PARAMETERS for DHE and DH_anon suites (default: RFC 3526 group 14, 2048 bits)")
-	fz := addFortezzaFlags(fs, serverSide)
-	fz.finalTry = &keys.pinFinalTry
 	ciphers := fs.String("ciphers", "", "comma-separated suite names (Appendix C, or OpenSSL: DES-CBC3-SHA) or hex codes; default: the secure defaults")
 	cacheSize := fs.Int("cache-size", ssl.DefaultSessionCacheSize, "session cache entries (0 disables resumption)")
 	timeout := fs.Duration("handshake-timeout", ssl.DefaultHandshakeTimeout, "handshake deadline per connection")
@@ -38,17 +34,13 @@ func runServer(args []string) error {
 	keyLog.register(fs)
 	fs.Parse(args)
 
-	var closers []func()
-	logger, err := newLogger(os.Stderr, svcFlags.logFormat, svcFlags.logLevel)
+	svc, err := svcFlags.newService("server")
 	if err != nil {
-		return fmt.Errorf("server: %w", err)
+		return err
 	}
+	logger, m := svc.log, svc.m
 	if *fwd != "" && *www {
 		return errors.New("server: -forward and -www exclude each other")
-	}
-	var m *metrics
-	if svcFlags.metricsListen != "" {
-		m = newMetrics()
 	}
 	config := &ssl.Config{HandshakeTimeout: *timeout}
 	klw, closeKeyLog, err := keyLog.open(os.Stderr)
@@ -63,20 +55,12 @@ func runServer(args []string) error {
 			return err
 		}
 	}
-	closeStore, err := fz.openStore()
-	if err != nil {
-		return fmt.Errorf("server: -fortezza-store: %w", err)
-	}
-	defer closeStore()
 	// The CA stored on a Fortezza card vouches for Fortezza clients; it has
-	// to be known before the verify policy is chosen.
-	var cardRoots *x509.CertPool
-	add := func(what string, load func(bool) (*loadedKey, error)) error {
-		lk, err := load(true)
-		if err != nil {
-			return fmt.Errorf("server: %s%w", what, err)
-		}
-		closers = append(closers, lk.close)
+	// to be known before the verify policy is chosen. Without any key the
+	// server can still run anonymous suites, when those are all it is asked
+	// for.
+	withKey := creds.keys.set() || (!creds.card.enabled() && !anonymousOnly(config.CipherSuites))
+	cardRoots, closeCreds, err := creds.open(serverSide, withKey, func(lk *loadedKey) {
 		if lk.backend != nil {
 			tokens = append(tokens, servedToken{tokenID{lk.backend.Label(), lk.backend.Slot()}, lk.card != ""})
 			m.watchPool(lk.backend)
@@ -84,31 +68,14 @@ func runServer(args []string) error {
 		}
 		config.Certificates = append(config.Certificates, lk.cert)
 		if lk.card != "" {
-			setEmailMode(lk.cert.PrivateKey, fz.email)
+			setEmailMode(lk.cert.PrivateKey, creds.card.email)
 			logger.Info("Fortezza card="+string(lk.card), "card", string(lk.card))
-			if lk.roots != nil {
-				cardRoots = lk.roots
-			}
 		}
-		return nil
+	})
+	if err != nil {
+		return err
 	}
-	defer func() {
-		for _, c := range closers {
-			c()
-		}
-	}()
-	// Without any key the server can still run anonymous suites, when
-	// those are all it is asked for.
-	if keys.set() || (!fz.enabled() && !anonymousOnly(config.CipherSuites)) {
-		if err := add("", keys.load); err != nil {
-			return err
-		}
-	}
-	if fz.enabled() {
-		if err := add("Fortezza card: ", fz.load); err != nil {
-			return err
-		}
-	}
+	defer closeCreds()
 	if *dhParams != "" {
 		data, err := os.ReadFile(*dhParams)
 		if err != nil {
@@ -128,7 +95,7 @@ func runServer(args []string) error {
 	} else if cardRoots != nil && config.ClientAuth != ssl.NoClientCert {
 		config.ClientCAs = cardRoots
 	}
-	shared, closeCache, err := sessionCache(*sessCache, *sessKey, *sessKeyOld, keys.tokenConfig, slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
+	shared, closeCache, err := sessionCache(*sessCache, *sessKey, *sessKeyOld, creds.keys.tokenConfig, slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
@@ -148,16 +115,8 @@ func runServer(args []string) error {
 	if err != nil {
 		return err
 	}
-	if m != nil {
-		stop, err := m.serve(svcFlags.metricsListen, logger)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("server: -metrics-listen: %w", err)
-		}
-		defer stop()
-	}
 	h := &serverHandler{forward: *fwd, www: *www, tokens: tokens, m: m}
-	svc := &service{log: logger, m: m, maxConns: svcFlags.maxConns, idle: svcFlags.idle, grace: svcFlags.grace, handle: h.handle}
+	svc.handle = h.handle
 	return svc.serve(ln)
 }
 
@@ -196,14 +155,9 @@ func (h *serverHandler) handle(c net.Conn, lc *liveConn) {
 	sc := c.(*ssl.Conn)
 	rec := lc.rec
 	rec.backend = h.forward
-	start := time.Now()
-	err := sc.Handshake()
-	st := sc.ConnectionState()
-	rec.state = &st
+	st, err := rec.handshake(sc, h.m)
 	rec.token = h.tokenFor(st)
-	h.m.handshake(st, err, time.Since(start))
 	if err != nil {
-		rec.fail(err)
 		return
 	}
 	cc := &countConn{Conn: sc, rec: rec, touch: lc.touch}

@@ -32,14 +32,30 @@ func (f *serviceFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.grace, "grace", 10*time.Second, "on SIGTERM/SIGINT, time given to open connections before close_notify")
 }
 
+// newService is the service the flags describe, logging to stderr; name
+// ("server", "client") prefixes its errors. handle is left to the caller.
+func (f *serviceFlags) newService(name string) (*service, error) {
+	logger, err := newLogger(os.Stderr, f.logFormat, f.logLevel)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	s := &service{name: name, log: logger, metricsListen: f.metricsListen, maxConns: f.maxConns, idle: f.idle, grace: f.grace}
+	if f.metricsListen != "" {
+		s.m = newMetrics()
+	}
+	return s, nil
+}
+
 // service is the accept loop shared by the server and the tunnel: a
 // connection cap, an idle timer per connection, one log line per
-// connection, and a graceful stop on SIGTERM/SIGINT.
+// connection, a graceful stop on SIGTERM/SIGINT, and the metrics endpoint.
 type service struct {
-	log         *slog.Logger
-	m           *metrics // nil without -metrics-listen
-	maxConns    int
-	idle, grace time.Duration
+	name          string
+	log           *slog.Logger
+	m             *metrics // nil without -metrics-listen
+	metricsListen string
+	maxConns      int
+	idle, grace   time.Duration
 	// handle serves one accepted connection; lc.rec collects its line.
 	handle func(c net.Conn, lc *liveConn)
 }
@@ -123,11 +139,20 @@ func (lc *liveConn) stopIdle() {
 	}
 }
 
-// serve accepts on ln until SIGTERM/SIGINT, then stops accepting, lets
-// open connections finish for the grace period (a second signal cuts it
-// short), stops the rest (close_notify, close) and returns nil once every
-// connection has written its line.
+// serve starts the metrics endpoint (closing ln if it cannot), accepts on
+// ln until SIGTERM/SIGINT, then stops accepting, lets open connections
+// finish for the grace period (a second signal cuts it short), stops the
+// rest (close_notify, close) and returns nil once every connection has
+// written its line.
 func (s *service) serve(ln net.Listener) error {
+	if s.m != nil {
+		stop, err := s.m.serve(s.metricsListen, s.log)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("%s: -metrics-listen: %w", s.name, err)
+		}
+		defer stop()
+	}
 	s.log.Info("listening on "+ln.Addr().String(), "addr", ln.Addr().String())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
