@@ -88,13 +88,7 @@ func TestFTable(t *testing.T) {
 	if got, want := hex.EncodeToString(sum[:]), "3587a8b7cde06e199ec29100dfe96c61ae1999de95308b8abc49d38f12565624"; got != want {
 		t.Errorf("SHA-256(F) = %s, want %s", got, want)
 	}
-	var seen [256]bool
-	for _, b := range ftable {
-		if seen[b] {
-			t.Fatalf("F is not a permutation: %#02x repeats", b)
-		}
-		seen[b] = true
-	}
+	ciphertest.Permutation(t, "F", &ftable)
 	if ftable[0x7a] != 0xd6 {
 		t.Errorf("F(0x7a) = %#02x, want 0xd6", ftable[0x7a])
 	}

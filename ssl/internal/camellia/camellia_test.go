@@ -61,13 +61,7 @@ func TestFTables(t *testing.T) {
 			t.Fatalf("f(%#x, %#x) = %#x, want %#x", x, k, got, want)
 		}
 	}
-	seen := [256]bool{}
-	for _, v := range sbox1 {
-		if seen[v] {
-			t.Fatalf("SBOX1 has %#x twice", v)
-		}
-		seen[v] = true
-	}
+	ciphertest.Permutation(t, "SBOX1", &sbox1)
 }
 
 // TestFLInverse checks FL^-1(FL(x, k), k) = x, which decryption relies on.

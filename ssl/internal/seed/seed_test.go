@@ -64,15 +64,8 @@ func TestGTables(t *testing.T) {
 			t.Fatalf("g(%#08x) = %#08x, want %#08x", x, got, want)
 		}
 	}
-	for name, box := range map[string]*[256]byte{"S1": &s1, "S2": &s2} {
-		seen := [256]bool{}
-		for _, v := range box {
-			if seen[v] {
-				t.Fatalf("%s has %#x twice", name, v)
-			}
-			seen[v] = true
-		}
-	}
+	ciphertest.Permutation(t, "S1", &s1)
+	ciphertest.Permutation(t, "S2", &s2)
 }
 
 // TestKeyConstants checks the rotation that expandKey uses against the KC
