@@ -53,12 +53,14 @@
 // cipher), RejectKeySizesAs (and the error is the package's KeySizeError),
 // NewCipherAllocs, FuzzBlock (a whole fuzz target), AgainstOpenSSL (a
 // cross-check with `openssl enc`, see openssl.go), Bench (a benchmark
-// body), BenchmarkCiphers and BenchmarkWithBaseline (the cipher beside
-// others, e.g. DES and 3DES, in one run), BenchmarkNewCipher, and Hex.
+// body), BenchmarkCiphers, BenchmarkWithBaseline and BenchmarkWithAES (the
+// cipher beside others, e.g. DES and 3DES or AES, in one run),
+// BenchmarkNewCipher, Permutation (an S-box has no value twice), and Hex.
 package ciphertest
 
 import (
 	"bytes"
+	"crypto/aes"
 	"crypto/cipher"
 	"crypto/des"
 	"encoding/hex"
@@ -371,6 +373,39 @@ func BenchmarkWithBaseline(b *testing.B, name string, c cipher.Block) {
 		b.Fatal(err)
 	}
 	BenchmarkCiphers(b, Named{name, c}, Named{"DES", desc}, Named{"3DES", tdesc})
+}
+
+// BenchmarkWithAES benchmarks a 128-bit block cipher with a key of each
+// length in keySizes (as name-<bits>/Encrypt, name-<bits>/Decrypt) beside
+// crypto/aes with keys of the same lengths (AES-<bits>/...), in the same
+// run. The keys are the bytes 0, 1, 2, ...
+func BenchmarkWithAES(b *testing.B, name string, newCipher func(key []byte) (cipher.Block, error), keySizes ...int) {
+	var ours, aess []Named
+	for _, n := range keySizes {
+		key := make([]byte, n)
+		for i := range key {
+			key[i] = byte(i)
+		}
+		bits := "-" + strconv.Itoa(8*n)
+		ours = append(ours, NewNamed(b, name+bits, newCipher, key))
+		aess = append(aess, NewNamed(b, "AES"+bits, aes.NewCipher, key))
+	}
+	BenchmarkCiphers(b, append(ours, aess...)...)
+}
+
+// Permutation checks that table, an S-box that the cipher's specification
+// defines as a permutation of 0..255, has no value twice: the mark of an
+// entry mistyped in transcription.
+func Permutation(t testing.TB, name string, table *[256]byte) {
+	t.Helper()
+	var first [256]int // 1 + the index where each value was seen first
+	for i, v := range table {
+		if first[v] != 0 {
+			t.Fatalf("%s is not a permutation: %#02x at index %#02x and %#02x", name, v, first[v]-1, i)
+			return
+		}
+		first[v] = i + 1
+	}
 }
 
 func fill(rng *rand.Rand, b []byte) {

@@ -57,4 +57,18 @@ func TestKitCatchesBrokenCipher(t *testing.T) {
 	if !r.failed {
 		t.Error("RoundTrip accepted a cipher that does not decrypt")
 	}
+	var box [256]byte
+	for i := range box {
+		box[i] = byte(255 - i)
+	}
+	r.failed = false
+	Permutation(r, "reversal", &box)
+	if r.failed {
+		t.Error("Permutation rejected a permutation")
+	}
+	box[0x80] = box[0x10]
+	Permutation(r, "mistyped", &box)
+	if !r.failed {
+		t.Error("Permutation accepted a table with a value twice")
+	}
 }

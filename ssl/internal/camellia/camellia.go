@@ -183,20 +183,15 @@ func (*camelliaCipher) BlockSize() int { return BlockSize }
 
 // Encrypt encrypts the first block of src into dst. dst and src may
 // overlap: the whole block is read before any of it is written.
-func (c *camelliaCipher) Encrypt(dst, src []byte) {
-	blockcheck.Full("camellia", dst, src, BlockSize)
-	crypt(&c.enc, c.rounds, dst, src)
-}
+func (c *camelliaCipher) Encrypt(dst, src []byte) { crypt(&c.enc, c.rounds, dst, src) }
 
 // Decrypt decrypts the first block of src into dst; see Encrypt.
-func (c *camelliaCipher) Decrypt(dst, src []byte) {
-	blockcheck.Full("camellia", dst, src, BlockSize)
-	crypt(&c.dec, c.rounds, dst, src)
-}
+func (c *camelliaCipher) Decrypt(dst, src []byte) { crypt(&c.dec, c.rounds, dst, src) }
 
 // crypt runs the Feistel network of RFC 3713 §2.3.1 / §2.3.2: whitening,
 // six rounds per group with an FL / FL^-1 layer between groups, whitening.
 func crypt(s *schedule, rounds int, dst, src []byte) {
+	blockcheck.Full("camellia", dst, src, BlockSize)
 	d1 := binary.BigEndian.Uint64(src[0:8]) ^ s.kw[0]
 	d2 := binary.BigEndian.Uint64(src[8:16]) ^ s.kw[1]
 	for i := 0; i < rounds; i += 6 {

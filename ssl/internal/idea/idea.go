@@ -129,20 +129,15 @@ func mulInv(x uint16) uint16 {
 func (*ideaCipher) BlockSize() int { return BlockSize }
 
 // Encrypt encrypts the first block of src into dst.
-func (c *ideaCipher) Encrypt(dst, src []byte) {
-	blockcheck.Full("idea", dst, src, BlockSize)
-	crypt(&c.ek, dst, src)
-}
+func (c *ideaCipher) Encrypt(dst, src []byte) { crypt(&c.ek, dst, src) }
 
 // Decrypt decrypts the first block of src into dst.
-func (c *ideaCipher) Decrypt(dst, src []byte) {
-	blockcheck.Full("idea", dst, src, BlockSize)
-	crypt(&c.dk, dst, src)
-}
+func (c *ideaCipher) Decrypt(dst, src []byte) { crypt(&c.dk, dst, src) }
 
 // crypt runs the IDEA network with subkeys z: eight rounds and the output
 // transformation.
 func crypt(z *[numSubkeys]uint16, dst, src []byte) {
+	blockcheck.Full("idea", dst, src, BlockSize)
 	x1 := binary.BigEndian.Uint16(src[0:])
 	x2 := binary.BigEndian.Uint16(src[2:])
 	x3 := binary.BigEndian.Uint16(src[4:])

@@ -59,13 +59,7 @@ func TestBlockContract(t *testing.T) {
 // TestPiTableIsPermutation guards against a transcription error that would
 // duplicate an entry.
 func TestPiTableIsPermutation(t *testing.T) {
-	var seen [256]bool
-	for i, v := range piTable {
-		if seen[v] {
-			t.Fatalf("piTable[%d] = %#02x is a duplicate", i, v)
-		}
-		seen[v] = true
-	}
+	ciphertest.Permutation(t, "piTable", &piTable)
 	// Spot checks against RFC 2268 §2 (first, last and a middle row).
 	for _, c := range []struct {
 		i    int

@@ -81,19 +81,14 @@ func (*seedCipher) BlockSize() int { return BlockSize }
 
 // Encrypt encrypts the first block of src into dst. dst and src may
 // overlap: the whole block is read before any of it is written.
-func (c *seedCipher) Encrypt(dst, src []byte) {
-	blockcheck.Full("seed", dst, src, BlockSize)
-	crypt(&c.enc, dst, src)
-}
+func (c *seedCipher) Encrypt(dst, src []byte) { crypt(&c.enc, dst, src) }
 
 // Decrypt decrypts the first block of src into dst; see Encrypt.
-func (c *seedCipher) Decrypt(dst, src []byte) {
-	blockcheck.Full("seed", dst, src, BlockSize)
-	crypt(&c.dec, dst, src)
-}
+func (c *seedCipher) Decrypt(dst, src []byte) { crypt(&c.dec, dst, src) }
 
 // crypt runs the 16 rounds with the round keys k in order.
 func crypt(k *[2 * rounds]uint32, dst, src []byte) {
+	blockcheck.Full("seed", dst, src, BlockSize)
 	l0 := binary.BigEndian.Uint32(src[0:])
 	l1 := binary.BigEndian.Uint32(src[4:])
 	r0 := binary.BigEndian.Uint32(src[8:])
