@@ -161,6 +161,15 @@ func addVec24(b *cryptobyte.Builder, what string, v []byte, floor, ceiling int) 
 	}
 }
 
+// addVecList writes the elements of a list of vectors, each by addElem
+// (addVec16, addVec24) within <floor..ceiling>; the caller writes the
+// list's own length prefix around them (readVecList reads them back).
+func addVecList(b *cryptobyte.Builder, addElem func(*cryptobyte.Builder, string, []byte, int, int), what string, vs [][]byte, floor, ceiling int) {
+	for _, v := range vs {
+		addElem(b, what, v, floor, ceiling)
+	}
+}
+
 func addFixed(b *cryptobyte.Builder, what string, v []byte, n int) {
 	if len(v) != n {
 		b.SetError(fmt.Errorf("%s: length %d, want %d", what, len(v), n))
@@ -331,9 +340,7 @@ type certificateMsg struct {
 func (m *certificateMsg) marshal() ([]byte, error) {
 	return marshalHandshake(typeCertificate, func(b *cryptobyte.Builder) {
 		b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
-			for _, c := range m.certificates {
-				addVec24(b, "ASN.1Cert", c, 1, maxUint24Vec)
-			}
+			addVecList(b, addVec24, "ASN.1Cert", m.certificates, 1, maxUint24Vec)
 		})
 	})
 }
@@ -427,9 +434,7 @@ func (m *certificateRequestMsg) marshal() ([]byte, error) {
 	return marshalHandshake(typeCertificateRequest, func(b *cryptobyte.Builder) {
 		addVec8(b, "CertificateRequest.certificate_types", m.certificateTypes, 1, maxUint8Vec)
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-			for _, dn := range m.certificateAuthorities {
-				addVec16(b, "DistinguishedName", dn, 1, maxUint16Vec)
-			}
+			addVecList(b, addVec16, "DistinguishedName", m.certificateAuthorities, 1, maxUint16Vec)
 		})
 	})
 }
