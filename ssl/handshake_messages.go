@@ -111,32 +111,63 @@ func readVec24(s *cryptobyte.String, out *[]byte, floor, ceiling int) bool {
 	return s.ReadUint24LengthPrefixed((*cryptobyte.String)(out)) && len(*out) >= floor && len(*out) <= ceiling
 }
 
+// readVecList splits list, the contents of a length-prefixed list of
+// vectors, into its elements, each read by readElem (readVec16, readVec24)
+// within <floor..ceiling>. An empty list gives nil; anything that is not
+// whole elements fails.
+func readVecList(list cryptobyte.String, readElem func(*cryptobyte.String, *[]byte, int, int) bool, floor, ceiling int) ([][]byte, bool) {
+	var out [][]byte
+	for !list.Empty() {
+		var v []byte
+		if !readElem(&list, &v, floor, ceiling) {
+			return nil, false
+		}
+		out = append(out, v)
+	}
+	return out, true
+}
+
 func vecBoundsError(what string, n, floor, ceiling int) error {
 	return fmt.Errorf("%s: length %d outside <%d..%d>", what, n, floor, ceiling)
 }
 
-func addVec8(b *cryptobyte.Builder, what string, v []byte, floor, ceiling int) {
+// vecFits reports whether v is within <floor..ceiling>, and otherwise sets
+// b's error. The addVec functions write v only when it fits; each passes its
+// own closure straight to the cryptobyte method so that it stays on the
+// stack (through a func parameter it would escape).
+func vecFits(b *cryptobyte.Builder, what string, v []byte, floor, ceiling int) bool {
 	if len(v) < floor || len(v) > ceiling {
 		b.SetError(vecBoundsError(what, len(v), floor, ceiling))
-		return
+		return false
 	}
-	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(v) })
+	return true
+}
+
+func addVec8(b *cryptobyte.Builder, what string, v []byte, floor, ceiling int) {
+	if vecFits(b, what, v, floor, ceiling) {
+		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(v) })
+	}
 }
 
 func addVec16(b *cryptobyte.Builder, what string, v []byte, floor, ceiling int) {
-	if len(v) < floor || len(v) > ceiling {
-		b.SetError(vecBoundsError(what, len(v), floor, ceiling))
-		return
+	if vecFits(b, what, v, floor, ceiling) {
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(v) })
 	}
-	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(v) })
 }
 
 func addVec24(b *cryptobyte.Builder, what string, v []byte, floor, ceiling int) {
-	if len(v) < floor || len(v) > ceiling {
-		b.SetError(vecBoundsError(what, len(v), floor, ceiling))
-		return
+	if vecFits(b, what, v, floor, ceiling) {
+		b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(v) })
 	}
-	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(v) })
+}
+
+// addVecList writes the elements of a list of vectors, each by addElem
+// (addVec16, addVec24) within <floor..ceiling>; the caller writes the
+// list's own length prefix around them (readVecList reads them back).
+func addVecList(b *cryptobyte.Builder, addElem func(*cryptobyte.Builder, string, []byte, int, int), what string, vs [][]byte, floor, ceiling int) {
+	for _, v := range vs {
+		addElem(b, what, v, floor, ceiling)
+	}
 }
 
 func addFixed(b *cryptobyte.Builder, what string, v []byte, n int) {
@@ -147,16 +178,26 @@ func addFixed(b *cryptobyte.Builder, what string, v []byte, n int) {
 	b.AddBytes(v)
 }
 
+// marshalEmpty and unmarshalEmpty are the whole codec of the messages
+// whose body is empty: HelloRequest and ServerHelloDone.
+func marshalEmpty(typ uint8) ([]byte, error) {
+	return marshalHandshake(typ, func(*cryptobyte.Builder) {})
+}
+
+func unmarshalEmpty(data []byte, typ uint8) bool {
+	body, ok := readHandshakeBody(data, typ)
+	return ok && body.Empty()
+}
+
 // helloRequestMsg is HelloRequest (§7.6.1.1): an empty body.
 type helloRequestMsg struct{}
 
 func (m *helloRequestMsg) marshal() ([]byte, error) {
-	return marshalHandshake(typeHelloRequest, func(*cryptobyte.Builder) {})
+	return marshalEmpty(typeHelloRequest)
 }
 
 func (m *helloRequestMsg) unmarshal(data []byte) bool {
-	body, ok := readHandshakeBody(data, typeHelloRequest)
-	return ok && body.Empty()
+	return unmarshalEmpty(data, typeHelloRequest)
 }
 
 // clientHelloMsg is ClientHello (§7.6.1.2):
@@ -299,9 +340,7 @@ type certificateMsg struct {
 func (m *certificateMsg) marshal() ([]byte, error) {
 	return marshalHandshake(typeCertificate, func(b *cryptobyte.Builder) {
 		b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
-			for _, c := range m.certificates {
-				addVec24(b, "ASN.1Cert", c, 1, maxUint24Vec)
-			}
+			addVecList(b, addVec24, "ASN.1Cert", m.certificates, 1, maxUint24Vec)
 		})
 	})
 }
@@ -316,12 +355,8 @@ func (m *certificateMsg) unmarshal(data []byte) bool {
 	if !body.ReadUint24LengthPrefixed(&list) || !body.Empty() {
 		return false
 	}
-	for !list.Empty() {
-		var cert []byte
-		if !readVec24(&list, &cert, 1, maxUint24Vec) {
-			return false
-		}
-		m.certificates = append(m.certificates, cert)
+	if m.certificates, ok = readVecList(list, readVec24, 1, maxUint24Vec); !ok {
+		return false
 	}
 	m.raw = data
 	return true
@@ -399,9 +434,7 @@ func (m *certificateRequestMsg) marshal() ([]byte, error) {
 	return marshalHandshake(typeCertificateRequest, func(b *cryptobyte.Builder) {
 		addVec8(b, "CertificateRequest.certificate_types", m.certificateTypes, 1, maxUint8Vec)
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-			for _, dn := range m.certificateAuthorities {
-				addVec16(b, "DistinguishedName", dn, 1, maxUint16Vec)
-			}
+			addVecList(b, addVec16, "DistinguishedName", m.certificateAuthorities, 1, maxUint16Vec)
 		})
 	})
 }
@@ -418,12 +451,8 @@ func (m *certificateRequestMsg) unmarshal(data []byte) bool {
 		!body.Empty() {
 		return false
 	}
-	for !cas.Empty() {
-		var dn []byte
-		if !readVec16(&cas, &dn, 1, maxUint16Vec) {
-			return false
-		}
-		m.certificateAuthorities = append(m.certificateAuthorities, dn)
+	if m.certificateAuthorities, ok = readVecList(cas, readVec16, 1, maxUint16Vec); !ok {
+		return false
 	}
 	m.raw = data
 	return true
@@ -433,12 +462,11 @@ func (m *certificateRequestMsg) unmarshal(data []byte) bool {
 type serverHelloDoneMsg struct{}
 
 func (m *serverHelloDoneMsg) marshal() ([]byte, error) {
-	return marshalHandshake(typeServerHelloDone, func(*cryptobyte.Builder) {})
+	return marshalEmpty(typeServerHelloDone)
 }
 
 func (m *serverHelloDoneMsg) unmarshal(data []byte) bool {
-	body, ok := readHandshakeBody(data, typeServerHelloDone)
-	return ok && body.Empty()
+	return unmarshalEmpty(data, typeServerHelloDone)
 }
 
 // clientKeyExchangeMsg is ClientKeyExchange (§7.6.7), kept whole in
@@ -519,35 +547,39 @@ func (m *finishedMsg) unmarshal(data []byte) bool {
 // unknown type, for data whose msg_type is not typ, and for any malformed
 // message.
 func unmarshalHandshake(typ uint8, data []byte) (handshakeMessage, bool) {
-	var m handshakeMessage
-	switch typ {
-	case typeHelloRequest:
-		m = new(helloRequestMsg)
-	case typeClientHello:
-		m = new(clientHelloMsg)
-	case typeServerHello:
-		m = new(serverHelloMsg)
-	case typeCertificate:
-		m = new(certificateMsg)
-	case typeServerKeyExchange:
-		m = new(serverKeyExchangeMsg)
-	case typeCertificateRequest:
-		m = new(certificateRequestMsg)
-	case typeServerHelloDone:
-		m = new(serverHelloDoneMsg)
-	case typeCertificateVerify:
-		m = new(certificateVerifyMsg)
-	case typeClientKeyExchange:
-		m = new(clientKeyExchangeMsg)
-	case typeFinished:
-		m = new(finishedMsg)
-	default:
-		return nil, false
-	}
-	if !m.unmarshal(data) {
+	m := newHandshakeMessage(typ)
+	if m == nil || !m.unmarshal(data) {
 		return nil, false
 	}
 	return m, true
+}
+
+// newHandshakeMessage returns an empty message of type typ, or nil for a
+// type this package does not know.
+func newHandshakeMessage(typ uint8) handshakeMessage {
+	switch typ {
+	case typeHelloRequest:
+		return new(helloRequestMsg)
+	case typeClientHello:
+		return new(clientHelloMsg)
+	case typeServerHello:
+		return new(serverHelloMsg)
+	case typeCertificate:
+		return new(certificateMsg)
+	case typeServerKeyExchange:
+		return new(serverKeyExchangeMsg)
+	case typeCertificateRequest:
+		return new(certificateRequestMsg)
+	case typeServerHelloDone:
+		return new(serverHelloDoneMsg)
+	case typeCertificateVerify:
+		return new(certificateVerifyMsg)
+	case typeClientKeyExchange:
+		return new(clientKeyExchangeMsg)
+	case typeFinished:
+		return new(finishedMsg)
+	}
+	return nil
 }
 
 // parseServerDHParams reads ServerDHParams (§7.6.3) from the start of a
@@ -571,15 +603,11 @@ func parseServerDHParams(body []byte) (p, g, ys, rest []byte, ok bool) {
 
 // marshalServerDHParams encodes ServerDHParams (§7.6.3).
 func marshalServerDHParams(p, g, ys []byte) ([]byte, error) {
-	var b cryptobyte.Builder
-	addVec16(&b, "ServerDHParams.dh_p", p, 1, maxUint16Vec)
-	addVec16(&b, "ServerDHParams.dh_g", g, 1, maxUint16Vec)
-	addVec16(&b, "ServerDHParams.dh_Ys", ys, 1, maxUint16Vec)
-	out, err := b.Bytes()
-	if err != nil {
-		return nil, fmt.Errorf("ssl: marshaling ServerDHParams: %w", err)
-	}
-	return out, nil
+	return marshalStruct("ServerDHParams", func(b *cryptobyte.Builder) {
+		addVec16(b, "ServerDHParams.dh_p", p, 1, maxUint16Vec)
+		addVec16(b, "ServerDHParams.dh_g", g, 1, maxUint16Vec)
+		addVec16(b, "ServerDHParams.dh_Ys", ys, 1, maxUint16Vec)
+	})
 }
 
 // parseServerRSAParams reads ServerRSAParams (§7.6.3) from the start of a
@@ -601,12 +629,20 @@ func parseServerRSAParams(body []byte) (modulus, exponent, rest []byte, ok bool)
 
 // marshalServerRSAParams encodes ServerRSAParams (§7.6.3).
 func marshalServerRSAParams(modulus, exponent []byte) ([]byte, error) {
+	return marshalStruct("ServerRSAParams", func(b *cryptobyte.Builder) {
+		addVec16(b, "ServerRSAParams.rsa_modulus", modulus, 1, maxUint16Vec)
+		addVec16(b, "ServerRSAParams.rsa_exponent", exponent, 1, maxUint16Vec)
+	})
+}
+
+// marshalStruct returns what body writes, or its first error as marshaling
+// the structure name failed.
+func marshalStruct(name string, body cryptobyte.BuilderContinuation) ([]byte, error) {
 	var b cryptobyte.Builder
-	addVec16(&b, "ServerRSAParams.rsa_modulus", modulus, 1, maxUint16Vec)
-	addVec16(&b, "ServerRSAParams.rsa_exponent", exponent, 1, maxUint16Vec)
+	body(&b)
 	out, err := b.Bytes()
 	if err != nil {
-		return nil, fmt.Errorf("ssl: marshaling ServerRSAParams: %w", err)
+		return nil, fmt.Errorf("ssl: marshaling %s: %w", name, err)
 	}
 	return out, nil
 }

@@ -28,33 +28,6 @@ func hmBuild(f func(b *cryptobyte.Builder)) []byte {
 
 func hmFill(n int, c byte) []byte { return bytes.Repeat([]byte{c}, n) }
 
-// hmNew returns a fresh message of the given type.
-func hmNew(typ uint8) handshakeMessage {
-	switch typ {
-	case typeHelloRequest:
-		return new(helloRequestMsg)
-	case typeClientHello:
-		return new(clientHelloMsg)
-	case typeServerHello:
-		return new(serverHelloMsg)
-	case typeCertificate:
-		return new(certificateMsg)
-	case typeServerKeyExchange:
-		return new(serverKeyExchangeMsg)
-	case typeCertificateRequest:
-		return new(certificateRequestMsg)
-	case typeServerHelloDone:
-		return new(serverHelloDoneMsg)
-	case typeCertificateVerify:
-		return new(certificateVerifyMsg)
-	case typeClientKeyExchange:
-		return new(clientKeyExchangeMsg)
-	case typeFinished:
-		return new(finishedMsg)
-	}
-	panic("unknown type")
-}
-
 var hmAllTypes = []uint8{
 	typeHelloRequest, typeClientHello, typeServerHello, typeCertificate,
 	typeServerKeyExchange, typeCertificateRequest, typeServerHelloDone,
@@ -224,7 +197,7 @@ func TestHandshakeRoundTripRandom(t *testing.T) {
 				if n := int(data[1])<<16 | int(data[2])<<8 | int(data[3]); n != len(data)-4 {
 					t.Fatalf("length field %d, body %d", n, len(data)-4)
 				}
-				got := hmNew(typ)
+				got := newHandshakeMessage(typ)
 				if !got.unmarshal(data) {
 					t.Fatalf("unmarshal(marshal(%+v)) failed", m)
 				}
@@ -247,10 +220,10 @@ func TestHandshakeRoundTripRandom(t *testing.T) {
 	}
 }
 
-// handshakeTypeNameForTest names types for subtests without depending on
-// the handshake code.
+// handshakeTypeNameForTest names types for subtests by the Go type of the
+// message (the fixtures and hmRandMessage check that mapping on their own).
 func handshakeTypeNameForTest(typ uint8) string {
-	return reflect.TypeOf(hmNew(typ)).Elem().Name()
+	return reflect.TypeOf(newHandshakeMessage(typ)).Elem().Name()
 }
 
 func TestHandshakeKnownEncodings(t *testing.T) {
@@ -429,7 +402,7 @@ func TestHandshakeUnmarshalBounds(t *testing.T) {
 		{"Finished TLS-sized 12 bytes", typeFinished, hmFrame(typeFinished, hmFill(12, 1)), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := hmNew(tc.typ)
+			m := newHandshakeMessage(tc.typ)
 			if got := m.unmarshal(tc.data); got != tc.ok {
 				t.Fatalf("unmarshal = %v, want %v", got, tc.ok)
 			}
@@ -476,7 +449,7 @@ func TestHandshakeTruncationAndTrailing(t *testing.T) {
 		opaque := typ == typeServerKeyExchange || typ == typeClientKeyExchange
 		ch, _ := fix.(*clientHelloMsg)
 		for i := 0; i < len(data); i++ {
-			if hmNew(typ).unmarshal(data[:i]) {
+			if newHandshakeMessage(typ).unmarshal(data[:i]) {
 				t.Errorf("%T: accepted message truncated to %d of %d bytes", fix, i, len(data))
 			}
 		}
@@ -490,15 +463,15 @@ func TestHandshakeTruncationAndTrailing(t *testing.T) {
 			case ch != nil && len(ch.extensions) > 0:
 				validPrefix = i >= len(body)-len(ch.extensions)
 			}
-			if got := hmNew(typ).unmarshal(hmFrame(typ, body[:i])); got != validPrefix {
+			if got := newHandshakeMessage(typ).unmarshal(hmFrame(typ, body[:i])); got != validPrefix {
 				t.Errorf("%T: reframed body truncated to %d of %d: unmarshal = %v, want %v", fix, i, len(body), got, validPrefix)
 			}
 		}
-		if hmNew(typ).unmarshal(append(append([]byte(nil), data...), 0)) {
+		if newHandshakeMessage(typ).unmarshal(append(append([]byte(nil), data...), 0)) {
 			t.Errorf("%T: accepted a byte after the message", fix)
 		}
 		trailingOK := opaque || ch != nil
-		if got := hmNew(typ).unmarshal(hmFrame(typ, append(append([]byte(nil), body...), 0))); got != trailingOK {
+		if got := newHandshakeMessage(typ).unmarshal(hmFrame(typ, append(append([]byte(nil), body...), 0))); got != trailingOK {
 			t.Errorf("%T: body with a trailing byte: unmarshal = %v, want %v", fix, got, trailingOK)
 		}
 	}
