@@ -492,20 +492,10 @@ func (c *FortezzaCard) DeriveTEKAsRecipient(rs token.FortezzaRandom, peerY *big.
 }
 
 // GenerateMEK implements token.FortezzaCard.
-func (c *FortezzaCard) GenerateMEK() (token.FortezzaKey, error) {
-	var k *emuKey
-	err := c.b.WithSession(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle) error {
-		var err error
-		k, err = c.newKey(ctx, sh, nil)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return k, nil
-}
+func (c *FortezzaCard) GenerateMEK() (token.FortezzaKey, error) { return c.store(nil) }
 
-// store keeps value as a session secret: an unwrapped key.
+// store keeps value (nil: generates one) as a session secret on a
+// session of its own: an MEK, or an unwrapped key.
 func (c *FortezzaCard) store(value []byte) (token.FortezzaKey, error) {
 	var k *emuKey
 	err := c.b.WithSession(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle) error {
