@@ -271,6 +271,22 @@ func TestFortezzaCard(t *testing.T, card, peer token.FortezzaCard) {
 	})
 }
 
+// SoftwareFortezzaCard returns a software card with fresh KEA and DSS keys
+// in the domain params: the peer that checks another card against the
+// software card's bytes on the wire.
+func SoftwareFortezzaCard(t testing.TB, params *kea.Params) *token.SoftwareFortezzaCard {
+	t.Helper()
+	k, err := kea.GenerateKey(rand.Reader, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dss := &dsa.PrivateKey{PublicKey: dsa.PublicKey{Parameters: *params.DSAParameters()}}
+	if err := dsa.GenerateKey(dss, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	return &token.SoftwareFortezzaCard{KEA: k, DSS: dss}
+}
+
 // kea derives a TEK pair: server is the recipient, client the sender.
 func deriveTEKs(t *testing.T, server, client token.FortezzaCard) (tekS, tekC token.FortezzaKey) {
 	t.Helper()
