@@ -172,13 +172,11 @@ func OpenFortezzaCard(b *Backend, spec FortezzaCardSpec) (*FortezzaCard, error) 
 	if err != nil {
 		return nil, err
 	}
-	c := &FortezzaCard{b: b, fn: fn, kea: o}
-	c.label = b.label
-	c.email.Store(!spec.FullMode)
 	params := spec.Params
 	y := spec.PublicKey
+	var keaCert []byte
 	if der, err := o.Certificate(); err == nil {
-		c.keaCert = der
+		keaCert = der
 		if kc, err := x509legacy.ParseKEACertificate(der); err == nil {
 			if params == nil && kc.Params != nil {
 				params = &kea.Params{P: kc.Params.P, Q: kc.Params.Q, G: kc.Params.G}
@@ -208,7 +206,7 @@ func OpenFortezzaCard(b *Backend, spec FortezzaCardSpec) (*FortezzaCard, error) 
 	if err != nil {
 		return nil, err
 	}
-	c.pub = &kea.PublicKey{Params: *params, Y: y}
+	var dss *DSAKey
 	if spec.DSS.Label != "" || len(spec.DSS.ID) > 0 {
 		k, err := b.FindKey(spec.DSS)
 		if err != nil {
@@ -218,8 +216,10 @@ func OpenFortezzaCard(b *Backend, spec FortezzaCardSpec) (*FortezzaCard, error) 
 		if !ok {
 			return nil, &Error{Op: "open Fortezza card", Token: b.label, Kind: ErrUnsupported, Detail: "the DSS key is not a DSA key"}
 		}
-		c.dss = dk
+		dss = dk
 	}
+	c := &FortezzaCard{b: b, fn: fn, kea: o, fortezzaKeys: NewFortezzaKeys(b, &kea.PublicKey{Params: *params, Y: y}, keaCert, dss)}
+	c.email.Store(!spec.FullMode)
 	return c, nil
 }
 
