@@ -2,7 +2,6 @@ package softhsm
 
 import (
 	"context"
-	"crypto/dsa"
 	"errors"
 	"fmt"
 	"math/big"
@@ -72,15 +71,28 @@ type FortezzaCard struct {
 	b        *pkcs11.Backend
 	ownsB    bool
 	kea      *pkcs11.Object // static KEA private value (CKK_DH)
-	dss      *pkcs11.DSAKey
-	pub      *kea.PublicKey
-	keaCert  []byte
 	dssCert  []byte
 	caCert   []byte
 	emailMod atomic.Bool
 
 	live atomic.Int64
+
+	// fortezzaKeys is the card's KEAPublicKey, KEACertificate,
+	// DSSPublicKey and SignDSS (CKM_DSA on the token).
+	fortezzaKeys
+
+	// skipjackUnit is the card's WrapKey, UnwrapKey, Encrypt, Decrypt,
+	// NewEncrypter and NewDecrypter: SKIPJACK in Go on keys loaded from
+	// SoftHSM.
+	skipjackUnit
 }
+
+// skipjackUnit names the embedded SKIPJACK half so that the field stays
+// unexported.
+type skipjackUnit = token.SoftwareSKIPJACK
+
+// fortezzaKeys, likewise, keeps the embedded keys' field unexported.
+type fortezzaKeys = pkcs11.FortezzaKeys
 
 var _ token.FortezzaCard = (*FortezzaCard)(nil)
 
@@ -95,10 +107,12 @@ func OpenFortezzaCard(b *pkcs11.Backend, params *kea.Params) (*FortezzaCard, err
 		return nil, fmt.Errorf("softhsm: Fortezza KEA key: %w", err)
 	}
 	c := &FortezzaCard{b: b, kea: o}
-	if c.keaCert, err = b.FindCertificate(pkcs11.KeySpec{Label: FortezzaKEALabel}); err != nil {
+	c.skipjackUnit = token.NewSoftwareSKIPJACK(c.load, c.store, nil)
+	keaCert, err := b.FindCertificate(pkcs11.KeySpec{Label: FortezzaKEALabel})
+	if err != nil {
 		return nil, fmt.Errorf("softhsm: Fortezza KEA certificate: %w", err)
 	}
-	kc, err := x509legacy.ParseKEACertificate(c.keaCert)
+	kc, err := x509legacy.ParseKEACertificate(keaCert)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +121,8 @@ func OpenFortezzaCard(b *pkcs11.Backend, params *kea.Params) (*FortezzaCard, err
 	} else if params == nil {
 		params = kea.DefaultParams()
 	}
-	if c.pub, err = kea.CertificatePublicKey(kc.KEA, params); err != nil {
+	pub, err := kea.CertificatePublicKey(kc.KEA, params)
+	if err != nil {
 		return nil, fmt.Errorf("softhsm: Fortezza KEA certificate: %w", err)
 	}
 	// The token's key must be the certificate's: compare y with g^x,
@@ -116,15 +131,17 @@ func OpenFortezzaCard(b *pkcs11.Backend, params *kea.Params) (*FortezzaCard, err
 	if err != nil {
 		return nil, err
 	}
-	if new(big.Int).SetBytes(y).Cmp(c.pub.Y) != 0 {
+	if new(big.Int).SetBytes(y).Cmp(pub.Y) != 0 {
 		return nil, errors.New("softhsm: the KEA key on the token does not match its certificate")
 	}
+	var dss *pkcs11.DSAKey
 	if k, err := b.FindKey(pkcs11.KeySpec{Label: FortezzaDSSLabel}); err == nil {
 		if dk, ok := k.(*pkcs11.DSAKey); ok {
-			c.dss = dk
+			dss = dk
 			c.dssCert, _ = b.FindCertificate(pkcs11.KeySpec{Label: FortezzaDSSLabel})
 		}
 	}
+	c.fortezzaKeys = pkcs11.NewFortezzaKeys(b, pub, keaCert, dss)
 	c.caCert, _ = b.FindCertificate(pkcs11.KeySpec{Label: FortezzaCALabel})
 	return c, nil
 }
@@ -174,30 +191,6 @@ func (c *FortezzaCard) SessionObjects() (int, error) {
 		}
 	})
 	return n, err
-}
-
-// KEAPublicKey implements token.FortezzaCard.
-func (c *FortezzaCard) KEAPublicKey() *kea.PublicKey { return c.pub }
-
-// KEACertificate implements token.FortezzaCard.
-func (c *FortezzaCard) KEACertificate() []byte { return c.keaCert }
-
-// DSSPublicKey implements token.FortezzaCard.
-func (c *FortezzaCard) DSSPublicKey() *dsa.PublicKey {
-	if c.dss == nil {
-		return nil
-	}
-	pub, _ := c.dss.Public().(*dsa.PublicKey)
-	return pub
-}
-
-// SignDSS implements token.FortezzaCard: CKM_DSA on the token, returned as
-// the card's raw r‖s.
-func (c *FortezzaCard) SignDSS(digest []byte) ([]byte, error) {
-	if c.dss == nil {
-		return nil, errors.New("softhsm: the Fortezza card has no DSS key")
-	}
-	return c.dss.SignRaw(digest)
 }
 
 // --- token objects ---
@@ -332,7 +325,7 @@ func (c *FortezzaCard) exp(cx context.Context, o *pkcs11.Object, peer *big.Int) 
 // genEphemeral generates an ephemeral KEA pair (r, R = g^r) on the token as
 // session DH objects; the public object is destroyed at once.
 func (c *FortezzaCard) genEphemeral(ctx *p11.Ctx, sh p11.SessionHandle) (p11.ObjectHandle, []byte, error) {
-	params := c.pub.Params
+	params := c.KEAPublicKey().Params
 	pubT := []*p11.Attribute{
 		mkAttr(p11.CKA_CLASS, p11.CKO_PUBLIC_KEY), mkAttr(p11.CKA_KEY_TYPE, p11.CKK_DH),
 		mkAttr(p11.CKA_TOKEN, false), mkAttr(p11.CKA_PRIME, params.P.Bytes()), mkAttr(p11.CKA_BASE, params.G.Bytes()),
@@ -363,7 +356,7 @@ func (c *FortezzaCard) genEphemeral(ctx *p11.Ctx, sh p11.SessionHandle) (p11.Obj
 
 // tekFrom combines t and u into w and w into a TEK object.
 func (c *FortezzaCard) tekFrom(ctx *p11.Ctx, sh p11.SessionHandle, t, u *big.Int) (*emuKey, error) {
-	w, err := kea.CombineW(&c.pub.Params, t, u)
+	w, err := kea.CombineW(&c.KEAPublicKey().Params, t, u)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", token.ErrFortezzaPeer, err)
 	}
@@ -378,7 +371,7 @@ func (c *FortezzaCard) tekFrom(ctx *p11.Ctx, sh p11.SessionHandle, t, u *big.Int
 
 func (c *FortezzaCard) checkPeer(vs ...*big.Int) error {
 	for _, v := range vs {
-		if err := kea.CheckPublic(&c.pub.Params, v); err != nil {
+		if err := kea.CheckPublic(&c.KEAPublicKey().Params, v); err != nil {
 			return fmt.Errorf("%w: %v", token.ErrFortezzaPeer, err)
 		}
 	}
@@ -499,112 +492,21 @@ func (c *FortezzaCard) DeriveTEKAsRecipient(rs token.FortezzaRandom, peerY *big.
 }
 
 // GenerateMEK implements token.FortezzaCard.
-func (c *FortezzaCard) GenerateMEK() (token.FortezzaKey, error) {
+func (c *FortezzaCard) GenerateMEK() (token.FortezzaKey, error) { return c.store(nil) }
+
+// store keeps value (nil: generates one) as a session secret on a
+// session of its own: an MEK, or an unwrapped key.
+func (c *FortezzaCard) store(value []byte) (token.FortezzaKey, error) {
 	var k *emuKey
 	err := c.b.WithSession(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle) error {
 		var err error
-		k, err = c.newKey(ctx, sh, nil)
+		k, err = c.newKey(ctx, sh, value)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, err // not a typed nil in the interface
 	}
 	return k, nil
-}
-
-// WrapKey implements token.FortezzaCard.
-func (c *FortezzaCard) WrapKey(kek, key token.FortezzaKey) ([]byte, error) {
-	kv, err := c.load(kek)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(kv)
-	v, err := c.load(key)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(v)
-	return skipjack.WrapKey(kv, v)
-}
-
-// UnwrapKey implements token.FortezzaCard.
-func (c *FortezzaCard) UnwrapKey(kek token.FortezzaKey, wrapped []byte) (token.FortezzaKey, error) {
-	kv, err := c.load(kek)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(kv)
-	v, err := token.UnwrapFortezzaKey(kv, wrapped)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(v)
-	var k *emuKey
-	err = c.b.WithSession(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle) error {
-		k, err = c.newKey(ctx, sh, v)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return k, nil
-}
-
-// Encrypt implements token.FortezzaCard.
-func (c *FortezzaCard) Encrypt(key token.FortezzaKey, plaintext []byte) ([]byte, []byte, error) {
-	s, iv, err := c.NewEncrypter(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer s.Close()
-	ct := make([]byte, len(plaintext))
-	if err := s.CryptBlocks(ct, plaintext); err != nil {
-		return nil, nil, err
-	}
-	return iv, ct, nil
-}
-
-// Decrypt implements token.FortezzaCard.
-func (c *FortezzaCard) Decrypt(key token.FortezzaKey, iv, ciphertext []byte) ([]byte, error) {
-	s, err := c.NewDecrypter(key, iv)
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	pt := make([]byte, len(ciphertext))
-	if err := s.CryptBlocks(pt, ciphertext); err != nil {
-		return nil, err
-	}
-	return pt, nil
-}
-
-// NewEncrypter implements token.FortezzaCard: the IV is generated as a
-// LEAF-suppressed card generates it at encrypt-init.
-func (c *FortezzaCard) NewEncrypter(key token.FortezzaKey) (token.FortezzaCBC, []byte, error) {
-	v, err := c.load(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer clear(v)
-	iv, err := skipjack.NewIV(nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	s, err := token.NewSoftwareFortezzaCBC(v, iv[:], true)
-	if err != nil {
-		return nil, nil, err
-	}
-	return s, iv[:], nil
-}
-
-// NewDecrypter implements token.FortezzaCard.
-func (c *FortezzaCard) NewDecrypter(key token.FortezzaKey, iv []byte) (token.FortezzaCBC, error) {
-	v, err := c.load(key)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(v)
-	return token.NewSoftwareFortezzaCBC(v, iv, false)
 }
 
 // BenchmarkDerives runs n CKM_DH_PKCS_DERIVE with the static KEA key

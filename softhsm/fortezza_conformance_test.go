@@ -2,12 +2,9 @@ package softhsm_test
 
 import (
 	"bytes"
-	"crypto/dsa"
-	"crypto/rand"
 	"errors"
 	"testing"
 
-	"github.com/tokenssl/tokenssl/kea"
 	"github.com/tokenssl/tokenssl/softhsm"
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/token"
@@ -35,15 +32,7 @@ func TestConformanceEmulatedFortezzaCard(t *testing.T) {
 	t.Run("emulator with emulator, e-mail mode", func(t *testing.T) { tokentest.TestFortezzaCard(t, p.Server, p.Client) })
 	p.Server.SetEmailMode(false)
 
-	k, err := kea.GenerateKey(rand.Reader, p.Params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dss := &dsa.PrivateKey{PublicKey: dsa.PublicKey{Parameters: dsa.Parameters{P: p.Params.P, Q: p.Params.Q, G: p.Params.G}}}
-	if err := dsa.GenerateKey(dss, rand.Reader); err != nil {
-		t.Fatal(err)
-	}
-	soft := &token.SoftwareFortezzaCard{KEA: k, DSS: dss}
+	soft := tokentest.SoftwareFortezzaCard(t, p.Params)
 	t.Run("emulator with software card", func(t *testing.T) { tokentest.TestFortezzaCard(t, p.Server, soft) })
 	t.Run("software card with emulator", func(t *testing.T) { tokentest.TestFortezzaCard(t, soft, p.Client) })
 	for _, c := range []*softhsm.FortezzaCard{p.Server, p.Client} {

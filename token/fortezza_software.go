@@ -1,7 +1,7 @@
 package token
 
 import (
-	"crypto/cipher"
+	"bytes"
 	"crypto/dsa"
 	"crypto/rand"
 	"errors"
@@ -231,147 +231,42 @@ func (c *SoftwareFortezzaCard) GenerateMEK() (FortezzaKey, error) {
 	return c.newKey(k), nil
 }
 
+// skipjackUnit is the card's SKIPJACK half, on its keys' values.
+func (c *SoftwareFortezzaCard) skipjackUnit() SoftwareSKIPJACK {
+	return NewSoftwareSKIPJACK(c.value, c.store, c.Rand)
+}
+
+// store keeps a copy of v as a new key.
+func (c *SoftwareFortezzaCard) store(v []byte) (FortezzaKey, error) {
+	return c.newKey(bytes.Clone(v)), nil
+}
+
 // WrapKey implements FortezzaCard.
 func (c *SoftwareFortezzaCard) WrapKey(kek, key FortezzaKey) ([]byte, error) {
-	kv, err := c.value(kek)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(kv)
-	v, err := c.value(key)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(v)
-	return skipjack.WrapKey(kv, v)
+	return c.skipjackUnit().WrapKey(kek, key)
 }
 
 // UnwrapKey implements FortezzaCard.
 func (c *SoftwareFortezzaCard) UnwrapKey(kek FortezzaKey, wrapped []byte) (FortezzaKey, error) {
-	kv, err := c.value(kek)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(kv)
-	v, err := UnwrapFortezzaKey(kv, wrapped)
-	if err != nil {
-		return nil, err
-	}
-	return c.newKey(v), nil
-}
-
-// UnwrapFortezzaKey is skipjack.UnwrapKey with the token's error for a bad
-// checksum, for card implementations that unwrap in software.
-func UnwrapFortezzaKey(kek, wrapped []byte) ([]byte, error) {
-	v, err := skipjack.UnwrapKey(kek, wrapped)
-	if errors.Is(err, skipjack.ErrChecksum) {
-		return nil, ErrFortezzaChecksum
-	}
-	return v, err
+	return c.skipjackUnit().UnwrapKey(kek, wrapped)
 }
 
 // Encrypt implements FortezzaCard.
 func (c *SoftwareFortezzaCard) Encrypt(key FortezzaKey, plaintext []byte) ([]byte, []byte, error) {
-	stream, iv, err := c.NewEncrypter(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer stream.Close()
-	ct := make([]byte, len(plaintext))
-	if err := stream.CryptBlocks(ct, plaintext); err != nil {
-		return nil, nil, err
-	}
-	return iv, ct, nil
+	return c.skipjackUnit().Encrypt(key, plaintext)
 }
 
 // Decrypt implements FortezzaCard.
 func (c *SoftwareFortezzaCard) Decrypt(key FortezzaKey, iv, ciphertext []byte) ([]byte, error) {
-	stream, err := c.NewDecrypter(key, iv)
-	if err != nil {
-		return nil, err
-	}
-	defer stream.Close()
-	pt := make([]byte, len(ciphertext))
-	if err := stream.CryptBlocks(pt, ciphertext); err != nil {
-		return nil, err
-	}
-	return pt, nil
+	return c.skipjackUnit().Decrypt(key, iv, ciphertext)
 }
 
 // NewEncrypter implements FortezzaCard.
 func (c *SoftwareFortezzaCard) NewEncrypter(key FortezzaKey) (FortezzaCBC, []byte, error) {
-	v, err := c.value(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer clear(v)
-	iv, err := skipjack.NewIV(c.rand())
-	if err != nil {
-		return nil, nil, err
-	}
-	s, err := NewSoftwareFortezzaCBC(v, iv[:], true)
-	if err != nil {
-		return nil, nil, err
-	}
-	return s, iv[:], nil
+	return c.skipjackUnit().NewEncrypter(key)
 }
 
 // NewDecrypter implements FortezzaCard.
 func (c *SoftwareFortezzaCard) NewDecrypter(key FortezzaKey, iv []byte) (FortezzaCBC, error) {
-	v, err := c.value(key)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(v)
-	return NewSoftwareFortezzaCBC(v, iv, false)
-}
-
-// softCBC is SKIPJACK-CBC64 in the card's byte convention, in software.
-type softCBC struct {
-	mu sync.Mutex
-	bm cipher.BlockMode // nil once closed
-}
-
-// NewSoftwareFortezzaCBC returns SKIPJACK-CBC64 (card byte convention)
-// under the 10-byte key from the CBC IV in iv24[16:24], the way a card
-// loads a 24-byte Fortezza IV (the LEAF is not checked). Card
-// implementations that compute SKIPJACK in software share it.
-func NewSoftwareFortezzaCBC(key, iv24 []byte, encrypt bool) (FortezzaCBC, error) {
-	cbcIV, err := skipjack.CBCIV(iv24)
-	if err != nil {
-		return nil, err
-	}
-	b, err := skipjack.NewFortezzaCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	s := &softCBC{}
-	if encrypt {
-		s.bm = cipher.NewCBCEncrypter(b, cbcIV)
-	} else {
-		s.bm = cipher.NewCBCDecrypter(b, cbcIV)
-	}
-	return s, nil
-}
-
-func (s *softCBC) BlockSize() int { return skipjack.BlockSize }
-
-func (s *softCBC) CryptBlocks(dst, src []byte) error {
-	if len(src)%skipjack.BlockSize != 0 || len(dst) < len(src) {
-		return fmt.Errorf("token: SKIPJACK-CBC64 input of %d bytes is not a whole number of blocks", len(src))
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.bm == nil {
-		return errors.New("token: SKIPJACK-CBC64 operation closed")
-	}
-	s.bm.CryptBlocks(dst[:len(src)], src)
-	return nil
-}
-
-func (s *softCBC) Close() error {
-	s.mu.Lock()
-	s.bm = nil
-	s.mu.Unlock()
-	return nil
+	return c.skipjackUnit().NewDecrypter(key, iv)
 }

@@ -1,31 +1,33 @@
-package token
+package token_test
 
 import (
 	"bytes"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/token/tokentest"
 )
 
 func TestAESGCMSealer(t *testing.T) {
 	key := bytes.Repeat([]byte{7}, 32)
-	s, err := NewAESGCMSealer(key)
+	s, err := token.NewAESGCMSealer(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, _ := NewAESGCMSealer(bytes.Repeat([]byte{8}, 32))
+	other, _ := token.NewAESGCMSealer(bytes.Repeat([]byte{8}, 32))
 	pt, ad := []byte("master secret"), []byte("session id")
 	sealed, err := s.Seal(pt, ad)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sealed) != GCMNonceSize+len(pt)+GCMTagSize || bytes.Contains(sealed, pt) {
+	if len(sealed) != token.GCMNonceSize+len(pt)+token.GCMTagSize || bytes.Contains(sealed, pt) {
 		t.Fatalf("sealed form of %d bytes (or plaintext visible)", len(sealed))
 	}
 	again, _ := s.Seal(pt, ad)
-	if bytes.Equal(again[:GCMNonceSize], sealed[:GCMNonceSize]) {
+	if bytes.Equal(again[:token.GCMNonceSize], sealed[:token.GCMNonceSize]) {
 		t.Fatal("nonce reused")
 	}
 	if got, err := s.Open(sealed, ad); err != nil || !bytes.Equal(got, pt) {
@@ -34,43 +36,36 @@ func TestAESGCMSealer(t *testing.T) {
 	flipped := bytes.Clone(sealed)
 	flipped[len(flipped)-1] ^= 1
 	for name, tc := range map[string]struct {
-		s      Sealer
+		s      token.Sealer
 		sealed []byte
 		ad     []byte
 	}{
 		"other key":  {other, sealed, ad},
 		"other AD":   {s, sealed, []byte("session ie")},
 		"flipped":    {s, flipped, ad},
-		"short":      {s, sealed[:GCMNonceSize+GCMTagSize-1], ad},
+		"short":      {s, sealed[:token.GCMNonceSize+token.GCMTagSize-1], ad},
 		"empty":      {s, nil, ad},
 		"truncated":  {s, sealed[:len(sealed)-1], ad},
-		"nonce only": {s, sealed[:GCMNonceSize], ad},
+		"nonce only": {s, sealed[:token.GCMNonceSize], ad},
 	} {
-		if _, err := tc.s.Open(tc.sealed, tc.ad); !errors.Is(err, ErrNotOpened) {
+		if _, err := tc.s.Open(tc.sealed, tc.ad); !errors.Is(err, token.ErrNotOpened) {
 			t.Errorf("%s: Open gave %v, want ErrNotOpened", name, err)
 		}
 	}
-	if _, err := NewAESGCMSealer(make([]byte, 20)); err == nil {
+	if _, err := token.NewAESGCMSealer(make([]byte, 20)); err == nil {
 		t.Error("accepted a 20-byte key")
 	}
 }
 
 func TestLoadSealerKeyFile(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	hexKey := strings.Repeat("ab", 32)
 	raw := string(bytes.Repeat([]byte{0xab}, 32))
-	a, err := LoadSealerKeyFile(write("hex", hexKey+"\n"))
+	a, err := token.LoadSealerKeyFile(tokentest.SecretFile(t, dir, "hex", hexKey+"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := LoadSealerKeyFile(write("raw", raw))
+	b, err := token.LoadSealerKeyFile(tokentest.SecretFile(t, dir, "raw", raw))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,11 +74,11 @@ func TestLoadSealerKeyFile(t *testing.T) {
 		t.Fatal("hex and raw forms of one key differ")
 	}
 	secret := "s3cr3t-not-a-key-value"
-	_, err = LoadSealerKeyFile(write("bad", secret))
+	_, err = token.LoadSealerKeyFile(tokentest.SecretFile(t, dir, "bad", secret))
 	if err == nil || strings.Contains(err.Error(), secret) {
 		t.Fatalf("bad key file: %v", err)
 	}
-	if _, err := LoadSealerKeyFile(filepath.Join(dir, "missing")); err == nil {
+	if _, err := token.LoadSealerKeyFile(filepath.Join(dir, "missing")); err == nil {
 		t.Fatal("missing file accepted")
 	}
 }

@@ -304,6 +304,18 @@ func (b *Backend) run(op string, fn func(c *p11.Ctx, sh p11.SessionHandle) error
 	return b.do(ctx, op, probeGeneral, fn)
 }
 
+// runFor is run for an fn that makes a value: the result, a signature,
+// a ciphertext.
+func runFor[T any](b *Backend, op string, fn func(c *p11.Ctx, sh p11.SessionHandle) (T, error)) (T, error) {
+	var v T
+	err := b.run(op, func(c *p11.Ctx, sh p11.SessionHandle) error {
+		var err error
+		v, err = fn(c, sh)
+		return err
+	})
+	return v, err
+}
+
 // needReinit tells do that only a module re-initialisation can help.
 type needReinit struct {
 	gen   uint64

@@ -96,14 +96,57 @@ type FortezzaCardSpec struct {
 // FortezzaCard is a token.FortezzaCard on a PKCS#11 Fortezza token.
 // Operations are serialised: a card has one crypto unit.
 type FortezzaCard struct {
-	b       *Backend
-	fn      *p11fortezza.Module
-	kea     *Object
-	dss     *DSAKey
+	b     *Backend
+	fn    *p11fortezza.Module
+	kea   *Object
+	mu    sync.Mutex
+	email atomic.Bool
+
+	fortezzaKeys // KEAPublicKey, KEACertificate, DSSPublicKey, SignDSS
+}
+
+// fortezzaKeys names the embedded FortezzaKeys so that the field stays
+// unexported.
+type fortezzaKeys = FortezzaKeys
+
+// FortezzaKeys are a Fortezza card's static keys on a token: the KEA
+// public key and its certificate, and the DSS key if there is one. A card
+// embeds them for the token.FortezzaCard methods that only read them; the
+// card here and the softhsm emulator share them.
+type FortezzaKeys struct {
 	pub     *kea.PublicKey
 	keaCert []byte
-	mu      sync.Mutex
-	email   atomic.Bool
+	dss     *DSAKey
+	label   string // the token's, for errors
+}
+
+// NewFortezzaKeys returns the keys of a card on b: the KEA public key pub
+// and its DER certificate keaCert (nil: none), and dss (nil: none).
+func NewFortezzaKeys(b *Backend, pub *kea.PublicKey, keaCert []byte, dss *DSAKey) FortezzaKeys {
+	return FortezzaKeys{pub: pub, keaCert: keaCert, dss: dss, label: b.label}
+}
+
+// KEAPublicKey implements token.FortezzaCard.
+func (k *FortezzaKeys) KEAPublicKey() *kea.PublicKey { return k.pub }
+
+// KEACertificate implements token.FortezzaCard.
+func (k *FortezzaKeys) KEACertificate() []byte { return k.keaCert }
+
+// DSSPublicKey implements token.FortezzaCard.
+func (k *FortezzaKeys) DSSPublicKey() *dsa.PublicKey {
+	if k.dss == nil {
+		return nil
+	}
+	return k.dss.pub
+}
+
+// SignDSS implements token.FortezzaCard: CKM_DSA on the token, returned as
+// the card's raw r‖s.
+func (k *FortezzaKeys) SignDSS(digest []byte) ([]byte, error) {
+	if k.dss == nil {
+		return nil, &Error{Op: "DSS sign", Token: k.label, Kind: ErrUnsupported, Detail: "the Fortezza card has no DSS key"}
+	}
+	return k.dss.SignRaw(digest)
 }
 
 var _ token.FortezzaCard = (*FortezzaCard)(nil)
@@ -129,12 +172,11 @@ func OpenFortezzaCard(b *Backend, spec FortezzaCardSpec) (*FortezzaCard, error) 
 	if err != nil {
 		return nil, err
 	}
-	c := &FortezzaCard{b: b, fn: fn, kea: o}
-	c.email.Store(!spec.FullMode)
 	params := spec.Params
 	y := spec.PublicKey
+	var keaCert []byte
 	if der, err := o.Certificate(); err == nil {
-		c.keaCert = der
+		keaCert = der
 		if kc, err := x509legacy.ParseKEACertificate(der); err == nil {
 			if params == nil && kc.Params != nil {
 				params = &kea.Params{P: kc.Params.P, Q: kc.Params.Q, G: kc.Params.G}
@@ -164,7 +206,7 @@ func OpenFortezzaCard(b *Backend, spec FortezzaCardSpec) (*FortezzaCard, error) 
 	if err != nil {
 		return nil, err
 	}
-	c.pub = &kea.PublicKey{Params: *params, Y: y}
+	var dss *DSAKey
 	if spec.DSS.Label != "" || len(spec.DSS.ID) > 0 {
 		k, err := b.FindKey(spec.DSS)
 		if err != nil {
@@ -174,31 +216,11 @@ func OpenFortezzaCard(b *Backend, spec FortezzaCardSpec) (*FortezzaCard, error) 
 		if !ok {
 			return nil, &Error{Op: "open Fortezza card", Token: b.label, Kind: ErrUnsupported, Detail: "the DSS key is not a DSA key"}
 		}
-		c.dss = dk
+		dss = dk
 	}
+	c := &FortezzaCard{b: b, fn: fn, kea: o, fortezzaKeys: NewFortezzaKeys(b, &kea.PublicKey{Params: *params, Y: y}, keaCert, dss)}
+	c.email.Store(!spec.FullMode)
 	return c, nil
-}
-
-// KEAPublicKey implements token.FortezzaCard.
-func (c *FortezzaCard) KEAPublicKey() *kea.PublicKey { return c.pub }
-
-// KEACertificate implements token.FortezzaCard.
-func (c *FortezzaCard) KEACertificate() []byte { return c.keaCert }
-
-// DSSPublicKey implements token.FortezzaCard.
-func (c *FortezzaCard) DSSPublicKey() *dsa.PublicKey {
-	if c.dss == nil {
-		return nil
-	}
-	return c.dss.pub
-}
-
-// SignDSS implements token.FortezzaCard.
-func (c *FortezzaCard) SignDSS(digest []byte) ([]byte, error) {
-	if c.dss == nil {
-		return nil, &Error{Op: "DSS sign", Token: c.b.label, Kind: ErrUnsupported, Detail: "no DSS key"}
-	}
-	return c.dss.SignRaw(digest)
 }
 
 // p11Key is a SKIPJACK session key object (TEK or MEK).
@@ -405,37 +427,47 @@ func (c *FortezzaCard) UnwrapKey(kek token.FortezzaKey, wrapped []byte) (token.F
 // Encrypt implements token.FortezzaCard (C_EncryptInit reads the IV back,
 // then C_Encrypt).
 func (c *FortezzaCard) Encrypt(key token.FortezzaKey, plaintext []byte) ([]byte, []byte, error) {
-	h, err := c.handle(key)
+	iv := make([]byte, skipjack.IVSize)
+	ct, err := c.crypt(key, iv, plaintext, true)
 	if err != nil {
 		return nil, nil, err
 	}
-	iv := make([]byte, skipjack.IVSize)
-	var ct []byte
-	err = c.session("SKIPJACK encrypt", func(cx *p11.Ctx, sh p11.SessionHandle) error {
-		if err := c.fn.EncryptInitIV(sh, p11.CKM_SKIPJACK_CBC64, h, iv); err != nil {
-			return err
-		}
-		ct, err = cx.Encrypt(sh, plaintext)
-		return err
-	})
-	return iv, ct, err
+	return iv, ct, nil
 }
 
 // Decrypt implements token.FortezzaCard.
 func (c *FortezzaCard) Decrypt(key token.FortezzaKey, iv, ciphertext []byte) ([]byte, error) {
+	return c.crypt(key, iv, ciphertext, false)
+}
+
+// crypt is one single-part SKIPJACK-CBC64 operation under key from iv.
+func (c *FortezzaCard) crypt(key token.FortezzaKey, iv, in []byte, encrypt bool) ([]byte, error) {
 	h, err := c.handle(key)
 	if err != nil {
 		return nil, err
 	}
-	var pt []byte
-	err = c.session("SKIPJACK decrypt", func(cx *p11.Ctx, sh p11.SessionHandle) error {
-		if err := c.fn.DecryptInitIV(sh, p11.CKM_SKIPJACK_CBC64, h, iv); err != nil {
+	op, run := "SKIPJACK decrypt", (*p11.Ctx).Decrypt
+	if encrypt {
+		op, run = "SKIPJACK encrypt", (*p11.Ctx).Encrypt
+	}
+	var out []byte
+	err = c.session(op, func(cx *p11.Ctx, sh p11.SessionHandle) error {
+		if err := c.initCBC64(sh, h, iv, encrypt); err != nil {
 			return err
 		}
-		pt, err = cx.Decrypt(sh, ciphertext)
+		out, err = run(cx, sh, in)
 		return err
 	})
-	return pt, err
+	return out, err
+}
+
+// initCBC64 starts CKM_SKIPJACK_CBC64 under h on sh from the 24-byte iv;
+// to encrypt, the token writes the IV it generates into iv.
+func (c *FortezzaCard) initCBC64(sh p11.SessionHandle, h p11.ObjectHandle, iv []byte, encrypt bool) error {
+	if encrypt {
+		return c.fn.EncryptInitIV(sh, p11.CKM_SKIPJACK_CBC64, h, iv)
+	}
+	return c.fn.DecryptInitIV(sh, p11.CKM_SKIPJACK_CBC64, h, iv)
 }
 
 // p11CBC is a multi-part SKIPJACK-CBC64 operation on a session of its own
@@ -478,11 +510,7 @@ func (c *FortezzaCard) newCBC(key token.FortezzaKey, iv []byte, encrypt bool) (*
 	s := &p11CBC{card: c, sh: sh, gen: gen, encrypt: encrypt, open: true}
 	m := c.b.m
 	m.mu.RLock()
-	if encrypt {
-		err = c.fn.EncryptInitIV(sh, p11.CKM_SKIPJACK_CBC64, h, iv)
-	} else {
-		err = c.fn.DecryptInitIV(sh, p11.CKM_SKIPJACK_CBC64, h, iv)
-	}
+	err = c.initCBC64(sh, h, iv, encrypt)
 	m.mu.RUnlock()
 	if err != nil {
 		s.Close()

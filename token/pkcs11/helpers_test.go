@@ -34,11 +34,18 @@ func open(t testing.TB, tok *softhsm.Token, tweak func(*pkcs11.Config)) *pkcs11.
 // import or generation that made ref.
 func findMade(t testing.TB, tok *softhsm.Token, tweak func(*pkcs11.Config), ref softhsm.KeyRef, err error) (*pkcs11.Backend, token.Key) {
 	t.Helper()
+	return findMadeWith(t, tok, tweak, ref, err, (*pkcs11.Backend).FindKey)
+}
+
+// findMadeWith is findMade for any kind of key: find looks it up.
+func findMadeWith[K any](t testing.TB, tok *softhsm.Token, tweak func(*pkcs11.Config), ref softhsm.KeyRef, err error,
+	find func(*pkcs11.Backend, pkcs11.KeySpec) (K, error)) (*pkcs11.Backend, K) {
+	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := open(t, tok, tweak)
-	k, err := b.FindKey(ref.Spec())
+	k, err := find(b, ref.Spec())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -224,11 +224,8 @@ func (k *RSAKey) decrypt(ciphertext []byte) ([]byte, error) {
 	defer cancel()
 	var plain []byte
 	op := func(c *p11.Ctx, sh p11.SessionHandle) error {
-		if err := c.DecryptInit(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_RSA_PKCS, nil)}, k.handle()); err != nil {
-			return err
-		}
 		var err error
-		plain, err = c.Decrypt(sh, ciphertext)
+		plain, err = opDecrypt.run(c, sh, p11.NewMechanism(p11.CKM_RSA_PKCS, nil), k.handle(), ciphertext)
 		if f := decryptFault; f != nil {
 			if ferr := f(); ferr != nil {
 				plain, err = nil, ferr
@@ -428,16 +425,31 @@ var (
 	_ crypto.Signer    = (*DSAKey)(nil)
 )
 
+// singlePartOp is a PKCS#11 operation done in one call after its init:
+// C_SignInit then C_Sign, and likewise for encryption and decryption.
+type singlePartOp struct {
+	init func(c *p11.Ctx, sh p11.SessionHandle, m []*p11.Mechanism, key p11.ObjectHandle) error
+	do   func(c *p11.Ctx, sh p11.SessionHandle, in []byte) ([]byte, error)
+}
+
+var (
+	opSign    = singlePartOp{(*p11.Ctx).SignInit, (*p11.Ctx).Sign}
+	opEncrypt = singlePartOp{(*p11.Ctx).EncryptInit, (*p11.Ctx).Encrypt}
+	opDecrypt = singlePartOp{(*p11.Ctx).DecryptInit, (*p11.Ctx).Decrypt}
+)
+
+// run starts op with mech and key on sh and runs it over in.
+func (op singlePartOp) run(c *p11.Ctx, sh p11.SessionHandle, mech *p11.Mechanism, key p11.ObjectHandle, in []byte) ([]byte, error) {
+	if err := op.init(c, sh, []*p11.Mechanism{mech}, key); err != nil {
+		return nil, err
+	}
+	return op.do(c, sh, in)
+}
+
 // sign runs one C_SignInit/C_Sign with mech over data on a pooled session.
 func (o *Object) sign(mech uint, data []byte) ([]byte, error) {
-	var sig []byte
-	err := o.b.run("sign", func(c *p11.Ctx, sh p11.SessionHandle) error {
-		if err := c.SignInit(sh, []*p11.Mechanism{p11.NewMechanism(mech, nil)}, o.handle()); err != nil {
-			return err
-		}
-		var err error
-		sig, err = c.Sign(sh, data)
-		return err
+	sig, err := runFor(o.b, "sign", func(c *p11.Ctx, sh p11.SessionHandle) ([]byte, error) {
+		return opSign.run(c, sh, p11.NewMechanism(mech, nil), o.handle(), data)
 	})
 	if err != nil {
 		return nil, wrapOp(err, "sign", o.b.label)

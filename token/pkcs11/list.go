@@ -274,52 +274,44 @@ func bitLen(b []byte) int {
 	return n
 }
 
+// objectClasses names the CKO_* classes: as a URI's type= spells them,
+// which is how listings show them, and in an operator's words.
+var objectClasses = map[uint]struct{ name, noun string }{
+	p11.CKO_PRIVATE_KEY: {"private", "private key"},
+	p11.CKO_PUBLIC_KEY:  {"public", "public key"},
+	p11.CKO_CERTIFICATE: {"cert", "certificate"},
+	p11.CKO_SECRET_KEY:  {"secret-key", "secret key"},
+	p11.CKO_DATA:        {"data", "data object"},
+}
+
 func className(c uint) string {
-	switch c {
-	case p11.CKO_PRIVATE_KEY:
-		return "private"
-	case p11.CKO_PUBLIC_KEY:
-		return "public"
-	case p11.CKO_CERTIFICATE:
-		return "cert"
-	case p11.CKO_SECRET_KEY:
-		return "secret-key"
-	case p11.CKO_DATA:
-		return "data"
+	if n, ok := objectClasses[c]; ok {
+		return n.name
 	}
 	return fmt.Sprintf("class 0x%x", c)
 }
 
+// keyTypeNames name the CKK_* key types in listings and errors.
+var keyTypeNames = map[uint]string{
+	p11.CKK_RSA:            "RSA",
+	p11.CKK_DSA:            "DSA",
+	p11.CKK_DH:             "DH",
+	p11.CKK_X9_42_DH:       "X9_42_DH",
+	p11.CKK_KEA:            "KEA",
+	p11.CKK_EC:             "EC",
+	p11.CKK_SKIPJACK:       "SKIPJACK",
+	p11.CKK_DES:            "DES",
+	p11.CKK_DES3:           "DES3",
+	p11.CKK_AES:            "AES",
+	p11.CKK_RC4:            "RC4",
+	p11.CKK_RC2:            "RC2",
+	p11.CKK_IDEA:           "IDEA",
+	p11.CKK_GENERIC_SECRET: "GENERIC_SECRET",
+}
+
 func keyTypeName(t uint) string {
-	switch t {
-	case p11.CKK_RSA:
-		return "RSA"
-	case p11.CKK_DSA:
-		return "DSA"
-	case p11.CKK_DH:
-		return "DH"
-	case p11.CKK_X9_42_DH:
-		return "X9_42_DH"
-	case p11.CKK_KEA:
-		return "KEA"
-	case p11.CKK_EC:
-		return "EC"
-	case p11.CKK_SKIPJACK:
-		return "SKIPJACK"
-	case p11.CKK_DES:
-		return "DES"
-	case p11.CKK_DES3:
-		return "DES3"
-	case p11.CKK_AES:
-		return "AES"
-	case p11.CKK_RC4:
-		return "RC4"
-	case p11.CKK_RC2:
-		return "RC2"
-	case p11.CKK_IDEA:
-		return "IDEA"
-	case p11.CKK_GENERIC_SECRET:
-		return "GENERIC_SECRET"
+	if n, ok := keyTypeNames[t]; ok {
+		return n
 	}
 	return fmt.Sprintf("0x%x", t)
 }

@@ -247,17 +247,8 @@ func FormatID(id []byte) string {
 
 // objectNoun names a CKO_* class in an operator's words.
 func objectNoun(class uint) string {
-	switch class {
-	case p11.CKO_PRIVATE_KEY:
-		return "private key"
-	case p11.CKO_PUBLIC_KEY:
-		return "public key"
-	case p11.CKO_CERTIFICATE:
-		return "certificate"
-	case p11.CKO_SECRET_KEY:
-		return "secret key"
-	case p11.CKO_DATA:
-		return "data object"
+	if n, ok := objectClasses[class]; ok {
+		return n.noun
 	}
 	return className(class) + " object"
 }

@@ -2,27 +2,20 @@ package pkcs11_test
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tokenssl/tokenssl/token/pkcs11"
+	"github.com/tokenssl/tokenssl/token/tokentest"
 )
 
 func TestPINSources(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	lf := write("lf", "1234\n")
-	crlf := write("crlf", "12 34\r\n")
-	bare := write("bare", "5678")
-	empty := write("empty", "\n")
+	lf := tokentest.SecretFile(t, dir, "lf", "1234\n")
+	crlf := tokentest.SecretFile(t, dir, "crlf", "12 34\r\n")
+	bare := tokentest.SecretFile(t, dir, "bare", "5678")
+	empty := tokentest.SecretFile(t, dir, "empty", "\n")
 	t.Setenv("TOKENSSL_PIN_SET", "9999")
 	t.Setenv("TOKENSSL_PIN_EMPTY", "")
 

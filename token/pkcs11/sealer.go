@@ -45,16 +45,10 @@ func (k *AESKey) Seal(plaintext, ad []byte) ([]byte, error) {
 	if _, err := rand.Read(iv); err != nil {
 		return nil, err
 	}
-	var ct []byte
-	err := k.b.run("seal", func(c *p11.Ctx, sh p11.SessionHandle) error {
+	ct, err := runFor(k.b, "seal", func(c *p11.Ctx, sh p11.SessionHandle) ([]byte, error) {
 		params := p11.NewGCMParams(iv, ad, 8*token.GCMTagSize)
 		defer params.Free()
-		if err := c.EncryptInit(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}, k.handle()); err != nil {
-			return err
-		}
-		var err error
-		ct, err = c.Encrypt(sh, plaintext)
-		return err
+		return opEncrypt.run(c, sh, p11.NewMechanism(p11.CKM_AES_GCM, params), k.handle(), plaintext)
 	})
 	if err != nil {
 		return nil, wrapOp(err, "seal", k.b.label)
@@ -68,16 +62,10 @@ func (k *AESKey) Open(sealed, ad []byte) ([]byte, error) {
 	if len(sealed) < token.GCMNonceSize+token.GCMTagSize {
 		return nil, token.ErrNotOpened
 	}
-	var pt []byte
-	err := k.b.run("open", func(c *p11.Ctx, sh p11.SessionHandle) error {
+	pt, err := runFor(k.b, "open", func(c *p11.Ctx, sh p11.SessionHandle) ([]byte, error) {
 		params := p11.NewGCMParams(sealed[:token.GCMNonceSize], ad, 8*token.GCMTagSize)
 		defer params.Free()
-		if err := c.DecryptInit(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}, k.handle()); err != nil {
-			return err
-		}
-		var err error
-		pt, err = c.Decrypt(sh, sealed[token.GCMNonceSize:])
-		return err
+		return opDecrypt.run(c, sh, p11.NewMechanism(p11.CKM_AES_GCM, params), k.handle(), sealed[token.GCMNonceSize:])
 	})
 	if err != nil {
 		if errors.Is(err, token.ErrUnavailable) {

@@ -18,14 +18,7 @@ func TestAESKeySealer(t *testing.T) {
 	tok := softhsmtest.NewToken(t)
 	value := bytes.Repeat([]byte{0x3c}, 32)
 	ref, err := tok.ImportAESKey("session-key", []byte{0x51}, value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := open(t, tok, nil)
-	hw, err := b.FindSealer(ref.Spec())
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, hw := findMadeWith(t, tok, nil, ref, err, (*pkcs11.Backend).FindSealer)
 	sw, _ := token.NewAESGCMSealer(value)
 	other, _ := token.NewAESGCMSealer(bytes.Repeat([]byte{0x3d}, 32))
 	pt, ad := bytes.Repeat([]byte{0x4d}, 150), []byte("session id")

@@ -1,11 +1,11 @@
 package pkcs11
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,18 +104,11 @@ func ParseURI(s string) (*URI, error) {
 				return nil, p.errorf(i, "query", "is repeated", "query attribute %q repeated", name)
 			}
 			qseen[name] = true
-			switch name {
-			case "module-path":
-				u.ModulePath = val
-			case "module-name":
-				u.ModuleName = val
-			case "pin-source":
-				u.PINSource = val
-			case "pin-value":
-				u.PINValue = val
-			default:
+			a, ok := findAttr(uriQueryAttrs, name)
+			if !ok {
 				return nil, p.errorf(i, "query", "is unknown", "unknown query attribute %q", name)
 			}
+			a.set(u, val) // query values need no check
 		}
 		if u.PINSource != "" && u.PINValue != "" {
 			return nil, errors.New("pkcs11 URI: give pin-source or pin-value, not both")
@@ -164,54 +157,112 @@ func (p uriParser) attribute(i int, part, attr string) (name, val string, err er
 	return name, val, nil
 }
 
-func (u *URI) setPath(name, val string) error {
-	switch name {
-	case "token":
-		u.Token = val
-	case "manufacturer":
-		u.Manufacturer = val
-	case "serial":
-		u.Serial = val
-	case "model":
-		u.Model = val
-	case "library-manufacturer":
-		u.LibraryManufacturer = val
-	case "library-description":
-		u.LibraryDescription = val
-	case "library-version":
+// uriAttr is one standard attribute of a PKCS#11 URI: the field of URI
+// that holds it, read and written as text.
+type uriAttr struct {
+	name string
+	get  func(u *URI) string // "": absent
+	set  func(u *URI, val string) error
+	// binary values (id) are percent-encoded in full when written.
+	binary bool
+}
+
+// textAttr is an attribute held in a string field as it is; check, if not
+// nil, refuses a malformed value.
+func textAttr(name string, field func(u *URI) *string, check func(val string) error) uriAttr {
+	return uriAttr{
+		name: name,
+		get:  func(u *URI) string { return *field(u) },
+		set: func(u *URI, val string) error {
+			if check != nil {
+				if err := check(val); err != nil {
+					return err
+				}
+			}
+			*field(u) = val
+			return nil
+		},
+	}
+}
+
+// uriPathAttrs are the path attributes of RFC 7512, in the order String
+// writes them.
+var uriPathAttrs = []uriAttr{
+	textAttr("token", func(u *URI) *string { return &u.Token }, nil),
+	textAttr("manufacturer", func(u *URI) *string { return &u.Manufacturer }, nil),
+	textAttr("serial", func(u *URI) *string { return &u.Serial }, nil),
+	textAttr("model", func(u *URI) *string { return &u.Model }, nil),
+	textAttr("library-manufacturer", func(u *URI) *string { return &u.LibraryManufacturer }, nil),
+	textAttr("library-description", func(u *URI) *string { return &u.LibraryDescription }, nil),
+	textAttr("library-version", func(u *URI) *string { return &u.LibraryVersion }, func(val string) error {
 		if _, _, err := parseVersion(val); err != nil {
 			return fmt.Errorf("pkcs11 URI: library-version %q: want M or M.N", clip(val))
 		}
-		u.LibraryVersion = val
-	case "slot-description":
-		u.SlotDescription = val
-	case "slot-manufacturer":
-		u.SlotManufacturer = val
-	case "slot-id":
-		n, err := strconv.ParseUint(val, 10, 0)
-		if err != nil || val == "" || val[0] == '+' {
-			return fmt.Errorf("pkcs11 URI: slot-id %q is not a decimal number", clip(val))
-		}
-		id := uint(n)
-		u.SlotID = &id
-	case "object":
-		u.Object = val
-	case "type":
+		return nil
+	}),
+	textAttr("slot-description", func(u *URI) *string { return &u.SlotDescription }, nil),
+	textAttr("slot-manufacturer", func(u *URI) *string { return &u.SlotManufacturer }, nil),
+	{
+		name: "slot-id",
+		get: func(u *URI) string {
+			if u.SlotID == nil {
+				return ""
+			}
+			return strconv.FormatUint(uint64(*u.SlotID), 10)
+		},
+		set: func(u *URI, val string) error {
+			n, err := strconv.ParseUint(val, 10, 0)
+			if err != nil || val == "" || val[0] == '+' {
+				return fmt.Errorf("pkcs11 URI: slot-id %q is not a decimal number", clip(val))
+			}
+			id := uint(n)
+			u.SlotID = &id
+			return nil
+		},
+	},
+	textAttr("object", func(u *URI) *string { return &u.Object }, nil),
+	textAttr("type", func(u *URI) *string { return &u.Type }, func(val string) error {
 		if !uriTypes[val] {
 			return fmt.Errorf("pkcs11 URI: type %q: want public, private, cert, secret-key or data", clip(val))
 		}
-		u.Type = val
-	case "id":
-		u.ID = []byte(val)
-	default:
-		if !strings.HasPrefix(name, "x-") {
-			return fmt.Errorf("pkcs11 URI: unknown path attribute %q", name)
+		return nil
+	}),
+	{
+		name:   "id",
+		get:    func(u *URI) string { return string(u.ID) },
+		set:    func(u *URI, val string) error { u.ID = []byte(val); return nil },
+		binary: true,
+	},
+}
+
+// uriQueryAttrs are the query attributes, in the order String writes them.
+var uriQueryAttrs = []uriAttr{
+	textAttr("module-name", func(u *URI) *string { return &u.ModuleName }, nil),
+	textAttr("module-path", func(u *URI) *string { return &u.ModulePath }, nil),
+	textAttr("pin-source", func(u *URI) *string { return &u.PINSource }, nil),
+	textAttr("pin-value", func(u *URI) *string { return &u.PINValue }, nil),
+}
+
+func findAttr(attrs []uriAttr, name string) (uriAttr, bool) {
+	for _, a := range attrs {
+		if a.name == name {
+			return a, true
 		}
-		if u.VendorPath == nil {
-			u.VendorPath = map[string]string{}
-		}
-		u.VendorPath[name] = val
 	}
+	return uriAttr{}, false
+}
+
+func (u *URI) setPath(name, val string) error {
+	if a, ok := findAttr(uriPathAttrs, name); ok {
+		return a.set(u, val)
+	}
+	if !strings.HasPrefix(name, "x-") {
+		return fmt.Errorf("pkcs11 URI: unknown path attribute %q", name)
+	}
+	if u.VendorPath == nil {
+		u.VendorPath = map[string]string{}
+	}
+	u.VendorPath[name] = val
 	return nil
 }
 
@@ -330,46 +381,23 @@ func (u *URI) String() string { return u.encode(false) }
 
 func (u *URI) encode(withPIN bool) string {
 	var path []string
-	add := func(name, val string) {
-		if val != "" {
-			path = append(path, name+"="+escape(val, false, false))
+	for _, a := range uriPathAttrs {
+		if v := a.get(u); v != "" {
+			path = append(path, a.name+"="+escape(v, false, a.binary))
 		}
-	}
-	add("token", u.Token)
-	add("manufacturer", u.Manufacturer)
-	add("serial", u.Serial)
-	add("model", u.Model)
-	add("library-manufacturer", u.LibraryManufacturer)
-	add("library-description", u.LibraryDescription)
-	add("library-version", u.LibraryVersion)
-	add("slot-description", u.SlotDescription)
-	add("slot-manufacturer", u.SlotManufacturer)
-	if u.SlotID != nil {
-		path = append(path, "slot-id="+strconv.FormatUint(uint64(*u.SlotID), 10))
-	}
-	add("object", u.Object)
-	add("type", u.Type)
-	if len(u.ID) > 0 {
-		path = append(path, "id="+escape(string(u.ID), false, true))
 	}
 	for _, k := range sortedKeys(u.VendorPath) {
 		// Vendor attributes keep empty values: their meaning is the vendor's.
 		path = append(path, k+"="+escape(u.VendorPath[k], false, false))
 	}
 	var query []string
-	addq := func(name, val string) {
-		if val != "" {
-			query = append(query, name+"="+escape(val, true, false))
-		}
-	}
-	addq("module-name", u.ModuleName)
-	addq("module-path", u.ModulePath)
-	addq("pin-source", u.PINSource)
-	if u.PINValue != "" {
-		if withPIN {
-			addq("pin-value", u.PINValue)
-		} else {
+	for _, a := range uriQueryAttrs {
+		switch v := a.get(u); {
+		case v == "":
+		case a.name == "pin-value" && !withPIN:
 			query = append(query, "pin-value=REDACTED")
+		default:
+			query = append(query, a.name+"="+escape(v, true, false))
 		}
 	}
 	for _, k := range sortedKeys(u.VendorQuery) {
@@ -532,8 +560,12 @@ func OpenURI(uri string, def Config) (*Backend, token.Key, error) {
 
 // equalURI compares two parsed URIs, pin-value included (tests, fuzzing).
 func equalURI(a, b *URI) bool {
-	if (a.SlotID == nil) != (b.SlotID == nil) || (a.SlotID != nil && *a.SlotID != *b.SlotID) {
-		return false
+	for _, attrs := range [][]uriAttr{uriPathAttrs, uriQueryAttrs} {
+		for _, at := range attrs {
+			if at.get(a) != at.get(b) {
+				return false
+			}
+		}
 	}
 	if len(a.VendorPath) != len(b.VendorPath) || len(a.VendorQuery) != len(b.VendorQuery) {
 		return false
@@ -544,20 +576,9 @@ func equalURI(a, b *URI) bool {
 		}
 	}
 	for k, v := range a.VendorQuery {
-		w := b.VendorQuery[k]
-		if len(v) != len(w) {
+		if !slices.Equal(v, b.VendorQuery[k]) {
 			return false
 		}
-		for i := range v {
-			if v[i] != w[i] {
-				return false
-			}
-		}
 	}
-	return a.Token == b.Token && a.Manufacturer == b.Manufacturer && a.Serial == b.Serial && a.Model == b.Model &&
-		a.LibraryManufacturer == b.LibraryManufacturer && a.LibraryDescription == b.LibraryDescription &&
-		a.LibraryVersion == b.LibraryVersion && a.SlotDescription == b.SlotDescription &&
-		a.SlotManufacturer == b.SlotManufacturer && a.Object == b.Object && a.Type == b.Type &&
-		bytes.Equal(a.ID, b.ID) && a.ModulePath == b.ModulePath && a.ModuleName == b.ModuleName &&
-		a.PINSource == b.PINSource && a.PINValue == b.PINValue
+	return true
 }

@@ -5,8 +5,6 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -147,10 +145,7 @@ func FuzzParseURI(f *testing.F) {
 // A URI opens the token and key, with the PIN from a file.
 func TestOpenURI(t *testing.T) {
 	_, _, sk, tok := rsaOnToken(t, nil)
-	pinFile := filepath.Join(t.TempDir(), "pin")
-	if err := os.WriteFile(pinFile, []byte(tok.UserPIN()+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	pinFile := tokentest.SecretFile(t, t.TempDir(), "pin", tok.UserPIN()+"\n")
 	uri := "pkcs11:token=" + tok.Label + ";object=rsa;id=%01%02;type=private?module-path=" + tok.Env.ModulePath + "&pin-source=file:" + pinFile
 	b, k, err := pkcs11.OpenURI(uri, pkcs11.Config{PoolSize: 2})
 	if err != nil {

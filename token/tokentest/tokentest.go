@@ -20,6 +20,8 @@ import (
 	"encoding/asn1"
 	"errors"
 	"math/big"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/tokenssl/tokenssl/kea"
@@ -32,6 +34,17 @@ func SSL3Hashes(msg []byte) []byte {
 	m := md5.Sum(msg)
 	s := sha1.Sum(msg)
 	return append(m[:], s[:]...)
+}
+
+// SecretFile writes content to the file name in dir with mode 0600, as a
+// PIN or key file is kept, and returns its path.
+func SecretFile(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestSigner checks a crypto.Signer holding an RSA or DSA key:
@@ -269,6 +282,22 @@ func TestFortezzaCard(t *testing.T, card, peer token.FortezzaCard) {
 		}
 		checkDSS(t, card)
 	})
+}
+
+// SoftwareFortezzaCard returns a software card with fresh KEA and DSS keys
+// in the domain params: the peer that checks another card against the
+// software card's bytes on the wire.
+func SoftwareFortezzaCard(t testing.TB, params *kea.Params) *token.SoftwareFortezzaCard {
+	t.Helper()
+	k, err := kea.GenerateKey(rand.Reader, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dss := &dsa.PrivateKey{PublicKey: dsa.PublicKey{Parameters: *params.DSAParameters()}}
+	if err := dsa.GenerateKey(dss, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	return &token.SoftwareFortezzaCard{KEA: k, DSS: dss}
 }
 
 // kea derives a TEK pair: server is the recipient, client the sender.

@@ -28,28 +28,14 @@ func TestSoftwareKeys(t *testing.T) {
 }
 
 func TestSoftwareFortezzaCard(t *testing.T) {
-	a, b := SoftwareCard(t), SoftwareCard(t)
+	params := kea.DefaultParams()
+	a, b := tokentest.SoftwareFortezzaCard(t, params), tokentest.SoftwareFortezzaCard(t, params)
 	t.Run("full mode", func(t *testing.T) { tokentest.TestFortezzaCard(t, a, b) })
 	a.EmailMode = true
 	t.Run("e-mail mode", func(t *testing.T) { tokentest.TestFortezzaCard(t, a, b) })
 	if n := a.LiveObjects() + b.LiveObjects(); n != 0 {
 		t.Errorf("%d keys left on the cards", n)
 	}
-}
-
-// SoftwareCard is a software Fortezza card with KEA and DSS keys in the
-// built-in domain.
-func SoftwareCard(t *testing.T) *token.SoftwareFortezzaCard {
-	params := kea.DefaultParams()
-	k, err := kea.GenerateKey(rand.Reader, params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dss := &dsa.PrivateKey{PublicKey: dsa.PublicKey{Parameters: dsa.Parameters{P: params.P, Q: params.Q, G: params.G}}}
-	if err := dsa.GenerateKey(dss, rand.Reader); err != nil {
-		t.Fatal(err)
-	}
-	return &token.SoftwareFortezzaCard{KEA: k, DSS: dss}
 }
 
 func softDSA(t *testing.T) *token.DSAKey {
