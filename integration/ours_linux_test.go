@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"testing"
@@ -77,6 +78,16 @@ func startOurServer(t *testing.T, ns *interop.Namespace, config *ssl.Config, mod
 		}
 	}()
 	return s
+}
+
+// nsTokenssl runs `tokenssl cmd -listen ADDR args...` in ns on a free
+// port and waits for its "listening on" line; the error says why it did
+// not come.
+func nsTokenssl(t *testing.T, ns *interop.Namespace, opts interop.ProcOptions, cmd string, args ...string) (*interop.Proc, string, error) {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", ns.FreePort(t))
+	p := ns.Start(t, opts, interop.BuildTokenssl(t), append([]string{cmd, "-listen", addr}, args...)...)
+	return p, addr, p.WaitOutput("listening on", 20*time.Second)
 }
 
 // next returns the next handshake outcome of the server.
