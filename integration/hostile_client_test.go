@@ -250,7 +250,7 @@ func TestHostileClient(t *testing.T) {
 type hostileServer struct {
 	addr string
 	ln   net.Listener
-	wg   sync.WaitGroup
+	wg   *sync.WaitGroup
 	mu   sync.Mutex
 	errs map[string]chan error
 }
@@ -261,31 +261,19 @@ func startHostileServer(t *testing.T, config *ssl.Config, report bool) *hostileS
 		t.Fatal(err)
 	}
 	s := &hostileServer{addr: ln.Addr().String(), ln: ln, errs: map[string]chan error{}}
-	t.Cleanup(s.close)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(40 * time.Second))
-				sc := c.(*ssl.Conn)
-				err := sc.Handshake()
-				if err == nil {
-					_, err = io.Copy(sc, sc)
-				}
-				if report {
-					s.result(c.RemoteAddr().String()) <- err
-				}
-			}()
+	s.wg = acceptEach(ln, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(40 * time.Second))
+		sc := c.(*ssl.Conn)
+		err := sc.Handshake()
+		if err == nil {
+			_, err = io.Copy(sc, sc)
 		}
-	}()
+		if report {
+			s.result(c.RemoteAddr().String()) <- err
+		}
+	})
+	t.Cleanup(s.close)
 	return s
 }
 

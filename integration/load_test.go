@@ -35,31 +35,18 @@ func TestLoadWithHostileClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	var served, failed atomic.Int64
-	var serverWG sync.WaitGroup
-	serverWG.Add(1)
-	go func() {
-		defer serverWG.Done()
-		for {
-			raw, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			serverWG.Add(1)
-			go func() {
-				defer serverWG.Done()
-				c := ssl.Server(raw, config)
-				defer c.Close()
-				if err := c.Handshake(); err != nil {
-					failed.Add(1)
-					return
-				}
-				served.Add(1)
-				// An idle connection may not hold the server either.
-				raw.SetDeadline(time.Now().Add(5 * time.Second))
-				io.Copy(c, c)
-			}()
+	serverWG := acceptEach(ln, func(raw net.Conn) {
+		c := ssl.Server(raw, config)
+		defer c.Close()
+		if err := c.Handshake(); err != nil {
+			failed.Add(1)
+			return
 		}
-	}()
+		served.Add(1)
+		// An idle connection may not hold the server either.
+		raw.SetDeadline(time.Now().Add(5 * time.Second))
+		io.Copy(c, c)
+	})
 	addr := ln.Addr().String()
 
 	const good, each = 40, 40

@@ -43,40 +43,32 @@ func startOurServer(t *testing.T, ns *interop.Namespace, config *ssl.Config, mod
 	}
 	t.Cleanup(func() { ln.Close() })
 	s := &ourServer{Addr: ln.Addr().String(), States: make(chan ssl.ConnectionState, 64), Errs: make(chan error, 64), Final: make(chan ssl.ConnectionState, 64)}
-	go func() {
-		for {
-			raw, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				raw.SetDeadline(time.Now().Add(30 * time.Second))
-				c := ssl.Server(raw, config)
-				defer c.Close()
-				if err := c.Handshake(); err != nil {
-					s.Errs <- err
+	acceptEach(ln, func(raw net.Conn) {
+		raw.SetDeadline(time.Now().Add(30 * time.Second))
+		c := ssl.Server(raw, config)
+		defer c.Close()
+		if err := c.Handshake(); err != nil {
+			s.Errs <- err
+			return
+		}
+		s.States <- c.ConnectionState()
+		defer func() { s.Final <- c.ConnectionState() }()
+		switch mode {
+		case echoUntilEOF:
+			io.Copy(c, c)
+		case answerRequest:
+			var req []byte
+			buf := make([]byte, 4096)
+			for !bytes.Contains(req, []byte("\r\n\r\n")) {
+				n, err := c.Read(buf)
+				req = append(req, buf[:n]...)
+				if err != nil {
 					return
 				}
-				s.States <- c.ConnectionState()
-				defer func() { s.Final <- c.ConnectionState() }()
-				switch mode {
-				case echoUntilEOF:
-					io.Copy(c, c)
-				case answerRequest:
-					var req []byte
-					buf := make([]byte, 4096)
-					for !bytes.Contains(req, []byte("\r\n\r\n")) {
-						n, err := c.Read(buf)
-						req = append(req, buf[:n]...)
-						if err != nil {
-							return
-						}
-					}
-					c.Write(req)
-				}
-			}()
+			}
+			c.Write(req)
 		}
-	}()
+	})
 	return s
 }
 

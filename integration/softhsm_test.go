@@ -365,16 +365,32 @@ func serveSSL(t testing.TB, config *ssl.Config, handle func(net.Conn)) net.Liste
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
+	acceptEach(ln, func(c net.Conn) { defer c.Close(); handle(c) })
+	return ln
+}
+
+// acceptEach runs handle on each connection ln accepts, each in a
+// goroutine of its own, until ln is closed. The group it returns counts
+// the accepting goroutine and the handlers: Wait after closing ln waits
+// for them all.
+func acceptEach(ln net.Listener, handle func(net.Conn)) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go func() { defer c.Close(); handle(c) }()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				handle(c)
+			}()
 		}
 	}()
-	return ln
+	return &wg
 }
 
 // oneSession is a client session cache that always offers its last
