@@ -270,27 +270,24 @@ func BenchmarkRedisResumption(b *testing.B) {
 		b.Fatal(err)
 	}
 	swSealer, _ := token.NewAESGCMSealer(fleetKey)
+	// redisCache makes a cache on srv whose entries sealer seals.
+	redisCache := func(sealer token.Sealer) func() ssl.SessionCache {
+		return func() ssl.SessionCache {
+			c, err := rediscache.New(srv.URL(), rediscache.Options{Sealer: sealer, Logf: b.Logf})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { c.Close() })
+			return c
+		}
+	}
 	caches := []struct {
 		name string
 		make func() ssl.SessionCache
 	}{
 		{"memory", func() ssl.SessionCache { return ssl.NewLRUSessionCache(0, time.Hour) }},
-		{"redis-key-in-software", func() ssl.SessionCache {
-			c, err := rediscache.New(srv.URL(), rediscache.Options{Sealer: swSealer, Logf: b.Logf})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { c.Close() })
-			return c
-		}},
-		{"redis-key-on-token", func() ssl.SessionCache {
-			c, err := rediscache.New(srv.URL(), rediscache.Options{Sealer: hwSealer, Logf: b.Logf})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { c.Close() })
-			return c
-		}},
+		{"redis-key-in-software", redisCache(swSealer)},
+		{"redis-key-on-token", redisCache(hwSealer)},
 	}
 	var memRate float64
 	for _, cs := range caches {
