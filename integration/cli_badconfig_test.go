@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -9,14 +8,13 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tokenssl/tokenssl/integration/interop"
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/token/pkcs11"
 )
@@ -26,7 +24,6 @@ import (
 // anything listens or connects. {dir} is the test's directory, {token}
 // the SoftHSM token's label.
 func TestCLIBadConfiguration(t *testing.T) {
-	bin := interop.BuildTokenssl(t)
 	ca := newTestCA(t)
 	dir := t.TempDir()
 	file := func(name string) string { return filepath.Join(dir, name) }
@@ -135,30 +132,18 @@ func TestCLIBadConfiguration(t *testing.T) {
 			if args[0] == "server" {
 				args = append([]string{"server", "-listen", "127.0.0.1:0"}, args[1:]...)
 			}
-			cmd := exec.Command(bin, args...)
-			cmd.Env = append(os.Environ(), childEnv...)
-			cmd.Stdin = bytes.NewReader(nil) // not a terminal
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case <-done:
-			case <-time.After(30 * time.Second):
-				cmd.Process.Kill()
-				t.Fatalf("still running after 30s (it should have refused to start):\n%s", stderr.String())
+			_, stderr, err := runCLI(t, childEnv, nil, 30*time.Second, args...) // stdin is not a terminal
+			if errors.Is(err, errCLITimeout) {
+				t.Fatalf("still running after 30s (it should have refused to start):\n%s", stderr)
 			}
 			want := strings.NewReplacer("{dir}", dir, "{token}", label).Replace(tc.want)
-			if got := stderr.String(); got != want+"\n" {
+			if got := stderr; got != want+"\n" {
 				t.Errorf("stderr:\n%s\nwant the one line:\n%s", got, want)
 			}
-			if code := cmd.ProcessState.ExitCode(); code != 1 {
+			if code := exitCode(err); code != 1 {
 				t.Errorf("exit status %d, want 1", code)
 			}
-			if strings.Contains(stderr.String(), tok.UserPIN()) {
+			if strings.Contains(stderr, tok.UserPIN()) {
 				t.Error("the PIN appears in the output")
 			}
 		})

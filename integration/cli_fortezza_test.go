@@ -2,21 +2,18 @@ package integration
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tokenssl/tokenssl/integration/interop"
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 )
 
 // provisionCLICard runs `tokenssl token provision-fortezza`.
 func provisionCLICard(t *testing.T, store, label, pinFile, role, caDir string) {
 	t.Helper()
-	bin := interop.BuildTokenssl(t)
-	cmd := exec.Command(bin, "token", "provision-fortezza", "-store", store, "-label", label, "-pin-file", pinFile,
+	cmd := cliCommand(t, nil, "token", "provision-fortezza", "-store", store, "-label", label, "-pin-file", pinFile,
 		"-role", role, "-cn", "localhost", "-ca-dir", caDir)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("provision-fortezza %s: %v\n%s", label, err, out)
@@ -90,8 +87,7 @@ func TestCLIAnonymousOnlyServerNeedsNoKey(t *testing.T) {
 		t.Fatalf("client: %v %q\n%s\nserver:\n%s", err, out, errOut, serverErr())
 	}
 	// A server asked for any suite that needs a certificate still wants one.
-	bin := interop.BuildTokenssl(t)
-	cmd := exec.Command(bin, "server", "-listen", "127.0.0.1:0", "-ciphers", suites+",SSL_RSA_WITH_RC4_128_SHA")
+	cmd := cliCommand(t, nil, "server", "-listen", "127.0.0.1:0", "-ciphers", suites+",SSL_RSA_WITH_RC4_128_SHA")
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "give -cert and -key") {
 		t.Fatalf("server without a key for an RSA suite: %v\n%s", err, out)
 	}

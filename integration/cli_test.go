@@ -7,7 +7,9 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -16,7 +18,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,39 +25,126 @@ import (
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 )
 
-// cliServer runs `tokenssl server` and returns its address and a function
-// returning its stderr so far.
-func cliServer(t *testing.T, env []string, args ...string) (string, func() string) {
-	t.Helper()
-	bin := interop.BuildTokenssl(t)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, append([]string{"server", "-listen", addr}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+// cliProc is a tokenssl server started by a test, with its stderr.
+type cliProc struct {
+	cmd    *exec.Cmd
+	addr   string
+	stderr *syncBuffer
+	done   chan struct{}
+}
+
+// freeLoopback returns a loopback address nothing listens on just now.
+func freeLoopback(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "listening on") {
-		if time.Now().After(deadline) || cmd.ProcessState != nil {
-			t.Fatalf("server did not start:\n%s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// cliCommand is `tokenssl args...` with env added to the test's own.
+func cliCommand(t *testing.T, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(interop.BuildTokenssl(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	return cmd
+}
+
+// startCLIServer runs `tokenssl server -listen ADDR args...` on a free
+// loopback address and waits for its "listening on" line; the end of the
+// test kills it.
+func startCLIServer(t *testing.T, env []string, args ...string) *cliProc {
+	t.Helper()
+	addr := freeLoopback(t)
+	p := &cliProc{cmd: cliCommand(t, env, append([]string{"server", "-listen", addr}, args...)...), addr: addr,
+		stderr: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
-	return addr, stderr.String
+	go func() { p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+	})
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(p.stderr.String(), "listening on"); time.Sleep(20 * time.Millisecond) {
+		select {
+		case <-p.done:
+			t.Fatalf("tokenssl exited before listening:\n%s", p.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tokenssl did not start:\n%s", p.stderr)
+		}
+	}
+	return p
+}
+
+// cliServer is startCLIServer for a test that needs only the address and
+// a function returning the server's stderr so far.
+func cliServer(t *testing.T, env []string, args ...string) (string, func() string) {
+	t.Helper()
+	p := startCLIServer(t, env, args...)
+	return p.addr, p.stderr.String
+}
+
+// wait waits for the process to exit and returns its exit code.
+func (p *cliProc) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("tokenssl did not exit:\n%s", p.stderr)
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// lines returns the JSON log lines so far; a line that is not JSON fails t.
+func (p *cliProc) lines(t *testing.T) []map[string]any {
+	t.Helper()
+	return logLines(t, p.stderr.String(), "")
+}
+
+// waitLines waits until n lines have msg as their message and returns them.
+func (p *cliProc) waitLines(t *testing.T, msg string, n int) []map[string]any {
+	t.Helper()
+	return waitLogLines(t, p.stderr.String, msg, n)
+}
+
+// logLines parses the JSON log lines of a tokenssl process's stderr (all
+// of them, or with msg those with that message); a line that is not JSON
+// fails t.
+func logLines(t *testing.T, stderr, msg string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(stderr))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q: %v", sc.Text(), err)
+		}
+		if msg == "" || m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// waitLogLines waits until stderr() has n JSON log lines with message msg
+// and returns them: the lines of a connection come after the client has
+// seen its end.
+func waitLogLines(t *testing.T, stderr func() string, msg string, n int) []map[string]any {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		got := logLines(t, stderr(), msg)
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d %q lines:\n%s", len(got), n, msg, stderr())
+		}
+	}
 }
 
 // syncBuffer collects a child's output while the test reads it.
@@ -77,25 +165,50 @@ func (s *syncBuffer) String() string {
 	return s.buf.String()
 }
 
-func runCLIClient(t *testing.T, env []string, stdin []byte, args ...string) (stdout, stderr string, err error) {
-	bin := interop.BuildTokenssl(t)
-	cmd := exec.Command(bin, append([]string{"client"}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
+// errCLITimeout is runCLI's error for a command it had to kill.
+var errCLITimeout = errors.New("tokenssl did not exit in time and was killed")
+
+// runCLI runs `tokenssl args...` with env added to the test's own and
+// stdin (empty when nil: not a terminal) until it exits, or for at most
+// timeout, and returns what it wrote and Wait's error.
+func runCLI(t *testing.T, env []string, stdin []byte, timeout time.Duration, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	cmd := cliCommand(t, env, args...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
-	done := make(chan error, 1)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err = <-done:
-	case <-time.After(60 * time.Second):
+	case <-time.After(timeout):
 		cmd.Process.Kill()
-		err = fmt.Errorf("client timed out")
+		<-done
+		err = errCLITimeout
 	}
 	return o.String(), e.String(), err
+}
+
+// exitCode is the exit status runCLI's error says: 0 for none, -1 for a
+// process that did not exit by itself.
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+// runCLIClient runs `tokenssl client args...` to its end.
+func runCLIClient(t *testing.T, env []string, stdin []byte, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	return runCLI(t, env, stdin, 60*time.Second, append([]string{"client"}, args...)...)
 }
 
 func writePEM(t *testing.T, path, typ string, der []byte) {
@@ -208,30 +321,21 @@ func TestCLIWithTokenKey(t *testing.T) {
 		})
 	}
 	t.Run("wrong PIN", func(t *testing.T) {
-		bin := interop.BuildTokenssl(t)
 		bad := filepath.Join(dir, "bad")
 		os.WriteFile(bad, []byte("not-the-pin-42"), 0o600)
-		cmd := exec.Command(bin, "server", "-listen", "127.0.0.1:0", "-pkcs11-module", env.ModulePath, "-token-label", cfg.TokenLabel, "-key-label", "localhost", "-pin-file", bad)
-		cmd.Env = append(os.Environ(), childEnv...)
-		out, err := cmd.CombinedOutput()
+		out, err := cliCommand(t, childEnv, "server", "-listen", "127.0.0.1:0", "-pkcs11-module", env.ModulePath, "-token-label", cfg.TokenLabel, "-key-label", "localhost", "-pin-file", bad).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), "PIN incorrect") || strings.Contains(string(out), "not-the-pin-42") {
 			t.Fatalf("wrong PIN: %v\n%s", err, out)
 		}
 	})
 	t.Run("missing token", func(t *testing.T) {
-		bin := interop.BuildTokenssl(t)
-		cmd := exec.Command(bin, "server", "-listen", "127.0.0.1:0", "-pkcs11-module", env.ModulePath, "-token-label", "no-such-token", "-key-label", "localhost", "-pin-file", pinFile)
-		cmd.Env = append(os.Environ(), childEnv...)
-		out, err := cmd.CombinedOutput()
+		out, err := cliCommand(t, childEnv, "server", "-listen", "127.0.0.1:0", "-pkcs11-module", env.ModulePath, "-token-label", "no-such-token", "-key-label", "localhost", "-pin-file", pinFile).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), "token not found") || !strings.Contains(string(out), cfg.TokenLabel) {
 			t.Fatalf("missing token: %v\n%s", err, out)
 		}
 	})
 	t.Run("token list and keys", func(t *testing.T) {
-		bin := interop.BuildTokenssl(t)
-		cmd := exec.Command(bin, "token", "list", "-pkcs11-module", env.ModulePath)
-		cmd.Env = append(os.Environ(), childEnv...)
-		out, err := cmd.CombinedOutput()
+		out, err := cliCommand(t, childEnv, "token", "list", "-pkcs11-module", env.ModulePath).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), cfg.TokenLabel) || !strings.Contains(string(out), "RSA_PKCS") {
 			t.Fatalf("token list: %v\n%s", err, out)
 		}
@@ -240,15 +344,11 @@ func TestCLIWithTokenKey(t *testing.T) {
 		if !strings.Contains(string(out), "token:         not initialised") || !strings.Contains(string(out), "private keys hidden") {
 			t.Fatalf("token list does not show the uninitialised token or the hidden keys:\n%s", out)
 		}
-		cmd = exec.Command(bin, "token", "keys", "-pkcs11-module", env.ModulePath, "-token-label", cfg.TokenLabel)
-		cmd.Env = append(os.Environ(), childEnv...)
-		out, err = cmd.CombinedOutput()
+		out, err = cliCommand(t, childEnv, "token", "keys", "-pkcs11-module", env.ModulePath, "-token-label", cfg.TokenLabel).CombinedOutput()
 		if err != nil || regexp.MustCompile(`(?m)^private\s`).Match(out) || !strings.Contains(string(out), "no PIN given: private keys are hidden") {
 			t.Fatalf("token keys without a PIN: %v\n%s", err, out)
 		}
-		cmd = exec.Command(bin, "token", "keys", "-pkcs11-module", env.ModulePath, "-token-label", cfg.TokenLabel, "-pin-file", pinFile)
-		cmd.Env = append(os.Environ(), childEnv...)
-		out, err = cmd.CombinedOutput()
+		out, err = cliCommand(t, childEnv, "token", "keys", "-pkcs11-module", env.ModulePath, "-token-label", cfg.TokenLabel, "-pin-file", pinFile).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "localhost") || !strings.Contains(string(out), "sensitive") {
 			t.Fatalf("token keys: %v\n%s", err, out)
 		}
@@ -327,9 +427,7 @@ func TestCLIProvisionTokenScript(t *testing.T) {
 	interop.BuildTokenssl(t)
 	root := interop.RepoRoot(t)
 	dir := t.TempDir()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	listen := ln.Addr().String()
-	ln.Close()
+	listen := freeLoopback(t)
 	cmd := exec.Command("bash", filepath.Join(root, "scripts", "provision-token.sh"), "-listen", listen)
 	cmd.Env = append(os.Environ(), "TOKENSSL_TOKEN_DIR="+filepath.Join(dir, "tokens"))
 	out, err := cmd.CombinedOutput()

@@ -664,15 +664,7 @@ func BenchmarkFortezzaModule(b *testing.B) {
 	os.Unsetenv(softhsm.FortezzaModuleStatsEnv) // no stats file writes in the timing
 	mp := modulePair(b, m)
 	ep := fortezzaPair(b, softhsm.FortezzaPairOptions{})
-	for _, mode := range []struct {
-		name  string
-		email bool
-		suite uint16
-	}{
-		{"FORTEZZA_CBC/full", false, ssl.SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA},
-		{"FORTEZZA_CBC/email", true, ssl.SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA},
-		{"RC4_128/full", false, ssl.SSL_FORTEZZA_KEA_WITH_RC4_128_SHA},
-	} {
+	for _, mode := range fortezzaBenchModes {
 		for _, card := range []string{"emulator", "pkcs11"} {
 			b.Run(mode.name+"/card="+card, func(b *testing.B) {
 				var cc, sc *ssl.Config

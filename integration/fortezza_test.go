@@ -498,16 +498,8 @@ func TestFortezzaTamperedKeysRejected(t *testing.T) {
 // 160-bit exponents): in Go (math/big) and as SoftHSM CKM_DH_PKCS_DERIVE.
 func BenchmarkFortezza(b *testing.B) {
 	p := fortezzaPair(b, softhsm.FortezzaPairOptions{})
-	for _, mode := range []struct {
-		name  string
-		email bool
-		suite uint16
-	}{
-		{"handshake/FORTEZZA_CBC/full", false, ssl.SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA},
-		{"handshake/FORTEZZA_CBC/email", true, ssl.SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA},
-		{"handshake/RC4_128/full", false, ssl.SSL_FORTEZZA_KEA_WITH_RC4_128_SHA},
-	} {
-		b.Run(mode.name, func(b *testing.B) {
+	for _, mode := range fortezzaBenchModes {
+		b.Run("handshake/"+mode.name, func(b *testing.B) {
 			p.Server.SetEmailMode(mode.email)
 			cc, sc := ssltest.FortezzaClientConfig(p, []uint16{mode.suite}), ssltest.FortezzaServerConfig(p, []uint16{mode.suite}, false)
 			benchHandshakes(b, cc, sc)
@@ -540,6 +532,18 @@ func BenchmarkFortezza(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "exchanges/s")
 	})
+}
+
+// fortezzaBenchModes are the Fortezza handshakes the benchmarks time: the
+// suite, and whether the server's card runs in e-mail mode.
+var fortezzaBenchModes = []struct {
+	name  string
+	email bool
+	suite uint16
+}{
+	{"FORTEZZA_CBC/full", false, ssl.SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA},
+	{"FORTEZZA_CBC/email", true, ssl.SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA},
+	{"RC4_128/full", false, ssl.SSL_FORTEZZA_KEA_WITH_RC4_128_SHA},
 }
 
 // benchHandshakes times full handshakes between cc and sc over loopback,

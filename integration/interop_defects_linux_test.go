@@ -122,17 +122,14 @@ func TestInteropDefectsDSAKeys(t *testing.T) {
 // -cert/-key and serves an independent client.
 func TestInteropDefectsAnonymousCLIServer(t *testing.T) {
 	ns := interop.NewNamespace(t)
-	bin := interop.BuildTokenssl(t)
 	suites := []uint16{ssl.SSL_DH_anon_WITH_RC4_128_MD5, ssl.SSL_DH_anon_WITH_3DES_EDE_CBC_SHA, ssl.SSL_DH_anon_EXPORT_WITH_RC4_40_MD5,
 		ssl.SSL_DH_anon_WITH_DES_CBC_SHA, ssl.SSL_DH_anon_EXPORT_WITH_DES40_CBC_SHA}
 	names := make([]string, len(suites))
 	for i, id := range suites {
 		names[i] = ssl.CipherSuiteName(id)
 	}
-	port := ns.FreePort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	p := ns.Start(t, interop.ProcOptions{MergeOutput: true}, bin, "server", "-listen", addr, "-ciphers", strings.Join(names, ","))
-	if err := p.WaitOutput("listening on", 20*time.Second); err != nil {
+	p, addr, err := nsTokenssl(t, ns, interop.ProcOptions{MergeOutput: true}, "server", "-ciphers", strings.Join(names, ","))
+	if err != nil {
 		t.Fatalf("anonymous-only server did not start without -cert/-key: %v\n%s", err, p.Output())
 	}
 	data := payload(1000)

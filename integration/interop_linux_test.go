@@ -4,7 +4,9 @@ package integration
 
 import (
 	"bytes"
+	"crypto/dsa"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -177,5 +179,78 @@ func TestInteropNSS(t *testing.T) {
 			}
 			m.add(id, "tstclnt -L 2 -> ours", "ok, resumed")
 		})
+	}
+}
+
+// NSS's selfserv requires a client certificate (-r -r) and so verifies our
+// CertificateVerify — signed on a SoftHSM token — with code nobody here
+// wrote. The CA of our client certificate is trusted in selfserv's
+// database for client authentication ("T,,").
+func TestInteropNSSRequiresTokenClientCertificate(t *testing.T) {
+	ns := interop.NewNamespace(t)
+	interop.EnsureNSS(t)
+	ca := newTestCA(t)
+	clientCert, _, _ := tokenRSA(t, ca, "client", x509.ExtKeyUsageClientAuth, 2)
+
+	tc := interop.NewTestCert(t)
+	db := interop.NSSDB(t, tc.CertPEM, tc.KeyPEM, "server")
+	interop.NSSTrustClientCA(t, db, "client-ca", ca.Cert.Raw)
+	// A DSA client key on the token too, certified by a DSA CA.
+	pki := tokenPKI(t)
+	interop.NSSTrustClientCA(t, db, "client-dsa-ca", pki.DSACA.Raw)
+	dsaClient := pki.ClientCerts[1]
+	if _, ok := dsaClient.Leaf.PublicKey.(*dsa.PublicKey); !ok {
+		t.Fatal("expected the DSA client certificate")
+	}
+	for _, c := range []struct {
+		kind string
+		cert ssl.Certificate
+	}{{"RSA", clientCert}, {"DSA", dsaClient}} {
+		for _, id := range []uint16{ssl.SSL_RSA_WITH_RC4_128_SHA, ssl.SSL_RSA_WITH_3DES_EDE_CBC_SHA, ssl.SSL_DHE_RSA_WITH_3DES_EDE_CBC_SHA} {
+			clientCert := c.cert
+			t.Run(c.kind+"/"+ssl.CipherSuiteName(id), func(t *testing.T) {
+				ss := interop.StartNSSServer(t, ns, interop.NSSServerConfig{DB: db, Nickname: "server", Suites: []uint16{id}, Args: []string{"-r", "-r"}})
+				cc := &ssl.Config{RootCAs: rootsOf(tc.Cert), ServerName: "localhost", CipherSuites: []uint16{id},
+					Certificates: []ssl.Certificate{clientCert}}
+				req := interop.SelfservRequest("authenticated by a key that never left the token")
+				st, answer, err := ourClientExchange(ns, ss.Addr, cc, req, true)
+				if err != nil || st.CipherSuite != id || !interop.SelfservEcho(answer, req) {
+					t.Fatalf("%v\n%s", err, ss.Output())
+				}
+				// Without a certificate the same server refuses us.
+				cc.Certificates = nil
+				if _, _, err := ourClientExchange(ns, ss.Addr, cc, req, true); err == nil {
+					t.Fatalf("selfserv -r -r accepted a client without a certificate\n%s", ss.Output())
+				} else if !strings.Contains(err.Error(), "alert") {
+					t.Logf("refused without certificate: %v", err)
+				}
+			})
+		}
+	}
+}
+
+// NSS tstclnt renegotiates (-r 1) against our server with RFC 5746 on both
+// sides: NSS signals it with the SCSV at SSL 3.0 and binds the second
+// handshake with renegotiation_info.
+func TestInteropNSSRenegotiation(t *testing.T) {
+	ns := interop.NewNamespace(t)
+	interop.EnsureNSS(t)
+	tc := interop.NewTestCert(t)
+	trustDB := interop.NSSDB(t, tc.CertPEM, nil, "server")
+	config := &ssl.Config{Certificates: []ssl.Certificate{softCertificate(tc)},
+		CipherSuites: []uint16{ssl.SSL_RSA_WITH_3DES_EDE_CBC_SHA}, Renegotiation: ssl.RenegotiateSecure}
+	srv := startOurServer(t, ns, config, answerRequest)
+	req := interop.SelfservRequest(string(payload(300)))
+	r := interop.RunNSSClient(t, ns, interop.NSSClientConfig{Addr: srv.Addr, Payload: req, DB: trustDB, ServerName: "localhost",
+		Args: []string{"-r", "1"}})
+	if _, err := srv.next(t); err != nil {
+		t.Fatal(err)
+	}
+	if r.ExitCode != 0 || !bytes.Equal([]byte(r.Stdout), req) {
+		t.Fatalf("tstclnt -r 1 against our server:\n%s", r)
+	}
+	final := <-srv.Final
+	if final.Renegotiations != 1 {
+		t.Fatalf("server saw %d renegotiations, want 1\n%s", final.Renegotiations, r)
 	}
 }

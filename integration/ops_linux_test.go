@@ -5,12 +5,9 @@ package integration
 import (
 	"bufio"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,35 +15,6 @@ import (
 	"github.com/tokenssl/tokenssl/integration/interop"
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 )
-
-// nsJSONLines parses a tokenssl process's JSON log lines with msg.
-func nsJSONLines(t *testing.T, p *interop.Proc, msg string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(p.Stderr()))
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("log line is not JSON: %q", sc.Text())
-		}
-		if m["msg"] == msg {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func nsWaitJSONLines(t *testing.T, p *interop.Proc, msg string, n int) []map[string]any {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if ls := nsJSONLines(t, p, msg); len(ls) >= n {
-			return ls
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("fewer than %d %q lines:\n%s", n, msg, p.Stderr())
-		}
-	}
-}
 
 // NSS tstclnt -> tokenssl server -forward (key on SoftHSM) -> a plain TCP
 // backend, and back: the backend's answer and FIN come back to tstclnt as
@@ -80,11 +48,9 @@ func TestOpsTstclntThroughForwarder(t *testing.T) {
 		_, err := io.Copy(io.Discard, c)
 		return err
 	})
-	port := ns.FreePort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	srv := ns.Start(t, interop.ProcOptions{Env: tk.env}, interop.BuildTokenssl(t), append([]string{"server", "-listen", addr,
+	srv, addr, err := nsTokenssl(t, ns, interop.ProcOptions{Env: tk.env}, "server", append([]string{
 		"-forward", backend.Addr().String(), "-log-format", "json", "-ciphers", "SSL_RSA_WITH_RC4_128_SHA,SSL_RSA_WITH_3DES_EDE_CBC_SHA"}, tk.flags...)...)
-	if err := srv.WaitOutput("listening on", 20*time.Second); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
 	r := interop.RunNSSClient(t, ns, interop.NSSClientConfig{Addr: addr, Payload: req, Suites: []uint16{0x000A}})
@@ -99,7 +65,7 @@ func TestOpsTstclntThroughForwarder(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the backend never saw the end of the connection")
 	}
-	l := nsWaitJSONLines(t, srv, "connection", 1)[0]
+	l := waitLogLines(t, srv.Stderr, "connection", 1)[0]
 	tok, _ := l["token"].(map[string]any)
 	if l["suite"] != "SSL_RSA_WITH_3DES_EDE_CBC_SHA" || tok["label"] != tk.label || l["bytes_in"] != float64(len(req)) ||
 		l["bytes_out"] != float64(len(answer)) || l["error"] != nil {
@@ -122,20 +88,13 @@ func TestOpsTunnelToSelfserv(t *testing.T) {
 	_, tok, _ := tokenRSA(t, ca, "tunnel client", x509.ExtKeyUsageClientAuth, 2)
 	env := softhsmtest.Env(t)
 	serverDB := interop.NSSDB(t, tc.CertPEM, tc.KeyPEM, "server")
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	writePEM(t, caFile, "CERTIFICATE", ca.Cert.Raw)
-	// selfserv trusts our CA for client certificates.
-	if out, err := exec.Command("certutil", "-A", "-d", "sql:"+serverDB, "-n", "clientca", "-t", "T,,", "-a", "-i", caFile).CombinedOutput(); err != nil {
-		t.Fatalf("certutil: %v\n%s", err, out)
-	}
+	interop.NSSTrustClientCA(t, serverDB, "clientca", ca.Cert.Raw)
 	ss := interop.StartNSSServer(t, ns, interop.NSSServerConfig{DB: serverDB, Nickname: "server", Args: []string{"-r", "-r"}})
-	port := ns.FreePort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	label := tok.Config().TokenLabel
-	tun := ns.Start(t, interop.ProcOptions{Env: []string{"SOFTHSM2_CONF=" + env.ConfigPath}}, interop.BuildTokenssl(t),
-		"client", "-listen", addr, "-connect", ss.Addr, "-ca", tc.CertFile, "-servername", "localhost", "-log-format", "json",
+	tun, addr, err := nsTokenssl(t, ns, interop.ProcOptions{Env: []string{"SOFTHSM2_CONF=" + env.ConfigPath}},
+		"client", "-connect", ss.Addr, "-ca", tc.CertFile, "-servername", "localhost", "-log-format", "json",
 		"-pkcs11-module", env.ModulePath, "-token-label", label, "-key-label", "tunnel client", "-pin", tok.UserPIN())
-	if err := tun.WaitOutput("listening on", 20*time.Second); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
@@ -159,7 +118,7 @@ func TestOpsTunnelToSelfserv(t *testing.T) {
 	if hs[0].Resumed || !hs[1].Resumed || !strings.Contains(ss.Output(), "subject DN: CN=tunnel client") {
 		t.Fatalf("selfserv handshakes: %v\n%s", hs, ss.Output())
 	}
-	lines := nsWaitJSONLines(t, tun, "connection", 2)
+	lines := waitLogLines(t, tun.Stderr, "connection", 2)
 	for i, l := range lines[:2] {
 		tk, _ := l["token"].(map[string]any)
 		if l["resumed"] != (i == 1) || l["backend"] != ss.Addr || tk["label"] != label || l["server_subject"] == nil || l["error"] != nil {

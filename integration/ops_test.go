@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -22,101 +21,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/tokenssl/tokenssl/integration/interop"
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/ssl"
 )
-
-// opsProc is a tokenssl service started by a test, with its stderr.
-type opsProc struct {
-	cmd    *exec.Cmd
-	addr   string
-	stderr *syncBuffer
-	done   chan struct{}
-}
-
-func freeLoopback(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// startOps runs `tokenssl <args>` (args must include -listen ADDR) and
-// waits for its "listening on" line.
-func startOps(t *testing.T, env []string, addr string, args ...string) *opsProc {
-	t.Helper()
-	bin := interop.BuildTokenssl(t)
-	p := &opsProc{cmd: exec.Command(bin, args...), addr: addr, stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-	})
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(p.stderr.String(), "listening on"); time.Sleep(20 * time.Millisecond) {
-		select {
-		case <-p.done:
-			t.Fatalf("tokenssl exited before listening:\n%s", p.stderr)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tokenssl did not start:\n%s", p.stderr)
-		}
-	}
-	return p
-}
-
-// wait waits for the process to exit and returns its exit code.
-func (p *opsProc) wait(t *testing.T) int {
-	t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("tokenssl did not exit:\n%s", p.stderr)
-	}
-	return p.cmd.ProcessState.ExitCode()
-}
-
-// lines returns the JSON log lines so far; a line that is not JSON fails t.
-func (p *opsProc) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(p.stderr.String()))
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("log line is not JSON: %q: %v", sc.Text(), err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-// waitLines waits until n lines have msg as their message and returns them.
-func (p *opsProc) waitLines(t *testing.T, msg string, n int) []map[string]any {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		var got []map[string]any
-		for _, l := range p.lines(t) {
-			if l["msg"] == msg {
-				got = append(got, l)
-			}
-		}
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d %q lines:\n%s", len(got), n, msg, p.stderr)
-		}
-	}
-}
 
 // opsToken is an RSA key with its certificate on a fresh SoftHSM token and
 // the flags that select it with the PIN given on the command line (the
@@ -162,9 +69,10 @@ func opsClientConfig(t *testing.T, caFile string) *ssl.Config {
 // endpoint counts what happened. No line carries the PIN.
 func TestOpsWWWLogsAndMetrics(t *testing.T) {
 	tk := newOpsToken(t)
-	addr, metricsAddr := freeLoopback(t), freeLoopback(t)
-	p := startOps(t, tk.env, addr, append([]string{"server", "-listen", addr, "-www", "-log-format", "json",
+	metricsAddr := freeLoopback(t)
+	p := startCLIServer(t, tk.env, append([]string{"-www", "-log-format", "json",
 		"-metrics-listen", metricsAddr, "-ciphers", "SSL_RSA_WITH_RC4_128_SHA"}, tk.flags...)...)
+	addr := p.addr
 
 	config := opsClientConfig(t, tk.caPEM)
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
@@ -347,9 +255,8 @@ func TestOpsForwardHalfClose(t *testing.T) {
 		_, err = io.Copy(io.Discard, c) // returns nil at EOF
 		return err
 	})
-	addr := freeLoopback(t)
-	p := startOps(t, tk.env, addr, append([]string{"server", "-listen", addr, "-forward", backend.Addr().String(), "-log-format", "json"}, tk.flags...)...)
-	c, err := ssl.Dial("tcp", addr, opsClientConfig(t, tk.caPEM))
+	p := startCLIServer(t, tk.env, append([]string{"-forward", backend.Addr().String(), "-log-format", "json"}, tk.flags...)...)
+	c, err := ssl.Dial("tcp", p.addr, opsClientConfig(t, tk.caPEM))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,17 +296,23 @@ func TestOpsShutdown(t *testing.T) {
 			t.Fatalf("echo %q: %q %v", msg, buf, err)
 		}
 	}
-	t.Run("in flight finish", func(t *testing.T) {
-		addr := freeLoopback(t)
-		p := startOps(t, tk.env, addr, append([]string{"server", "-listen", addr, "-log-format", "json", "-grace", "5m"}, tk.flags...)...)
-		c, err := ssl.Dial("tcp", addr, opsClientConfig(t, tk.caPEM))
+	// terminated starts a server with -grace grace, echoes once over a
+	// client connection and sends the server SIGTERM.
+	terminated := func(t *testing.T, grace string) (*cliProc, *ssl.Conn) {
+		t.Helper()
+		p := startCLIServer(t, tk.env, append([]string{"-log-format", "json", "-grace", grace}, tk.flags...)...)
+		c, err := ssl.Dial("tcp", p.addr, opsClientConfig(t, tk.caPEM))
 		if err != nil {
 			t.Fatal(err)
 		}
 		echo(t, c, "before")
 		p.cmd.Process.Signal(syscall.SIGTERM)
+		return p, c
+	}
+	t.Run("in flight finish", func(t *testing.T) {
+		p, c := terminated(t, "5m")
 		p.waitLines(t, "shutting down: no new connections", 1)
-		if nc, err := net.Dial("tcp", addr); err == nil {
+		if nc, err := net.Dial("tcp", p.addr); err == nil {
 			nc.Close()
 			t.Fatal("a new connection was accepted after SIGTERM")
 		}
@@ -414,15 +327,8 @@ func TestOpsShutdown(t *testing.T) {
 		}
 	})
 	t.Run("grace runs out", func(t *testing.T) {
-		addr := freeLoopback(t)
-		p := startOps(t, tk.env, addr, append([]string{"server", "-listen", addr, "-log-format", "json", "-grace", "100ms"}, tk.flags...)...)
-		c, err := ssl.Dial("tcp", addr, opsClientConfig(t, tk.caPEM))
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, c := terminated(t, "100ms")
 		defer c.Close()
-		echo(t, c, "before")
-		p.cmd.Process.Signal(syscall.SIGTERM)
 		c.SetReadDeadline(time.Now().Add(30 * time.Second))
 		if n, err := c.Read(make([]byte, 10)); n != 0 || err != io.EOF {
 			t.Fatalf("after the grace period: %d bytes, %v (want close_notify)", n, err)
@@ -438,7 +344,7 @@ func TestOpsShutdown(t *testing.T) {
 }
 
 // checkCalmLog fails t on any log line above info.
-func checkCalmLog(t *testing.T, p *opsProc) {
+func checkCalmLog(t *testing.T, p *cliProc) {
 	t.Helper()
 	for _, l := range p.lines(t) {
 		if l["level"] != "INFO" {
@@ -452,8 +358,8 @@ func checkCalmLog(t *testing.T, p *opsProc) {
 // close_notify.
 func TestOpsMaxConnsAndIdleTimeout(t *testing.T) {
 	tk := newOpsToken(t)
-	addr := freeLoopback(t)
-	p := startOps(t, tk.env, addr, append([]string{"server", "-listen", addr, "-log-format", "json", "-max-conns", "1", "-idle-timeout", "1s"}, tk.flags...)...)
+	p := startCLIServer(t, tk.env, append([]string{"-log-format", "json", "-max-conns", "1", "-idle-timeout", "1s"}, tk.flags...)...)
+	addr := p.addr
 	config := opsClientConfig(t, tk.caPEM)
 	first, err := ssl.Dial("tcp", addr, config)
 	if err != nil {
@@ -484,7 +390,6 @@ func TestOpsMaxConnsAndIdleTimeout(t *testing.T) {
 
 // The bad service flags are refused at start with one line and exit 1.
 func TestOpsBadServiceFlags(t *testing.T) {
-	bin := interop.BuildTokenssl(t)
 	for _, c := range []struct {
 		args []string
 		want string
@@ -493,7 +398,7 @@ func TestOpsBadServiceFlags(t *testing.T) {
 		{[]string{"server", "-log-level", "loud"}, "tokenssl: server: -log-level must be debug, info, warn or error, not \"loud\"\n"},
 		{[]string{"server", "-forward", "127.0.0.1:1", "-www"}, "tokenssl: server: -forward and -www exclude each other\n"},
 	} {
-		cmd := exec.Command(bin, c.args...)
+		cmd := cliCommand(t, nil, c.args...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"testing"
@@ -42,41 +43,43 @@ func startOurServer(t *testing.T, ns *interop.Namespace, config *ssl.Config, mod
 	}
 	t.Cleanup(func() { ln.Close() })
 	s := &ourServer{Addr: ln.Addr().String(), States: make(chan ssl.ConnectionState, 64), Errs: make(chan error, 64), Final: make(chan ssl.ConnectionState, 64)}
-	go func() {
-		for {
-			raw, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				raw.SetDeadline(time.Now().Add(30 * time.Second))
-				c := ssl.Server(raw, config)
-				defer c.Close()
-				if err := c.Handshake(); err != nil {
-					s.Errs <- err
+	acceptEach(ln, func(raw net.Conn) {
+		raw.SetDeadline(time.Now().Add(30 * time.Second))
+		c := ssl.Server(raw, config)
+		defer c.Close()
+		if err := c.Handshake(); err != nil {
+			s.Errs <- err
+			return
+		}
+		s.States <- c.ConnectionState()
+		defer func() { s.Final <- c.ConnectionState() }()
+		switch mode {
+		case echoUntilEOF:
+			io.Copy(c, c)
+		case answerRequest:
+			var req []byte
+			buf := make([]byte, 4096)
+			for !bytes.Contains(req, []byte("\r\n\r\n")) {
+				n, err := c.Read(buf)
+				req = append(req, buf[:n]...)
+				if err != nil {
 					return
 				}
-				s.States <- c.ConnectionState()
-				defer func() { s.Final <- c.ConnectionState() }()
-				switch mode {
-				case echoUntilEOF:
-					io.Copy(c, c)
-				case answerRequest:
-					var req []byte
-					buf := make([]byte, 4096)
-					for !bytes.Contains(req, []byte("\r\n\r\n")) {
-						n, err := c.Read(buf)
-						req = append(req, buf[:n]...)
-						if err != nil {
-							return
-						}
-					}
-					c.Write(req)
-				}
-			}()
+			}
+			c.Write(req)
 		}
-	}()
+	})
 	return s
+}
+
+// nsTokenssl runs `tokenssl cmd -listen ADDR args...` in ns on a free
+// port and waits for its "listening on" line; the error says why it did
+// not come.
+func nsTokenssl(t *testing.T, ns *interop.Namespace, opts interop.ProcOptions, cmd string, args ...string) (*interop.Proc, string, error) {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", ns.FreePort(t))
+	p := ns.Start(t, opts, interop.BuildTokenssl(t), append([]string{cmd, "-listen", addr}, args...)...)
+	return p, addr, p.WaitOutput("listening on", 20*time.Second)
 }
 
 // next returns the next handshake outcome of the server.

@@ -33,7 +33,7 @@ type roundRobin struct {
 	next     atomic.Int64
 	mu       sync.Mutex
 	chosen   []int // backend index of each connection, in order
-	wg       sync.WaitGroup
+	wg       *sync.WaitGroup
 }
 
 func newRoundRobin(t testing.TB, backends ...string) *roundRobin {
@@ -42,36 +42,26 @@ func newRoundRobin(t testing.TB, backends ...string) *roundRobin {
 		t.Fatal(err)
 	}
 	p := &roundRobin{ln: ln, backends: backends}
-	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			i := int(p.next.Add(1)-1) % len(backends)
-			p.mu.Lock()
-			p.chosen = append(p.chosen, i)
-			p.mu.Unlock()
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				defer c.Close()
-				up, err := net.Dial("tcp", backends[i])
-				if err != nil {
-					return
-				}
-				defer up.Close()
-				done := make(chan struct{})
-				go func() { io.Copy(up, c); up.(*net.TCPConn).CloseWrite(); close(done) }()
-				io.Copy(c, up)
-				c.(*net.TCPConn).CloseWrite()
-				<-done
-			}()
+	// The tests connect one at a time, so the order of the handlers is
+	// the order of the connections.
+	p.wg = acceptEach(ln, func(c net.Conn) {
+		defer c.Close()
+		i := int(p.next.Add(1)-1) % len(backends)
+		p.mu.Lock()
+		p.chosen = append(p.chosen, i)
+		p.mu.Unlock()
+		up, err := net.Dial("tcp", backends[i])
+		if err != nil {
+			return
 		}
-	}()
+		defer up.Close()
+		done := make(chan struct{})
+		go func() { io.Copy(up, c); up.(*net.TCPConn).CloseWrite(); close(done) }()
+		io.Copy(c, up)
+		c.(*net.TCPConn).CloseWrite()
+		<-done
+	})
+	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
 	return p
 }
 
@@ -280,27 +270,24 @@ func BenchmarkRedisResumption(b *testing.B) {
 		b.Fatal(err)
 	}
 	swSealer, _ := token.NewAESGCMSealer(fleetKey)
+	// redisCache makes a cache on srv whose entries sealer seals.
+	redisCache := func(sealer token.Sealer) func() ssl.SessionCache {
+		return func() ssl.SessionCache {
+			c, err := rediscache.New(srv.URL(), rediscache.Options{Sealer: sealer, Logf: b.Logf})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { c.Close() })
+			return c
+		}
+	}
 	caches := []struct {
 		name string
 		make func() ssl.SessionCache
 	}{
 		{"memory", func() ssl.SessionCache { return ssl.NewLRUSessionCache(0, time.Hour) }},
-		{"redis-key-in-software", func() ssl.SessionCache {
-			c, err := rediscache.New(srv.URL(), rediscache.Options{Sealer: swSealer, Logf: b.Logf})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { c.Close() })
-			return c
-		}},
-		{"redis-key-on-token", func() ssl.SessionCache {
-			c, err := rediscache.New(srv.URL(), rediscache.Options{Sealer: hwSealer, Logf: b.Logf})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { c.Close() })
-			return c
-		}},
+		{"redis-key-in-software", redisCache(swSealer)},
+		{"redis-key-on-token", redisCache(hwSealer)},
 	}
 	var memRate float64
 	for _, cs := range caches {

@@ -114,58 +114,34 @@ func rsaSuites() []uint16 {
 	return out
 }
 
-// pipePair runs one client/server handshake and an echo over loopback.
+// pipePair runs one client/server handshake over loopback (connect) and
+// an echo of data; it returns the states of both ends and the first error.
 func pipePair(t testing.TB, cc, sc *ssl.Config, data []byte) (ssl.ConnectionState, ssl.ConnectionState, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	client, server, err, serr := connect(t, cc, sc, nil)
+	if err == nil {
+		err = serr
+	}
 	if err != nil {
-		t.Fatal(err)
+		return ssl.ConnectionState{}, ssl.ConnectionState{}, err
 	}
-	defer ln.Close()
-	type result struct {
-		st  ssl.ConnectionState
-		err error
-	}
-	done := make(chan result, 1)
+	cst, sst := client.ConnectionState(), server.ConnectionState()
+	echoed := make(chan error, 1)
 	go func() {
-		raw, err := ln.Accept()
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		raw.SetDeadline(time.Now().Add(30 * time.Second))
-		s := ssl.Server(raw, sc)
-		defer s.Close()
-		if err := s.Handshake(); err != nil {
-			done <- result{err: err}
-			return
-		}
-		st := s.ConnectionState()
-		_, err = io.Copy(s, s)
-		done <- result{st, err}
+		_, err := io.Copy(server, server)
+		echoed <- err
 	}()
-	raw, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw.SetDeadline(time.Now().Add(30 * time.Second))
-	c := ssl.Client(raw, cc)
-	var cst ssl.ConnectionState
-	err = c.Handshake()
-	if err == nil {
-		cst = c.ConnectionState()
-		if _, err = c.Write(data); err == nil {
-			got := make([]byte, len(data))
-			if _, err = io.ReadFull(c, got); err == nil && string(got) != string(data) {
-				err = errors.New("echo mismatch")
-			}
+	if _, err = client.Write(data); err == nil {
+		got := make([]byte, len(data))
+		if _, err = io.ReadFull(client, got); err == nil && string(got) != string(data) {
+			err = errors.New("echo mismatch")
 		}
 	}
-	c.Close()
-	r := <-done
-	if err == nil {
-		err = r.err
+	client.Close()
+	if serr := <-echoed; err == nil {
+		err = serr
 	}
-	return cst, r.st, err
+	server.Close()
+	return cst, sst, err
 }
 
 func TestServerKeyOnSoftHSMEveryRSASuite(t *testing.T) {
@@ -365,16 +341,32 @@ func serveSSL(t testing.TB, config *ssl.Config, handle func(net.Conn)) net.Liste
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
+	acceptEach(ln, func(c net.Conn) { defer c.Close(); handle(c) })
+	return ln
+}
+
+// acceptEach runs handle on each connection ln accepts, each in a
+// goroutine of its own, until ln is closed. The group it returns counts
+// the accepting goroutine and the handlers: Wait after closing ln waits
+// for them all.
+func acceptEach(ln net.Listener, handle func(net.Conn)) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go func() { defer c.Close(); handle(c) }()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				handle(c)
+			}()
 		}
 	}()
-	return ln
+	return &wg
 }
 
 // oneSession is a client session cache that always offers its last

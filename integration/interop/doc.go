@@ -19,7 +19,8 @@
 //
 // EnsureNSS installs the tools (scripts/install-peers.sh) if missing, or
 // skips. NSSDB builds a database from PEM (certutil -N; openssl pkcs12
-// -export; pk12util -i). On Debian no policy change is needed for SSL 3.0,
+// -export; pk12util -i); NSSTrustClientCA adds a CA that selfserv -r -r
+// trusts for client certificates (certutil -t T,,). On Debian no policy change is needed for SSL 3.0,
 // RC4, DES or NULL suites: "-V ssl3:ssl3" plus "-c :XXXX" (hex suite codes)
 // is enough; NSS_IGNORE_SYSTEM_POLICY=1 is set anyway for NSS builds that
 // read a crypto-policies file. The command lines are

@@ -5,6 +5,7 @@ package interop
 import (
 	"bytes"
 	"context"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -127,6 +128,18 @@ func NSSDB(t testing.TB, certPEM, keyPEM []byte, nickname string) string {
 		"-name", nickname, "-out", p12, "-passout", "pass:")
 	runTool(t, 30*time.Second, "pk12util", "-i", p12, "-d", db, "-W", "")
 	return dir
+}
+
+// NSSTrustClientCA adds the CA certificate caDER to the NSS database dir
+// under nickname, trusted to issue client certificates ("T,,"): what
+// selfserv -r -r checks a client's certificate against.
+func NSSTrustClientCA(t testing.TB, dir, nickname string, caDER []byte) {
+	t.Helper()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runTool(t, 30*time.Second, "certutil", "-A", "-d", "sql:"+dir, "-n", nickname, "-t", "T,,", "-a", "-i", caFile)
 }
 
 // NSSServerConfig configures StartNSSServer.
