@@ -162,24 +162,10 @@ func connect(t testing.TB, cc, sc *ssl.Config, rec *recorder) (client, server *s
 	return client, server, cerr, serr
 }
 
-// echo sends data from a to b and back from b to a, concurrently.
+// echo is recordproxy.Echo on two ssl ends.
 func echo(t testing.TB, a, b *ssl.Conn, data []byte) {
 	t.Helper()
-	for _, dir := range [][2]*ssl.Conn{{a, b}, {b, a}} {
-		w, r := dir[0], dir[1]
-		errc := make(chan error, 1)
-		go func() { _, err := w.Write(data); errc <- err }()
-		got := make([]byte, len(data))
-		if _, err := io.ReadFull(r, got); err != nil {
-			t.Fatalf("read: %v", err)
-		}
-		if err := <-errc; err != nil {
-			t.Fatalf("write: %v", err)
-		}
-		if !bytes.Equal(got, data) {
-			t.Fatal("data corrupted in transit")
-		}
-	}
+	recordproxy.Echo(t, a, b, data)
 }
 
 // checkNoSessionObjects asserts the cards left nothing on their tokens.

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenssl/tokenssl/internal/recordproxy"
 	"github.com/tokenssl/tokenssl/internal/ssltest"
 	"github.com/tokenssl/tokenssl/ssl"
 	"github.com/tokenssl/tokenssl/x509legacy"
@@ -261,7 +262,7 @@ func startHostileServer(t *testing.T, config *ssl.Config, report bool) *hostileS
 		t.Fatal(err)
 	}
 	s := &hostileServer{addr: ln.Addr().String(), ln: ln, errs: map[string]chan error{}}
-	s.wg = acceptEach(ln, func(c net.Conn) {
+	s.wg = recordproxy.AcceptEach(ln, func(c net.Conn) {
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(40 * time.Second))
 		sc := c.(*ssl.Conn)
@@ -698,7 +699,7 @@ func TestLoadWithHostileClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	var served, failed atomic.Int64
-	serverWG := acceptEach(ln, func(raw net.Conn) {
+	serverWG := recordproxy.AcceptEach(ln, func(raw net.Conn) {
 		c := ssl.Server(raw, config)
 		defer c.Close()
 		if err := c.Handshake(); err != nil {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenssl/tokenssl/internal/recordproxy"
 	"github.com/tokenssl/tokenssl/internal/ssltest"
 	"github.com/tokenssl/tokenssl/softhsm"
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
@@ -341,32 +342,8 @@ func serveSSL(t testing.TB, config *ssl.Config, handle func(net.Conn)) net.Liste
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	acceptEach(ln, func(c net.Conn) { defer c.Close(); handle(c) })
+	recordproxy.AcceptEach(ln, func(c net.Conn) { defer c.Close(); handle(c) })
 	return ln
-}
-
-// acceptEach runs handle on each connection ln accepts, each in a
-// goroutine of its own, until ln is closed. The group it returns counts
-// the accepting goroutine and the handlers: Wait after closing ln waits
-// for them all.
-func acceptEach(ln net.Listener, handle func(net.Conn)) *sync.WaitGroup {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				handle(c)
-			}()
-		}
-	}()
-	return &wg
 }
 
 // oneSession is a client session cache that always offers its last

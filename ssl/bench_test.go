@@ -11,6 +11,7 @@ import (
 	"net"
 	"testing"
 
+	"github.com/tokenssl/tokenssl/internal/recordproxy"
 	"github.com/tokenssl/tokenssl/ssl/internal/ssl3mac"
 )
 
@@ -125,15 +126,7 @@ func benchListener(b *testing.B, serve func(net.Conn)) (addr string, stop func()
 	if err != nil {
 		b.Fatal(err)
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serve(c)
-		}
-	}()
+	recordproxy.AcceptEach(ln, serve)
 	return ln.Addr().String(), func() { ln.Close() }
 }
 

@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/tokenssl/tokenssl/internal/recordproxy"
 )
 
 // paddedChain is a client certificate whose chain is padded to the
@@ -57,30 +59,17 @@ func sslServer(t testing.TB, config *Config) (string, <-chan error) {
 		t.Fatal(err)
 	}
 	results := make(chan error, 1024)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(30 * time.Second))
-				err := c.(*Conn).Handshake()
-				results <- err
-				if err != nil {
-					return
-				}
-				io.Copy(io.Discard, c) // until the client closes
-			}()
+	wg := recordproxy.AcceptEach(ln, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		err := c.(*Conn).Handshake()
+		results <- err
+		if err != nil {
+			return
 		}
-	}()
+		io.Copy(io.Discard, c) // until the client closes
+	})
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	return ln.Addr().String(), results
 }
 
