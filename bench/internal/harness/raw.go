@@ -141,14 +141,15 @@ func rawBulk(suite uint16, n int) error {
 	return nil
 }
 
-// rawRSADecrypt is the RSA operation of an RSA key exchange: one PKCS#1
-// v1.5 decryption of a 48-byte pre-master secret with the server key.
-func rawRSADecrypt(dec crypto.Decrypter, pub *rsa.PublicKey, n int) error {
+// rsaDecryptOp returns the RSA operation of an RSA key exchange: one
+// PKCS#1 v1.5 decryption of a 48-byte pre-master secret with the server
+// key.
+func rsaDecryptOp(dec crypto.Decrypter, pub *rsa.PublicKey) (func() error, error) {
 	ct, err := rsa.EncryptPKCS1v15(rand.Reader, pub, make([]byte, 48))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for i := 0; i < n; i++ {
+	return func() error {
 		pms, err := dec.Decrypt(rand.Reader, ct, nil)
 		if err != nil {
 			return err
@@ -156,22 +157,25 @@ func rawRSADecrypt(dec crypto.Decrypter, pub *rsa.PublicKey, n int) error {
 		if len(pms) != 48 {
 			return errors.New("raw decrypt: wrong length")
 		}
-	}
-	return nil
+		return nil
+	}, nil
 }
 
-// rawDHE is the public-key work of a DHE_RSA server: one RSA signature of
-// an MD5‖SHA-1 digest and two exponentiations in the server's group with
-// the exponent length the engine uses there (256 bits for group 14,
-// ssl/dh_groups.go dhExponentBits): g^x and Yc^x.
-func rawDHE(signer crypto.Signer, n int) error {
+// dheOp returns the public-key work of a DHE_RSA server: one RSA
+// signature of an MD5‖SHA-1 digest and two exponentiations in the server's
+// group with the exponent length the engine uses there (256 bits for group
+// 14, ssl/dh_groups.go dhExponentBits): g^x and Yc^x.
+func dheOp(signer crypto.Signer) (func() error, error) {
 	group := ssl.RFC3526Group14()
 	digest := make([]byte, 36)
 	rand.Read(digest)
 	limit := new(big.Int).Lsh(big.NewInt(1), 256)
-	peer, _ := rand.Int(rand.Reader, limit)
+	peer, err := rand.Int(rand.Reader, limit)
+	if err != nil {
+		return nil, err
+	}
 	peerY := new(big.Int).Exp(group.G, peer, group.P)
-	for i := 0; i < n; i++ {
+	return func() error {
 		if _, err := signer.Sign(rand.Reader, digest, crypto.MD5SHA1); err != nil {
 			return err
 		}
@@ -182,6 +186,17 @@ func rawDHE(signer crypto.Signer, n int) error {
 		x.Add(x, big.NewInt(2))
 		new(big.Int).Exp(group.G, x, group.P)
 		new(big.Int).Exp(peerY, x, group.P)
+		return nil
+	}, nil
+}
+
+// repeat runs op n times back to back: the raw loop, every operation
+// started on a core that has just done the same.
+func repeat(op func() error, n int) error {
+	for i := 0; i < n; i++ {
+		if err := op(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -59,6 +59,7 @@ const (
 	lnToken    = "token"   // key on SoftHSM (tokenssl only)
 	lnPlain    = "tcp"     // plain TCP echo: the per-connection floor
 	lnPlainHS  = "tcphs"   // plain TCP, a handshake's reads and writes
+	lnRawPing  = "rawping" // a raw operation per one-byte ping (tokenssl only)
 )
 
 // MaybeServe runs the server child and exits if RoleEnv says so; it
@@ -161,6 +162,14 @@ func serve(in io.Reader, out io.Writer) error {
 	}
 	listeners[lnPlainHS] = plainHS
 	go s.acceptFlights(plainHS) // the handshake figures' transport floor
+	if setup.Impl == ImplTokenSSL {
+		ping, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		listeners[lnRawPing] = ping
+		go s.acceptPings(ping)
+	}
 	defer s.closer()
 
 	if setup.CPUProfile != "" {
@@ -406,17 +415,12 @@ func (s *server) command(f []string) ([]int64, error) {
 			op = func() error { return rawBulk(ssl.SSL_RSA_WITH_RC4_128_SHA, n) }
 		case "3des-sha":
 			op = func() error { return rawBulk(ssl.SSL_RSA_WITH_3DES_EDE_CBC_SHA, n) }
-		case "rsa-decrypt":
-			op = func() error { return rawRSADecrypt(s.key, &s.key.PublicKey, n) }
-		case "c-decrypt":
-			if s.token == nil {
-				return nil, errors.New("no token")
-			}
-			op = func() error { return rawRSADecrypt(s.token, s.tokPub, n) }
-		case "dhe":
-			op = func() error { return rawDHE(s.key, n) }
 		default:
-			return nil, fmt.Errorf("unknown raw operation %q", f[1])
+			one, err := s.rawOp(f[1])
+			if err != nil {
+				return nil, err
+			}
+			op = func() error { return repeat(one, n) }
 		}
 		u0, s0 := cpuNanos()
 		if err := op(); err != nil {
@@ -426,6 +430,77 @@ func (s *server) command(f []string) ([]int64, error) {
 		return []int64{u1 - u0, s1 - s0}, nil
 	}
 	return nil, fmt.Errorf("unknown command %q", f[0])
+}
+
+// rawOp prepares one raw public-key operation of the given kind (its
+// inputs made once, outside what is measured).
+func (s *server) rawOp(kind string) (func() error, error) {
+	switch kind {
+	case "rsa-decrypt":
+		return rsaDecryptOp(s.key, &s.key.PublicKey)
+	case "c-decrypt":
+		if s.token == nil {
+			return nil, errors.New("no token")
+		}
+		return rsaDecryptOp(s.token, s.tokPub)
+	case "dhe":
+		return dheOp(s.key)
+	}
+	return nil, fmt.Errorf("unknown raw operation %q", kind)
+}
+
+// pingKinds are the raw operations the ping listener runs, indexed by the
+// byte that asks for one; 0 asks for none (the ping's own floor).
+var pingKinds = []string{"", "rsa-decrypt", "c-decrypt", "dhe"}
+
+// pingCode is the byte that asks the ping listener for kind.
+func pingCode(kind string) (byte, error) {
+	for i, k := range pingKinds {
+		if k == kind {
+			return byte(i), nil
+		}
+	}
+	return 0, fmt.Errorf("no ping code for raw operation %q", kind)
+}
+
+// acceptPings serves the idle-interleaved raw baseline: for each byte a
+// client sends, the raw operation it names (pingKinds) once, then a
+// one-byte answer (0, or 1 and close on error). The core idles between
+// operations for a loopback round trip, as it does between a sequential
+// client's handshake flights, where the raw loop keeps it busy.
+func (s *server) acceptPings(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			ops := map[byte]func() error{0: func() error { return nil }}
+			var b [1]byte
+			for {
+				if _, err := io.ReadFull(c, b[:]); err != nil {
+					return
+				}
+				op, ok := ops[b[0]]
+				if !ok && int(b[0]) < len(pingKinds) {
+					if op, err = s.rawOp(pingKinds[b[0]]); err == nil {
+						ops[b[0]], ok = op, true
+					}
+				}
+				if ok && op() != nil {
+					ok = false
+				}
+				if !ok {
+					c.Write([]byte{1})
+					return
+				}
+				if _, err := c.Write([]byte{0}); err != nil {
+					return
+				}
+			}
+		}()
+	}
 }
 
 // cpuNanos is this process's user and system CPU time, all threads
