@@ -106,7 +106,11 @@ func serve(in io.Reader, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	listeners := map[string]net.Listener{}
+	// What each listener serves, by name.
+	serves := map[string]func(net.Listener){
+		lnPlain:   func(ln net.Listener) { s.accept(ln, true, func(c net.Conn) net.Conn { return c }) }, // the bulk figures' transport floor
+		lnPlainHS: s.acceptFlights,                                                                      // the handshake figures' transport floor
+	}
 	switch setup.Impl {
 	case ImplTokenSSL:
 		cert := ssl.Certificate{Certificate: [][]byte{setup.CertDER}, PrivateKey: s.key, Leaf: leaf}
@@ -123,14 +127,11 @@ func serve(in io.Reader, out io.Writer) error {
 			configs[lnToken] = &ssl.Config{Certificates: []ssl.Certificate{tc}, CipherSuites: suites}
 		}
 		for name, cfg := range configs {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return err
+			serves[name] = func(ln net.Listener) {
+				s.accept(ln, name != lnNoCache, func(c net.Conn) net.Conn { return ssl.Server(c, cfg) })
 			}
-			cfg := cfg
-			listeners[name] = ln
-			go s.accept(ln, name != lnNoCache, func(c net.Conn) net.Conn { return ssl.Server(c, cfg) })
 		}
+		serves[lnRawPing] = s.acceptPings
 	case ImplStdTLS:
 		cert := tls.Certificate{Certificate: [][]byte{setup.CertDER}, PrivateKey: s.key, Leaf: leaf}
 		base := &tls.Config{Certificates: []tls.Certificate{cert},
@@ -139,36 +140,21 @@ func serve(in io.Reader, out io.Writer) error {
 		noCache := base.Clone()
 		noCache.SessionTicketsDisabled = true
 		for name, cfg := range map[string]*tls.Config{lnSoftware: base, lnNoCache: noCache} {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return err
+			serves[name] = func(ln net.Listener) {
+				s.accept(ln, name != lnNoCache, func(c net.Conn) net.Conn { return tls.Server(c, cfg) })
 			}
-			cfg := cfg
-			listeners[name] = ln
-			go s.accept(ln, name != lnNoCache, func(c net.Conn) net.Conn { return tls.Server(c, cfg) })
 		}
 	default:
 		return fmt.Errorf("unknown implementation %q", setup.Impl)
 	}
-	plain, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	listeners[lnPlain] = plain
-	go s.accept(plain, true, func(c net.Conn) net.Conn { return c }) // the bulk figures' transport floor
-	plainHS, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	listeners[lnPlainHS] = plainHS
-	go s.acceptFlights(plainHS) // the handshake figures' transport floor
-	if setup.Impl == ImplTokenSSL {
-		ping, err := net.Listen("tcp", "127.0.0.1:0")
+	listeners := map[string]net.Listener{}
+	for name, serve := range serves {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
 		}
-		listeners[lnRawPing] = ping
-		go s.acceptPings(ping)
+		listeners[name] = ln
+		go serve(ln)
 	}
 	defer s.closer()
 
@@ -268,31 +254,41 @@ func (s *server) openToken(t *tokenSetup) (ssl.Certificate, error) {
 // allocation, GC and idle heap figures) for the handler's bulk buffer; on
 // the idle listener it never grows.
 func (s *server) accept(ln net.Listener, grow bool, wrap func(net.Conn) net.Conn) {
+	s.serveEach(ln, func(raw net.Conn) {
+		c := wrap(&countingConn{Conn: raw, n: &s.io})
+		defer c.Close()
+		buf := make([]byte, 256)
+		for {
+			n, err := c.Read(buf)
+			if n > 0 {
+				if _, werr := c.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if grow && n == len(buf) && n < 32<<10 {
+				buf = make([]byte, 32<<10)
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+}
+
+// serveEach accepts connections on ln until it is closed and serves each
+// with handle in a goroutine of its own, counted in s.active meanwhile
+// (waitIdle), and closed after.
+func (s *server) serveEach(ln net.Listener, handle func(net.Conn)) {
 	for {
-		raw, err := ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
 		s.active.Add(1)
 		go func() {
 			defer s.active.Add(-1)
-			c := wrap(&countingConn{Conn: raw, n: &s.io})
 			defer c.Close()
-			buf := make([]byte, 256)
-			for {
-				n, err := c.Read(buf)
-				if n > 0 {
-					if _, werr := c.Write(buf[:n]); werr != nil {
-						return
-					}
-				}
-				if grow && n == len(buf) && n < 32<<10 {
-					buf = make([]byte, 32<<10)
-				}
-				if err != nil {
-					return
-				}
-			}
+			handle(c)
 		}()
 	}
 }
@@ -304,31 +300,22 @@ func (s *server) accept(ln net.Listener, grow bool, wrap func(net.Conn) net.Conn
 // flight, the final read of EOF, close) with no cryptography: what no
 // handshake avoids.
 func (s *server) acceptFlights(ln net.Listener) {
-	for {
-		raw, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		s.active.Add(1)
-		go func() {
-			defer s.active.Add(-1)
-			c := &countingConn{Conn: raw, n: &s.io}
-			defer c.Close()
-			buf := make([]byte, 4096)
-			for {
-				n, err := c.Read(buf)
-				if n >= 2 {
-					size := int(buf[0])<<8 | int(buf[1])
-					if _, err := c.Write(make([]byte, min(size, 1<<16))); err != nil {
-						return
-					}
-				}
-				if err != nil {
+	s.serveEach(ln, func(raw net.Conn) {
+		c := &countingConn{Conn: raw, n: &s.io}
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if n >= 2 {
+				size := int(buf[0])<<8 | int(buf[1])
+				if _, err := c.Write(make([]byte, min(size, 1<<16))); err != nil {
 					return
 				}
 			}
-		}()
-	}
+			if err != nil {
+				return
+			}
+		}
+	})
 }
 
 // ioCounts counts what the server's connections ask of their transport:
@@ -469,38 +456,32 @@ func pingCode(kind string) (byte, error) {
 // operations for a loopback round trip, as it does between a sequential
 // client's handshake flights, where the raw loop keeps it busy.
 func (s *server) acceptPings(ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer c.Close()
-			ops := map[byte]func() error{0: func() error { return nil }}
-			var b [1]byte
-			for {
-				if _, err := io.ReadFull(c, b[:]); err != nil {
-					return
-				}
-				op, ok := ops[b[0]]
-				if !ok && int(b[0]) < len(pingKinds) {
-					if op, err = s.rawOp(pingKinds[b[0]]); err == nil {
-						ops[b[0]], ok = op, true
-					}
-				}
-				if ok && op() != nil {
-					ok = false
-				}
-				if !ok {
-					c.Write([]byte{1})
-					return
-				}
-				if _, err := c.Write([]byte{0}); err != nil {
-					return
+	s.serveEach(ln, func(c net.Conn) {
+		ops := map[byte]func() error{0: func() error { return nil }}
+		var b [1]byte
+		for {
+			if _, err := io.ReadFull(c, b[:]); err != nil {
+				return
+			}
+			op, ok := ops[b[0]]
+			if !ok && int(b[0]) < len(pingKinds) {
+				var err error
+				if op, err = s.rawOp(pingKinds[b[0]]); err == nil {
+					ops[b[0]], ok = op, true
 				}
 			}
-		}()
-	}
+			if ok && op() != nil {
+				ok = false
+			}
+			if !ok {
+				c.Write([]byte{1})
+				return
+			}
+			if _, err := c.Write([]byte{0}); err != nil {
+				return
+			}
+		}
+	})
 }
 
 // cpuNanos is this process's user and system CPU time, all threads
