@@ -214,3 +214,20 @@ func TestPingListener(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestBulkWorkAcrossCalls runs the echo handler's cipher+MAC work the way
+// workConn does, a read's worth at a time, sizes not multiples of a
+// record: the keys and sequence numbers carry over and every MAC checks.
+func TestBulkWorkAcrossCalls(t *testing.T) {
+	for kind, suite := range bulkSuites {
+		work, err := bulkWork(suite)
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		for _, n := range []int{1, 0, 16383, 16385, 32768, 7} {
+			if err := work(n); err != nil {
+				t.Errorf("%s: %d bytes: %v", kind, n, err)
+			}
+		}
+	}
+}

@@ -80,6 +80,17 @@ func (m *ssl3MAC) sum(dst []byte, seq uint64, typ uint8, content []byte) []byte 
 // (with CBC padding for 3DES) — the cipher and MAC of both directions with
 // no framing, buffering or system calls.
 func rawBulk(suite uint16, n int) error {
+	work, err := bulkWork(suite)
+	if err != nil {
+		return err
+	}
+	return work(n)
+}
+
+// bulkWork returns rawBulk's work for suite as a function of the byte
+// count, with its keys and sequence numbers kept from call to call: what
+// the plain-TCP echo with the raw cipher+MAC in its handler runs per read.
+func bulkWork(suite uint16) (func(n int) error, error) {
 	const rec = 16384
 	data := make([]byte, rec)
 	buf := make([]byte, 0, rec+64)
@@ -102,14 +113,14 @@ func rawBulk(suite uint16, n int) error {
 		rand.Read(iv)
 		blk, err := des.NewTripleDESCipher(key)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		// Two independent chains, like the two directions of a connection.
 		enc := cipher.NewCBCEncrypter(blk, iv)
 		dec := cipher.NewCBCDecrypter(blk, iv)
 		encrypt, decrypt = enc.CryptBlocks, dec.CryptBlocks
 	default:
-		return fmt.Errorf("raw bulk: suite %#04x not measured", suite)
+		return nil, fmt.Errorf("raw bulk: suite %#04x not measured", suite)
 	}
 	cbc := suite == ssl.SSL_RSA_WITH_3DES_EDE_CBC_SHA
 	seal := func(seq uint64, plain []byte) []byte {
@@ -123,22 +134,25 @@ func rawBulk(suite uint16, n int) error {
 		encrypt(out, out)
 		return out
 	}
-	for seq := uint64(0); n > 0; seq++ {
-		chunk := data[:min(rec, n)]
-		n -= len(chunk)
-		// Outbound work (MAC, pad, encrypt), then inbound work on the
-		// same bytes (decrypt, check the MAC): each byte once each way.
-		ct := seal(seq, chunk)
-		decrypt(ct, ct)
-		body := len(ct) - 20
-		if cbc {
-			body = len(ct) - int(ct[len(ct)-1]) - 1 - 20
+	var seq uint64
+	return func(n int) error {
+		for ; n > 0; seq++ {
+			chunk := data[:min(rec, n)]
+			n -= len(chunk)
+			// Outbound work (MAC, pad, encrypt), then inbound work on the
+			// same bytes (decrypt, check the MAC): each byte once each way.
+			ct := seal(seq, chunk)
+			decrypt(ct, ct)
+			body := len(ct) - 20
+			if cbc {
+				body = len(ct) - int(ct[len(ct)-1]) - 1 - 20
+			}
+			if body < 0 || subtle.ConstantTimeCompare(inMAC.sum(macBuf[:0], seq, 23, ct[:body]), ct[body:body+20]) != 1 {
+				return errors.New("raw bulk: MAC mismatch (the raw loop is wrong)")
+			}
 		}
-		if body < 0 || subtle.ConstantTimeCompare(inMAC.sum(macBuf[:0], seq, 23, ct[:body]), ct[body:body+20]) != 1 {
-			return errors.New("raw bulk: MAC mismatch (the raw loop is wrong)")
-		}
-	}
-	return nil
+		return nil
+	}, nil
 }
 
 // rsaDecryptOp returns the RSA operation of an RSA key exchange: one

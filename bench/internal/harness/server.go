@@ -60,7 +60,13 @@ const (
 	lnPlain    = "tcp"     // plain TCP echo: the per-connection floor
 	lnPlainHS  = "tcphs"   // plain TCP, a handshake's reads and writes
 	lnRawPing  = "rawping" // a raw operation per one-byte ping (tokenssl only)
+	// lnPlainWork+KIND: plain TCP echo running raw bulk KIND (rc4-sha,
+	// 3des-sha) on what it reads (tokenssl only).
+	lnPlainWork = "tcp+"
 )
+
+// bulkSuites are the bulk figures' suites by raw kind.
+var bulkSuites = map[string]uint16{"rc4-sha": ssl.SSL_RSA_WITH_RC4_128_SHA, "3des-sha": ssl.SSL_RSA_WITH_3DES_EDE_CBC_SHA}
 
 // MaybeServe runs the server child and exits if RoleEnv says so; it
 // returns at once otherwise. Call it first in main (or TestMain).
@@ -132,6 +138,11 @@ func serve(in io.Reader, out io.Writer) error {
 			}
 		}
 		serves[lnRawPing] = s.acceptPings
+		for kind, suite := range bulkSuites {
+			serves[lnPlainWork+kind] = func(ln net.Listener) {
+				s.accept(ln, true, func(c net.Conn) net.Conn { return &workConn{Conn: c, suite: suite} })
+			}
+		}
 	case ImplStdTLS:
 		cert := tls.Certificate{Certificate: [][]byte{setup.CertDER}, PrivateKey: s.key, Leaf: leaf}
 		base := &tls.Config{Certificates: []tls.Certificate{cert},
@@ -345,6 +356,31 @@ func (c *countingConn) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// workConn is a plain TCP connection that runs the raw cipher+MAC of its
+// suite (bulkWork) on every byte it reads: an echo over it costs the
+// server the cryptography and the system calls of a record layer, with no
+// record layer, and keeps a core as busy per MiB as one.
+type workConn struct {
+	net.Conn
+	suite uint16
+	work  func(int) error
+}
+
+func (c *workConn) Read(b []byte) (int, error) {
+	if c.work == nil {
+		w, err := bulkWork(c.suite)
+		if err != nil {
+			return 0, err
+		}
+		c.work = w
+	}
+	n, err := c.Conn.Read(b)
+	if werr := c.work(n); err == nil {
+		err = werr
+	}
+	return n, err
+}
+
 var errQuit = errors.New("quit")
 
 // command runs one control command and returns its number:
@@ -397,12 +433,9 @@ func (s *server) command(f []string) ([]int64, error) {
 			return nil, err
 		}
 		var op func() error
-		switch f[1] {
-		case "rc4-sha":
-			op = func() error { return rawBulk(ssl.SSL_RSA_WITH_RC4_128_SHA, n) }
-		case "3des-sha":
-			op = func() error { return rawBulk(ssl.SSL_RSA_WITH_3DES_EDE_CBC_SHA, n) }
-		default:
+		if suite, ok := bulkSuites[f[1]]; ok {
+			op = func() error { return rawBulk(suite, n) }
+		} else {
 			one, err := s.rawOp(f[1])
 			if err != nil {
 				return nil, err
