@@ -11,6 +11,7 @@ package harness
 
 import (
 	"bufio"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
@@ -931,17 +932,54 @@ func pingedNote(s samples, d map[string][]meas, hs, what string) string {
 		ratio(s[hs], s[vPinged]), what, median(s[vPinged])/1e3, cpuSplit(d[vPinged]), median(floor)/1e3, spread(s[hs], s[vPinged]))
 }
 
-// hsRounds runs the rounds of a handshake figure: order's variants, the
-// idle-interleaved raw baseline of rawKind (vPinged) too when conc is 1
-// and rawKind is set, and folds the pings' floor into d[vPing].
+// vRawBusy is the raw loop of a loaded figure run while a goroutine of
+// this process signs without pause: under load the client runs beside the
+// server's big-number work (never more than that), so if a busy second
+// core slowed that work (virtual cores may share a physical core or a
+// clock budget on the host), this baseline would show it where the plain
+// raw loop, run with the other core idle, does not.
+const vRawBusy = "raw, neighbour busy"
+
+// rawBusy is m.raw with a goroutine of this process signing until it
+// returns.
+func (m *measurer) rawBusy(kind string, n int, div float64) (meas, error) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		digest := make([]byte, 36)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				rsa.SignPKCS1v15(nil, m.pki.caKey, crypto.MD5SHA1, digest)
+			}
+		}
+	}()
+	x, err := m.raw(kind, n, div)
+	close(stop)
+	<-done
+	return x, err
+}
+
+// hsRounds runs the rounds of a handshake figure: order's variants and,
+// when rawKind is set, the raw baseline of the figure's condition: the
+// idle-interleaved one (vPinged) when conc is 1, with the pings' floor in
+// d[vPing]; the raw loop beside a busy core (vRawBusy) when loaded.
 func (m *measurer) hsRounds(order []string, rawKind string, n, conc int, run func(v string) (meas, error)) (samples, map[string][]meas, error) {
-	if conc <= 1 && rawKind != "" {
+	switch {
+	case rawKind != "" && conc <= 1:
 		order = append(order, vPinged)
+	case rawKind != "":
+		order = append(order, vRawBusy)
 	}
 	floor := map[string][]meas{}
 	s, d, err := m.rounds(order, func(v string) (meas, error) {
-		if v == vPinged {
+		switch v {
+		case vPinged:
 			return m.pingedVariant(rawKind, n, floor)
+		case vRawBusy:
+			return m.rawBusy(rawKind, n, float64(n))
 		}
 		return run(v)
 	})
@@ -954,6 +992,10 @@ func (m *measurer) hsRounds(order []string, rawKind string, n, conc int, run fun
 // condition formats what a handshake figure's condition adds: against the
 // pinged raw baseline when sequential, the load when loaded.
 func condition(s samples, d map[string][]meas, hs, what string, conc int) string {
+	if conc > 1 && len(d[vRawBusy]) > 0 {
+		return fmt.Sprintf("%s; %.2f× %s in a raw loop with the other core busy (a goroutine of the client process signing: %.0f µs; %s), per-round %s",
+			loadSplit(d[hs]), ratio(s[hs], s[vRawBusy]), what, median(s[vRawBusy])/1e3, cpuSplit(d[vRawBusy]), spread(s[hs], s[vRawBusy]))
+	}
 	if conc > 1 {
 		return loadSplit(d[hs])
 	}
