@@ -1248,12 +1248,31 @@ func (c *Conn) HandshakeContext(ctx context.Context) (ret error) {
 	if c.handshakeComplete.Load() {
 		return nil
 	}
-	if timeout := c.config.handshakeTimeout(); timeout > 0 {
+	timeout := c.config.handshakeTimeout()
+	if timeout > 0 && ctx.Done() == nil {
+		// The usual case (Handshake, a first Read or Write): a parent
+		// that never ends, so one timer is the whole abort; the general
+		// path's context, cancel registration and AfterFunc cost a
+		// resumed handshake over a quarter of its CPU outside system
+		// calls (go run ./bench/cmd/sslbench -only resume -cpuprofile).
+		hc := &handshakeCtx{Context: ctx, deadline: time.Now().Add(timeout)}
+		t := time.AfterFunc(timeout, func() {
+			hc.end(context.DeadlineExceeded)
+			c.conn.Close()
+		})
+		defer func() {
+			if !t.Stop() {
+				ret = fmt.Errorf("ssl: handshake aborted: %w", context.DeadlineExceeded)
+			}
+			hc.end(context.Canceled)
+		}()
+		ctx = hc
+	} else if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	if ctx.Done() != nil {
+	if _, ok := ctx.(*handshakeCtx); !ok && ctx.Done() != nil {
 		// Abort by closing the connection; context.AfterFunc costs no
 		// goroutine per handshake. stop runs before cancel (defers are
 		// last in, first out), so a completed handshake is never aborted.
@@ -1287,6 +1306,52 @@ func (c *Conn) HandshakeContext(ctx context.Context) (ret error) {
 		c.handshakeErr = errors.New("ssl: internal error: handshake should have had a result")
 	}
 	return c.handshakeErr
+}
+
+// handshakeCtx is the context of a handshake bounded by
+// Config.HandshakeTimeout under a parent that never ends: what callbacks
+// see through ClientHelloInfo.Context and CertificateRequestInfo.Context
+// (the deadline; Done and Err as context.WithTimeout's would be, ended
+// when the handshake returns), with its Done channel made only if one asks.
+type handshakeCtx struct {
+	context.Context // the parent, for Value
+	deadline        time.Time
+	mu              sync.Mutex
+	done            chan struct{}
+	err             error
+}
+
+func (h *handshakeCtx) Deadline() (time.Time, bool) { return h.deadline, true }
+
+func (h *handshakeCtx) Done() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done == nil {
+		h.done = make(chan struct{})
+		if h.err != nil {
+			close(h.done)
+		}
+	}
+	return h.done
+}
+
+func (h *handshakeCtx) Err() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.err
+}
+
+// end ends the context with err; the first end wins.
+func (h *handshakeCtx) end(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return
+	}
+	h.err = err
+	if h.done != nil {
+		close(h.done)
+	}
 }
 
 // ConnectionState returns details about the connection.

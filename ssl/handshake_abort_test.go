@@ -42,3 +42,64 @@ func TestHandshakeAbortedByContextOrTimeout(t *testing.T) {
 		})
 	}
 }
+
+// The context a handshake's callbacks see carries Config.HandshakeTimeout
+// whether the caller's context can end or not (the two are built
+// differently), is live during the handshake and canceled after it.
+func TestHandshakeCallbackContext(t *testing.T) {
+	const timeout = time.Minute
+	for _, tc := range []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+	}{
+		{"background", func() (context.Context, context.CancelFunc) { return context.Background(), func() {} }},
+		{"cancelable", func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := serverConfig(t)
+			sc.HandshakeTimeout = timeout
+			var seen context.Context
+			var deadline time.Time
+			var hasDeadline bool
+			var during error
+			sc.GetConfigForClient = func(info *ClientHelloInfo) (*Config, error) {
+				seen = info.Context()
+				deadline, hasDeadline = seen.Deadline()
+				during = seen.Err()
+				return nil, nil
+			}
+			craw, sraw := tcpPair(t)
+			client, server := Client(craw, clientConfig(t)), Server(sraw, sc)
+			defer client.Close()
+			defer server.Close()
+			ctx, cancel := tc.ctx()
+			defer cancel()
+			start := time.Now()
+			errc := make(chan error, 1)
+			go func() { errc <- client.Handshake() }()
+			if err := server.HandshakeContext(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			if !hasDeadline || deadline.Before(start.Add(timeout)) || deadline.After(time.Now().Add(timeout)) {
+				t.Errorf("callback context deadline %v (set %v), want start + %v", deadline, hasDeadline, timeout)
+			}
+			if during != nil {
+				t.Errorf("callback context ended during the handshake: %v", during)
+			}
+			if seen == nil {
+				t.Fatal("GetConfigForClient not called")
+			}
+			select {
+			case <-seen.Done():
+			default:
+				t.Error("callback context not done after the handshake")
+			}
+			if !errors.Is(seen.Err(), context.Canceled) {
+				t.Errorf("callback context after the handshake: %v, want %v", seen.Err(), context.Canceled)
+			}
+		})
+	}
+}

@@ -4,7 +4,7 @@
 // (this binary re-executed) and the client in this one. See
 // bench/internal/harness.
 //
-//	go run ./bench/cmd/sslbench [-quick] [-rounds 5] [-only bulk,handshake] [-cpuprofile cpu.out -memprofile mem.out]
+//	go run ./bench/cmd/sslbench [-quick] [-rounds 5] [-load 2] [-only bulk,handshake,handshake-loaded] [-cpuprofile cpu.out -memprofile mem.out]
 package main
 
 import (
@@ -31,6 +31,7 @@ func main() {
 	flag.IntVar(&o.TokenHS, "token-handshakes", o.TokenHS, "handshakes with the key on SoftHSM per sample")
 	flag.IntVar(&o.DHEHS, "dhe-handshakes", o.DHEHS, "DHE_RSA handshakes per sample")
 	flag.IntVar(&o.IdleConns, "idle-conns", o.IdleConns, "idle connections per heap sample")
+	flag.IntVar(&o.Load, "load", o.Load, "clients at once in the loaded handshake figures")
 	only := flag.String("only", strings.Join(harness.AllFigures, ","), "figures to measure")
 	cpuProf := flag.String("cpuprofile", "", "write the tokenssl server's CPU profile to `file`")
 	memProf := flag.String("memprofile", "", "write the tokenssl server's allocation profile to `file` at exit")

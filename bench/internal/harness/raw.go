@@ -80,6 +80,17 @@ func (m *ssl3MAC) sum(dst []byte, seq uint64, typ uint8, content []byte) []byte 
 // (with CBC padding for 3DES) — the cipher and MAC of both directions with
 // no framing, buffering or system calls.
 func rawBulk(suite uint16, n int) error {
+	work, err := bulkWork(suite)
+	if err != nil {
+		return err
+	}
+	return work(n)
+}
+
+// bulkWork returns rawBulk's work for suite as a function of the byte
+// count, with its keys and sequence numbers kept from call to call: what
+// the plain-TCP echo with the raw cipher+MAC in its handler runs per read.
+func bulkWork(suite uint16) (func(n int) error, error) {
 	const rec = 16384
 	data := make([]byte, rec)
 	buf := make([]byte, 0, rec+64)
@@ -102,14 +113,14 @@ func rawBulk(suite uint16, n int) error {
 		rand.Read(iv)
 		blk, err := des.NewTripleDESCipher(key)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		// Two independent chains, like the two directions of a connection.
 		enc := cipher.NewCBCEncrypter(blk, iv)
 		dec := cipher.NewCBCDecrypter(blk, iv)
 		encrypt, decrypt = enc.CryptBlocks, dec.CryptBlocks
 	default:
-		return fmt.Errorf("raw bulk: suite %#04x not measured", suite)
+		return nil, fmt.Errorf("raw bulk: suite %#04x not measured", suite)
 	}
 	cbc := suite == ssl.SSL_RSA_WITH_3DES_EDE_CBC_SHA
 	seal := func(seq uint64, plain []byte) []byte {
@@ -123,32 +134,36 @@ func rawBulk(suite uint16, n int) error {
 		encrypt(out, out)
 		return out
 	}
-	for seq := uint64(0); n > 0; seq++ {
-		chunk := data[:min(rec, n)]
-		n -= len(chunk)
-		// Outbound work (MAC, pad, encrypt), then inbound work on the
-		// same bytes (decrypt, check the MAC): each byte once each way.
-		ct := seal(seq, chunk)
-		decrypt(ct, ct)
-		body := len(ct) - 20
-		if cbc {
-			body = len(ct) - int(ct[len(ct)-1]) - 1 - 20
+	var seq uint64
+	return func(n int) error {
+		for ; n > 0; seq++ {
+			chunk := data[:min(rec, n)]
+			n -= len(chunk)
+			// Outbound work (MAC, pad, encrypt), then inbound work on the
+			// same bytes (decrypt, check the MAC): each byte once each way.
+			ct := seal(seq, chunk)
+			decrypt(ct, ct)
+			body := len(ct) - 20
+			if cbc {
+				body = len(ct) - int(ct[len(ct)-1]) - 1 - 20
+			}
+			if body < 0 || subtle.ConstantTimeCompare(inMAC.sum(macBuf[:0], seq, 23, ct[:body]), ct[body:body+20]) != 1 {
+				return errors.New("raw bulk: MAC mismatch (the raw loop is wrong)")
+			}
 		}
-		if body < 0 || subtle.ConstantTimeCompare(inMAC.sum(macBuf[:0], seq, 23, ct[:body]), ct[body:body+20]) != 1 {
-			return errors.New("raw bulk: MAC mismatch (the raw loop is wrong)")
-		}
-	}
-	return nil
+		return nil
+	}, nil
 }
 
-// rawRSADecrypt is the RSA operation of an RSA key exchange: one PKCS#1
-// v1.5 decryption of a 48-byte pre-master secret with the server key.
-func rawRSADecrypt(dec crypto.Decrypter, pub *rsa.PublicKey, n int) error {
+// rsaDecryptOp returns the RSA operation of an RSA key exchange: one
+// PKCS#1 v1.5 decryption of a 48-byte pre-master secret with the server
+// key.
+func rsaDecryptOp(dec crypto.Decrypter, pub *rsa.PublicKey) (func() error, error) {
 	ct, err := rsa.EncryptPKCS1v15(rand.Reader, pub, make([]byte, 48))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for i := 0; i < n; i++ {
+	return func() error {
 		pms, err := dec.Decrypt(rand.Reader, ct, nil)
 		if err != nil {
 			return err
@@ -156,22 +171,25 @@ func rawRSADecrypt(dec crypto.Decrypter, pub *rsa.PublicKey, n int) error {
 		if len(pms) != 48 {
 			return errors.New("raw decrypt: wrong length")
 		}
-	}
-	return nil
+		return nil
+	}, nil
 }
 
-// rawDHE is the public-key work of a DHE_RSA server: one RSA signature of
-// an MD5‖SHA-1 digest and two exponentiations in the server's group with
-// the exponent length the engine uses there (256 bits for group 14,
-// ssl/dh_groups.go dhExponentBits): g^x and Yc^x.
-func rawDHE(signer crypto.Signer, n int) error {
+// dheOp returns the public-key work of a DHE_RSA server: one RSA
+// signature of an MD5‖SHA-1 digest and two exponentiations in the server's
+// group with the exponent length the engine uses there (256 bits for group
+// 14, ssl/dh_groups.go dhExponentBits): g^x and Yc^x.
+func dheOp(signer crypto.Signer) (func() error, error) {
 	group := ssl.RFC3526Group14()
 	digest := make([]byte, 36)
 	rand.Read(digest)
 	limit := new(big.Int).Lsh(big.NewInt(1), 256)
-	peer, _ := rand.Int(rand.Reader, limit)
+	peer, err := rand.Int(rand.Reader, limit)
+	if err != nil {
+		return nil, err
+	}
 	peerY := new(big.Int).Exp(group.G, peer, group.P)
-	for i := 0; i < n; i++ {
+	return func() error {
 		if _, err := signer.Sign(rand.Reader, digest, crypto.MD5SHA1); err != nil {
 			return err
 		}
@@ -182,6 +200,17 @@ func rawDHE(signer crypto.Signer, n int) error {
 		x.Add(x, big.NewInt(2))
 		new(big.Int).Exp(group.G, x, group.P)
 		new(big.Int).Exp(peerY, x, group.P)
+		return nil
+	}, nil
+}
+
+// repeat runs op n times back to back: the raw loop, every operation
+// started on a core that has just done the same.
+func repeat(op func() error, n int) error {
+	for i := 0; i < n; i++ {
+		if err := op(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

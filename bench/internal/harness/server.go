@@ -59,7 +59,14 @@ const (
 	lnToken    = "token"   // key on SoftHSM (tokenssl only)
 	lnPlain    = "tcp"     // plain TCP echo: the per-connection floor
 	lnPlainHS  = "tcphs"   // plain TCP, a handshake's reads and writes
+	lnRawPing  = "rawping" // a raw operation per one-byte ping (tokenssl only)
+	// lnPlainWork+KIND: plain TCP echo running raw bulk KIND (rc4-sha,
+	// 3des-sha) on what it reads (tokenssl only).
+	lnPlainWork = "tcp+"
 )
+
+// bulkSuites are the bulk figures' suites by raw kind.
+var bulkSuites = map[string]uint16{"rc4-sha": ssl.SSL_RSA_WITH_RC4_128_SHA, "3des-sha": ssl.SSL_RSA_WITH_3DES_EDE_CBC_SHA}
 
 // MaybeServe runs the server child and exits if RoleEnv says so; it
 // returns at once otherwise. Call it first in main (or TestMain).
@@ -105,7 +112,11 @@ func serve(in io.Reader, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	listeners := map[string]net.Listener{}
+	// What each listener serves, by name.
+	serves := map[string]func(net.Listener){
+		lnPlain:   func(ln net.Listener) { s.accept(ln, true, func(c net.Conn) net.Conn { return c }) }, // the bulk figures' transport floor
+		lnPlainHS: s.acceptFlights,                                                                      // the handshake figures' transport floor
+	}
 	switch setup.Impl {
 	case ImplTokenSSL:
 		cert := ssl.Certificate{Certificate: [][]byte{setup.CertDER}, PrivateKey: s.key, Leaf: leaf}
@@ -122,13 +133,15 @@ func serve(in io.Reader, out io.Writer) error {
 			configs[lnToken] = &ssl.Config{Certificates: []ssl.Certificate{tc}, CipherSuites: suites}
 		}
 		for name, cfg := range configs {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return err
+			serves[name] = func(ln net.Listener) {
+				s.accept(ln, name != lnNoCache, func(c net.Conn) net.Conn { return ssl.Server(c, cfg) })
 			}
-			cfg := cfg
-			listeners[name] = ln
-			go s.accept(ln, name != lnNoCache, func(c net.Conn) net.Conn { return ssl.Server(c, cfg) })
+		}
+		serves[lnRawPing] = s.acceptPings
+		for kind, suite := range bulkSuites {
+			serves[lnPlainWork+kind] = func(ln net.Listener) {
+				s.accept(ln, true, func(c net.Conn) net.Conn { return &workConn{Conn: c, suite: suite} })
+			}
 		}
 	case ImplStdTLS:
 		cert := tls.Certificate{Certificate: [][]byte{setup.CertDER}, PrivateKey: s.key, Leaf: leaf}
@@ -138,29 +151,22 @@ func serve(in io.Reader, out io.Writer) error {
 		noCache := base.Clone()
 		noCache.SessionTicketsDisabled = true
 		for name, cfg := range map[string]*tls.Config{lnSoftware: base, lnNoCache: noCache} {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return err
+			serves[name] = func(ln net.Listener) {
+				s.accept(ln, name != lnNoCache, func(c net.Conn) net.Conn { return tls.Server(c, cfg) })
 			}
-			cfg := cfg
-			listeners[name] = ln
-			go s.accept(ln, name != lnNoCache, func(c net.Conn) net.Conn { return tls.Server(c, cfg) })
 		}
 	default:
 		return fmt.Errorf("unknown implementation %q", setup.Impl)
 	}
-	plain, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
+	listeners := map[string]net.Listener{}
+	for name, serve := range serves {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		listeners[name] = ln
+		go serve(ln)
 	}
-	listeners[lnPlain] = plain
-	go s.accept(plain, true, func(c net.Conn) net.Conn { return c }) // the bulk figures' transport floor
-	plainHS, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	listeners[lnPlainHS] = plainHS
-	go s.acceptFlights(plainHS) // the handshake figures' transport floor
 	defer s.closer()
 
 	if setup.CPUProfile != "" {
@@ -259,31 +265,41 @@ func (s *server) openToken(t *tokenSetup) (ssl.Certificate, error) {
 // allocation, GC and idle heap figures) for the handler's bulk buffer; on
 // the idle listener it never grows.
 func (s *server) accept(ln net.Listener, grow bool, wrap func(net.Conn) net.Conn) {
+	s.serveEach(ln, func(raw net.Conn) {
+		c := wrap(&countingConn{Conn: raw, n: &s.io})
+		defer c.Close()
+		buf := make([]byte, 256)
+		for {
+			n, err := c.Read(buf)
+			if n > 0 {
+				if _, werr := c.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if grow && n == len(buf) && n < 32<<10 {
+				buf = make([]byte, 32<<10)
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+}
+
+// serveEach accepts connections on ln until it is closed and serves each
+// with handle in a goroutine of its own, counted in s.active meanwhile
+// (waitIdle), and closed after.
+func (s *server) serveEach(ln net.Listener, handle func(net.Conn)) {
 	for {
-		raw, err := ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
 		s.active.Add(1)
 		go func() {
 			defer s.active.Add(-1)
-			c := wrap(&countingConn{Conn: raw, n: &s.io})
 			defer c.Close()
-			buf := make([]byte, 256)
-			for {
-				n, err := c.Read(buf)
-				if n > 0 {
-					if _, werr := c.Write(buf[:n]); werr != nil {
-						return
-					}
-				}
-				if grow && n == len(buf) && n < 32<<10 {
-					buf = make([]byte, 32<<10)
-				}
-				if err != nil {
-					return
-				}
-			}
+			handle(c)
 		}()
 	}
 }
@@ -295,31 +311,22 @@ func (s *server) accept(ln net.Listener, grow bool, wrap func(net.Conn) net.Conn
 // flight, the final read of EOF, close) with no cryptography: what no
 // handshake avoids.
 func (s *server) acceptFlights(ln net.Listener) {
-	for {
-		raw, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		s.active.Add(1)
-		go func() {
-			defer s.active.Add(-1)
-			c := &countingConn{Conn: raw, n: &s.io}
-			defer c.Close()
-			buf := make([]byte, 4096)
-			for {
-				n, err := c.Read(buf)
-				if n >= 2 {
-					size := int(buf[0])<<8 | int(buf[1])
-					if _, err := c.Write(make([]byte, min(size, 1<<16))); err != nil {
-						return
-					}
-				}
-				if err != nil {
+	s.serveEach(ln, func(raw net.Conn) {
+		c := &countingConn{Conn: raw, n: &s.io}
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if n >= 2 {
+				size := int(buf[0])<<8 | int(buf[1])
+				if _, err := c.Write(make([]byte, min(size, 1<<16))); err != nil {
 					return
 				}
 			}
-		}()
-	}
+			if err != nil {
+				return
+			}
+		}
+	})
 }
 
 // ioCounts counts what the server's connections ask of their transport:
@@ -346,6 +353,31 @@ func (c *countingConn) Write(b []byte) (int, error) {
 	n, err := c.Conn.Write(b)
 	c.n.writes.Add(1)
 	c.n.wbytes.Add(int64(n))
+	return n, err
+}
+
+// workConn is a plain TCP connection that runs the raw cipher+MAC of its
+// suite (bulkWork) on every byte it reads: an echo over it costs the
+// server the cryptography and the system calls of a record layer, with no
+// record layer, and keeps a core as busy per MiB as one.
+type workConn struct {
+	net.Conn
+	suite uint16
+	work  func(int) error
+}
+
+func (c *workConn) Read(b []byte) (int, error) {
+	if c.work == nil {
+		w, err := bulkWork(c.suite)
+		if err != nil {
+			return 0, err
+		}
+		c.work = w
+	}
+	n, err := c.Conn.Read(b)
+	if werr := c.work(n); err == nil {
+		err = werr
+	}
 	return n, err
 }
 
@@ -401,22 +433,14 @@ func (s *server) command(f []string) ([]int64, error) {
 			return nil, err
 		}
 		var op func() error
-		switch f[1] {
-		case "rc4-sha":
-			op = func() error { return rawBulk(ssl.SSL_RSA_WITH_RC4_128_SHA, n) }
-		case "3des-sha":
-			op = func() error { return rawBulk(ssl.SSL_RSA_WITH_3DES_EDE_CBC_SHA, n) }
-		case "rsa-decrypt":
-			op = func() error { return rawRSADecrypt(s.key, &s.key.PublicKey, n) }
-		case "c-decrypt":
-			if s.token == nil {
-				return nil, errors.New("no token")
+		if suite, ok := bulkSuites[f[1]]; ok {
+			op = func() error { return rawBulk(suite, n) }
+		} else {
+			one, err := s.rawOp(f[1])
+			if err != nil {
+				return nil, err
 			}
-			op = func() error { return rawRSADecrypt(s.token, s.tokPub, n) }
-		case "dhe":
-			op = func() error { return rawDHE(s.key, n) }
-		default:
-			return nil, fmt.Errorf("unknown raw operation %q", f[1])
+			op = func() error { return repeat(one, n) }
 		}
 		u0, s0 := cpuNanos()
 		if err := op(); err != nil {
@@ -426,6 +450,71 @@ func (s *server) command(f []string) ([]int64, error) {
 		return []int64{u1 - u0, s1 - s0}, nil
 	}
 	return nil, fmt.Errorf("unknown command %q", f[0])
+}
+
+// rawOp prepares one raw public-key operation of the given kind (its
+// inputs made once, outside what is measured).
+func (s *server) rawOp(kind string) (func() error, error) {
+	switch kind {
+	case "rsa-decrypt":
+		return rsaDecryptOp(s.key, &s.key.PublicKey)
+	case "c-decrypt":
+		if s.token == nil {
+			return nil, errors.New("no token")
+		}
+		return rsaDecryptOp(s.token, s.tokPub)
+	case "dhe":
+		return dheOp(s.key)
+	}
+	return nil, fmt.Errorf("unknown raw operation %q", kind)
+}
+
+// pingKinds are the raw operations the ping listener runs, indexed by the
+// byte that asks for one; 0 asks for none (the ping's own floor).
+var pingKinds = []string{"", "rsa-decrypt", "c-decrypt", "dhe"}
+
+// pingCode is the byte that asks the ping listener for kind.
+func pingCode(kind string) (byte, error) {
+	for i, k := range pingKinds {
+		if k == kind {
+			return byte(i), nil
+		}
+	}
+	return 0, fmt.Errorf("no ping code for raw operation %q", kind)
+}
+
+// acceptPings serves the idle-interleaved raw baseline: for each byte a
+// client sends, the raw operation it names (pingKinds) once, then a
+// one-byte answer (0, or 1 and close on error). The core idles between
+// operations for a loopback round trip, as it does between a sequential
+// client's handshake flights, where the raw loop keeps it busy.
+func (s *server) acceptPings(ln net.Listener) {
+	s.serveEach(ln, func(c net.Conn) {
+		ops := map[byte]func() error{0: func() error { return nil }}
+		var b [1]byte
+		for {
+			if _, err := io.ReadFull(c, b[:]); err != nil {
+				return
+			}
+			op, ok := ops[b[0]]
+			if !ok && int(b[0]) < len(pingKinds) {
+				var err error
+				if op, err = s.rawOp(pingKinds[b[0]]); err == nil {
+					ops[b[0]], ok = op, true
+				}
+			}
+			if ok && op() != nil {
+				ok = false
+			}
+			if !ok {
+				c.Write([]byte{1})
+				return
+			}
+			if _, err := c.Write([]byte{0}); err != nil {
+				return
+			}
+		}
+	})
 }
 
 // cpuNanos is this process's user and system CPU time, all threads
