@@ -21,22 +21,16 @@ func (c *Conn) sendFinished(transcript *finishedHash, master []byte) error {
 	return c.writeChangeCipherSpecAndFinished(fin, transcript)
 }
 
-// exchangeFinished sends our Finished and reads the peer's, in that order
-// when weSpeakFirst (the client in a full handshake, the server in a
-// resumed one), else the other way round. A resuming client, which checks
-// the connection between the two, calls readFinished and sendFinished
-// itself.
-func (c *Conn) exchangeFinished(transcript *finishedHash, master []byte, weSpeakFirst bool) error {
-	if weSpeakFirst {
-		if err := c.sendFinished(transcript, master); err != nil {
-			return err
-		}
-		return c.readFinished(transcript, master)
-	}
-	if err := c.readFinished(transcript, master); err != nil {
+// exchangeFinished sends our Finished, then reads and checks the peer's:
+// the order of the side that speaks first (the client in a full handshake,
+// the server in a resumed one). The other side calls readFinished and
+// sendFinished itself, with its own step between them (a resuming client
+// checks the connection; a server caches the new session).
+func (c *Conn) exchangeFinished(transcript *finishedHash, master []byte) error {
+	if err := c.sendFinished(transcript, master); err != nil {
 		return err
 	}
-	return c.sendFinished(transcript, master)
+	return c.readFinished(transcript, master)
 }
 
 // readFinished reads the peer's ChangeCipherSpec and Finished and checks

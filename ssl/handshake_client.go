@@ -70,7 +70,7 @@ func (c *Conn) clientHandshake(ctx context.Context) error {
 		if err := hs.doFullHandshake(); err != nil {
 			return err
 		}
-		if err := c.exchangeFinished(&hs.transcript, hs.masterSecret, true); err != nil {
+		if err := c.exchangeFinished(&hs.transcript, hs.masterSecret); err != nil {
 			return err
 		}
 		hs.saveSession()

@@ -52,12 +52,19 @@ func (c *Conn) serverHandshake(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The server speaks first in a resumed handshake, the client in a full one.
-	if err := c.exchangeFinished(&hs.transcript, hs.masterSecret, resumed); err != nil {
-		return err
-	}
-	if !resumed {
+	// The server speaks first in a resumed handshake, the client in a full
+	// one. A full handshake's session is cached between the client's
+	// Finished and ours: a client holds the session once our Finished
+	// arrives, and may reconnect at once, before this goroutine would run
+	// again after the write.
+	if resumed {
+		err = c.exchangeFinished(&hs.transcript, hs.masterSecret)
+	} else if err = c.readFinished(&hs.transcript, hs.masterSecret); err == nil {
 		hs.saveSession()
+		err = c.sendFinished(&hs.transcript, hs.masterSecret)
+	}
+	if err != nil {
+		return err
 	}
 	c.handshakeComplete.Store(true)
 	return nil
