@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -135,6 +136,18 @@ func runHostile(t *testing.T, row *hostileRow) (m *mitm, cerr, serr error) {
 	if row.config != nil {
 		row.config(cc, sc)
 	}
+	// A server that refuses a handshake must not have made its session
+	// resumable: it caches only once the client's Finished verifies.
+	puts := &countingSessionCache{SessionCache: NewLRUSessionCache(8, time.Hour)}
+	if sc.SessionCache == nil {
+		sc.SessionCache = puts
+		defer func() {
+			var ae *AlertError
+			if errors.As(serr, &ae) && ae.Sent && puts.puts.Load() != 0 {
+				t.Errorf("server refused the handshake (%v) but cached its session", serr)
+			}
+		}()
+	}
 	c1, s2, p := recordproxy.Pipe(t, hostileHandler(row))
 	m = &mitm{p}
 	// Return only once the proxy has seen everything either side sent.
@@ -164,6 +177,17 @@ func runHostile(t *testing.T, row *hostileRow) (m *mitm, cerr, serr error) {
 	}
 	serr = <-errc
 	return m, cerr, serr
+}
+
+// countingSessionCache counts the sessions a server offers its cache.
+type countingSessionCache struct {
+	SessionCache
+	puts atomic.Int32
+}
+
+func (c *countingSessionCache) Put(id string, s *SessionState) {
+	c.puts.Add(1)
+	c.SessionCache.Put(id, s)
 }
 
 // gracefulClose half-closes and drains before closing, so that unread
