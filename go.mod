@@ -3,6 +3,7 @@ module github.com/tokenssl/tokenssl
 go 1.26.0
 
 require (
+	filippo.io/bigmod v0.1.0
 	github.com/ThalesGroup/crypto11 v1.6.2
 	github.com/miekg/pkcs11 v1.1.2
 	github.com/prometheus/client_golang v1.23.2
