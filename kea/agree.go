@@ -3,6 +3,8 @@ package kea
 import (
 	"fmt"
 	"math/big"
+
+	"github.com/tokenssl/tokenssl/internal/ctexp"
 )
 
 // EmailModeR is the value 1 that a responder sends as its R to select e-mail
@@ -36,7 +38,8 @@ func ExpU(params *Params, peerEphemeral, ownStatic *big.Int) (*big.Int, error) {
 }
 
 // agree is one Diffie-Hellman step, peer^own mod p, with the checks KEA
-// requires on the peer value and a fixed-length ladder for the secret.
+// requires on the peer value and an exponentiation whose time does not
+// depend on the secret (internal/ctexp), its length padded to q's.
 // (This is also exactly what PKCS#11 CKM_DH_PKCS_DERIVE computes.)
 func agree(params *Params, peer, own *big.Int) (*big.Int, error) {
 	if err := CheckPublic(params, peer); err != nil {
@@ -45,7 +48,7 @@ func agree(params *Params, peer, own *big.Int) (*big.Int, error) {
 	if err := checkPrivate(params, own); err != nil {
 		return nil, err
 	}
-	return expLadder(peer, own, params.P, params.Q.BitLen()), nil
+	return ctexp.Exp(peer, own, params.P, params.Q.BitLen()), nil
 }
 
 // CombineW returns w = (t + u) mod p as a ValueSize-byte big-endian string

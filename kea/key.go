@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+
+	"github.com/tokenssl/tokenssl/internal/ctexp"
 )
 
 // PublicKey is a KEA public value Y = g^x mod p (static) or R = g^r mod p
@@ -52,7 +54,7 @@ func GenerateKey(random io.Reader, params *Params) (*PrivateKey, error) {
 	return &PrivateKey{
 		Params: params.clone(),
 		X:      x,
-		Y:      expLadder(params.G, x, params.P, params.Q.BitLen()),
+		Y:      ctexp.Exp(params.G, x, params.P, params.Q.BitLen()),
 	}, nil
 }
 
@@ -66,7 +68,7 @@ func (priv *PrivateKey) Validate() error {
 	if err := checkPrivate(&priv.Params, priv.X); err != nil {
 		return err
 	}
-	if priv.Y == nil || expLadder(priv.G, priv.X, priv.P, priv.Q.BitLen()).Cmp(priv.Y) != 0 {
+	if priv.Y == nil || ctexp.Exp(priv.G, priv.X, priv.P, priv.Q.BitLen()).Cmp(priv.Y) != 0 {
 		return fmt.Errorf("kea: public value does not match private value")
 	}
 	return nil

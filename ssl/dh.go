@@ -149,7 +149,7 @@ func clientDHExchange(config *Config, group *token.DHParams, ys *big.Int, static
 	}
 	// Z with leading zero bytes stripped is the pre-master secret (§8.1.2,
 	// as every SSL 3.0 implementation does it).
-	return new(big.Int).Exp(ys, x, group.P).Bytes(), &clientKeyExchangeMsg{ciphertext: body}, nil
+	return dhExp(ys, x, group).Bytes(), &clientKeyExchangeMsg{ciphertext: body}, nil
 }
 
 // staticDHKey is a fixed-DH certificate's key with its group, whose
@@ -251,7 +251,7 @@ func (e *ephemeralDH) serverAgree(clientLeaf *x509.Certificate, ckx *clientKeyEx
 	if err != nil {
 		return nil, err
 	}
-	return new(big.Int).Exp(yc, e.x, e.group.P).Bytes(), nil
+	return dhExp(yc, e.x, e.group).Bytes(), nil
 }
 
 // clientAccept checks the server's group and public value.

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"sync"
 
+	"github.com/tokenssl/tokenssl/internal/ctexp"
 	"github.com/tokenssl/tokenssl/token"
 	"github.com/tokenssl/tokenssl/x509legacy"
 )
@@ -181,10 +182,11 @@ func dhExponentBits(pBits int) int {
 	return 512
 }
 
-// generateDHKey returns a private exponent x and the public value g^x mod p.
-// x is uniform in [2, 2^n) with n = dhExponentBits, or in [2, q) when the
-// group's subgroup order q is known and shorter than that.
-func generateDHKey(rand io.Reader, group *token.DHParams) (x, y *big.Int, err error) {
+// dhExponentLimit is the bound our private exponents in group are drawn
+// below: 2^n with n = dhExponentBits (at most p's length less one), or q
+// when the group's subgroup order q is known and shorter than that (then
+// it is group.Q itself, not a copy).
+func dhExponentLimit(group *token.DHParams) *big.Int {
 	bits := dhExponentBits(group.P.BitLen())
 	if bits >= group.P.BitLen() {
 		bits = group.P.BitLen() - 1
@@ -193,6 +195,21 @@ func generateDHKey(rand io.Reader, group *token.DHParams) (x, y *big.Int, err er
 	if group.Q != nil && group.Q.Cmp(limit) < 0 {
 		limit = group.Q
 	}
+	return limit
+}
+
+// dhExp returns base^x mod p for one of our ephemeral exponents x in group,
+// in time that does not depend on x: the exponent is padded to the length
+// of dhExponentLimit-1, which is public (internal/ctexp).
+func dhExp(base, x *big.Int, group *token.DHParams) *big.Int {
+	bound := new(big.Int).Sub(dhExponentLimit(group), big.NewInt(1)) // the limit may be group.Q itself
+	return ctexp.Exp(base, x, group.P, bound.BitLen())
+}
+
+// generateDHKey returns a private exponent x and the public value g^x mod p.
+// x is uniform in [2, dhExponentLimit).
+func generateDHKey(rand io.Reader, group *token.DHParams) (x, y *big.Int, err error) {
+	limit := dhExponentLimit(group)
 	two := big.NewInt(2)
 	if limit.Cmp(big.NewInt(3)) < 0 {
 		return nil, nil, errors.New("ssl: DH group too small")
@@ -203,7 +220,7 @@ func generateDHKey(rand io.Reader, group *token.DHParams) (x, y *big.Int, err er
 		return nil, nil, err
 	}
 	x.Add(x, two)
-	return x, new(big.Int).Exp(group.G, x, group.P), nil
+	return x, dhExp(group.G, x, group), nil
 }
 
 // checkDHGroup checks the form of a group (not its size): p odd and at

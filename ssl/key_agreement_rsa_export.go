@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/tokenssl/tokenssl/internal/ctexp"
 )
 
 // rsaExportKeyAgreement is RSA_EXPORT (Appendix C: "RSA = 512 bits"). With
@@ -280,7 +282,7 @@ func (k *smallRSAKey) Decrypt(rand io.Reader, ciphertext []byte, _ crypto.Decryp
 	}
 	cb := new(big.Int).Exp(r, big.NewInt(int64(k.pub.E)), n)
 	cb.Mul(cb, c).Mod(cb, n)
-	m := new(big.Int).Exp(cb, k.d, n)
+	m := ctexp.Exp(cb, k.d, n, n.BitLen()) // d < n: padded to n's length
 	m.Mul(m, rInv).Mod(m, n)
 	em := m.FillBytes(make([]byte, size))
 

@@ -715,6 +715,10 @@ func TestDHPrivateExponents(t *testing.T) {
 		group   *token.DHParams
 		maxBits int
 	}{{RFC3526Group14(), 256}, {RFC2409Group2(), 256}, {ExportDHGroup512(), 160}, {x942, 160}} {
+		// dhExp pads every exponent to this public length, no more.
+		if got := new(big.Int).Sub(dhExponentLimit(tt.group), big.NewInt(1)).BitLen(); got != tt.maxBits {
+			t.Errorf("%d-bit group: exponents padded to %d bits, want %d", tt.group.P.BitLen(), got, tt.maxBits)
+		}
 		for i := 0; i < 20; i++ {
 			x, y, err := generateDHKey(rand.Reader, tt.group)
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"os"
 
+	"github.com/tokenssl/tokenssl/internal/ctexp"
 	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
@@ -108,7 +109,13 @@ func (k *DHKey) Agree(peerY *big.Int) ([]byte, error) {
 	if peerY == nil || peerY.Cmp(big.NewInt(1)) <= 0 || peerY.Cmp(new(big.Int).Sub(k.Pub.P, big.NewInt(1))) >= 0 {
 		return nil, errors.New("token: DH peer public value out of range")
 	}
-	return new(big.Int).Exp(peerY, k.X, k.Pub.P).Bytes(), nil
+	// The static key's x is the secret that matters most: the exponent is
+	// padded to the length of its public bound, q when known, else p.
+	bound := k.Pub.P
+	if k.Pub.Q != nil {
+		bound = k.Pub.Q
+	}
+	return ctexp.Exp(peerY, k.X, k.Pub.P, bound.BitLen()).Bytes(), nil
 }
 
 // MarshalDHPrivateKeyPEM encodes k as a "DH PRIVATE KEY" PEM block (this

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/tokenssl/tokenssl/internal/ctexp"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
@@ -156,7 +158,7 @@ func newDSAPrivateKey(dp *dsa.Parameters, y, x *big.Int) (*dsa.PrivateKey, error
 		g.Cmp(one) <= 0 || g.Cmp(p) >= 0 || x.Sign() <= 0 || x.Cmp(q) >= 0 {
 		return nil, errors.New("x509legacy: DSA key parameters out of range")
 	}
-	gx := new(big.Int).Exp(g, x, p)
+	gx := ctexp.Exp(g, x, p, q.BitLen())
 	if y == nil {
 		y = gx
 	} else if gx.Cmp(y) != 0 {
@@ -178,7 +180,7 @@ func newDHPrivateKey(pub *DHPublicKey, x *big.Int) (*DHPrivateKey, error) {
 	if x.Sign() <= 0 || x.Cmp(bound) >= 0 {
 		return nil, errors.New("x509legacy: DH private value out of range")
 	}
-	y := new(big.Int).Exp(pub.G, x, pub.P)
+	y := ctexp.Exp(pub.G, x, pub.P, bound.BitLen())
 	if pub.Y != nil && pub.Y.Cmp(y) != 0 {
 		return nil, errors.New("x509legacy: DH public value does not match private value")
 	}

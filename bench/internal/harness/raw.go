@@ -17,6 +17,7 @@ import (
 	"hash"
 	"math/big"
 
+	"github.com/tokenssl/tokenssl/internal/ctexp"
 	"github.com/tokenssl/tokenssl/ssl"
 )
 
@@ -178,7 +179,8 @@ func rsaDecryptOp(dec crypto.Decrypter, pub *rsa.PublicKey) (func() error, error
 // dheOp returns the public-key work of a DHE_RSA server: one RSA
 // signature of an MD5‖SHA-1 digest and two exponentiations in the server's
 // group with the exponent length the engine uses there (256 bits for group
-// 14, ssl/dh_groups.go dhExponentBits): g^x and Yc^x.
+// 14, ssl/dh_groups.go dhExponentBits): g^x and Yc^x, by the same
+// constant-time exponentiation as the handshake (internal/ctexp).
 func dheOp(signer crypto.Signer) (func() error, error) {
 	group := ssl.RFC3526Group14()
 	digest := make([]byte, 36)
@@ -198,8 +200,8 @@ func dheOp(signer crypto.Signer) (func() error, error) {
 			return err
 		}
 		x.Add(x, big.NewInt(2))
-		new(big.Int).Exp(group.G, x, group.P)
-		new(big.Int).Exp(peerY, x, group.P)
+		ctexp.Exp(group.G, x, group.P, 256)
+		ctexp.Exp(peerY, x, group.P, 256)
 		return nil
 	}, nil
 }
