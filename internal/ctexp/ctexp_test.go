@@ -29,8 +29,9 @@ func randOdd(r *rand.Rand, bits int) *big.Int {
 }
 
 var (
-	one = big.NewInt(1)
-	two = big.NewInt(2)
+	one   = big.NewInt(1)
+	two   = big.NewInt(2)
+	three = big.NewInt(3)
 )
 
 func sub(a, b *big.Int) *big.Int { return new(big.Int).Sub(a, b) }
@@ -198,6 +199,35 @@ func TestCacheBounded(t *testing.T) {
 	}
 	for _, m := range mods {
 		check(t, big.NewInt(5), randInt(r, 64), m, 64)
+	}
+}
+
+// TestCacheConcurrent runs Exp from several goroutines over more moduli
+// than the cache holds (run with -race).
+func TestCacheConcurrent(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	mods := make([]*big.Int, ctexp.CacheSize*2)
+	for i := range mods {
+		mods[i] = randOdd(r, 128)
+	}
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for i := range 200 {
+				m := mods[(i*7+g)%len(mods)]
+				e := big.NewInt(int64(i + 1))
+				if got, want := ctexp.Exp(three, e, m, 16), new(big.Int).Exp(three, e, m); got.Cmp(want) != 0 {
+					errs <- fmt.Errorf("3^%v mod %x = %x, want %x", e, m, got, want)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
 
