@@ -2,10 +2,13 @@
 // (a DH, KEA or DSA private value, an RSA private exponent) in time that
 // does not depend on the exponent's value.
 //
-// math/big's Exp is documented by the Go authors as not constant-time: its
-// sliding window does one multiplication per window of the exponent, so
-// the number of multiplications follows the exponent's bits. This package
-// runs the arithmetic on filippo.io/bigmod, the constant-time modular
+// math/big's Exp is documented by the Go authors as not constant-time. For
+// an odd modulus it indexes its 4-bit window table with the secret window
+// (a cache-timing channel), ends each Montgomery step with a subtraction
+// taken or not after the data, trims the exponent to its significant words,
+// and takes an exponent of one word by square-and-multiply, one
+// multiplication per one bit. This package runs the arithmetic on
+// filippo.io/bigmod, the constant-time modular
 // arithmetic of crypto/rsa (crypto/internal/fips140/bigmod) published as a
 // module: a fixed 4-bit window, every table entry read for every window
 // (the selection is a mask, not an index), Montgomery multiplication whose
