@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokenssl/tokenssl/kea"
 	"github.com/tokenssl/tokenssl/kea/skipjack"
+	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // SoftwareFortezzaCard is a Fortezza card in process memory: the KEA and DSS
@@ -63,7 +64,7 @@ func (c *SoftwareFortezzaCard) SignDSS(digest []byte) ([]byte, error) {
 	if c.DSS == nil {
 		return nil, errors.New("token: Fortezza card has no DSS key")
 	}
-	r, s, err := dsa.Sign(c.rand(), c.DSS, digest)
+	r, s, err := x509legacy.SignDSA(c.rand(), c.DSS, digest)
 	if err != nil {
 		return nil, err
 	}

@@ -88,7 +88,7 @@ func (k *DSAKey) Public() crypto.PublicKey { return &k.PrivateKey.PublicKey }
 // Sign signs digest (the caller hashes, e.g. SHA-1 for SSL 3.0) and returns
 // a DER Dss-Sig-Value, the same convention as crypto/ecdsa and crypto11.
 func (k *DSAKey) Sign(rand io.Reader, digest []byte, _ crypto.SignerOpts) ([]byte, error) {
-	r, s, err := dsa.Sign(rand, k.PrivateKey, digest)
+	r, s, err := x509legacy.SignDSA(rand, k.PrivateKey, digest)
 	if err != nil {
 		return nil, err
 	}

@@ -80,9 +80,8 @@ func CreateCertificate(random io.Reader, tmpl *Template, parent *x509.Certificat
 }
 
 // CreateCACertificate creates a self-signed v3 CA certificate for the DSA
-// key, signed dsa-with-sha1. If random is nil, crypto/rand.Reader is used
-// for the serial number. (crypto/dsa.Sign always uses crypto/rand since
-// Go 1.26, whatever random is.)
+// key, signed dsa-with-sha1. random gives the serial number and the
+// signature's nonce (SignDSA); if it is nil, crypto/rand.Reader is used.
 func CreateCACertificate(random io.Reader, tmpl *Template, key *dsa.PrivateKey) ([]byte, error) {
 	if key == nil {
 		return nil, errors.New("x509legacy: nil CA key")

@@ -190,9 +190,9 @@ type dsaSigner struct{ *dsa.PrivateKey }
 func (k dsaSigner) Public() crypto.PublicKey { return &k.PrivateKey.PublicKey }
 
 func (k dsaSigner) Sign(random io.Reader, digest []byte, _ crypto.SignerOpts) ([]byte, error) {
-	r, s, err := dsa.Sign(random, k.PrivateKey, truncateDigest(digest, k.Q.BitLen()))
+	r, s, err := SignDSA(random, k.PrivateKey, digest)
 	if err != nil {
-		return nil, fmt.Errorf("x509legacy: DSA signing: %w", err)
+		return nil, err
 	}
 	return MarshalDSASignature(r, s)
 }

@@ -20,6 +20,7 @@ func TestParameters(t *testing.T) {
 		pBits, qBits int
 	}{
 		{"1024/160", params1024, 1024, 160},
+		{"2048/224", params2048q224, 2048, 224},
 		{"2048/256", params2048, 2048, 256},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,14 +1,13 @@
 package ctexp_test
 
 import (
-	"math"
 	"math/big"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/tokenssl/tokenssl/internal/ctexp"
+	"github.com/tokenssl/tokenssl/internal/dudect"
 	"github.com/tokenssl/tokenssl/kea"
 	"github.com/tokenssl/tokenssl/ssl"
 )
@@ -108,9 +107,9 @@ func BenchmarkPrepare(b *testing.B) {
 // drift, frequency scaling and the neighbours' load fall on both classes
 // alike. It reports Welch's t statistic between the two classes' times,
 // after dropping the slowest 10% of all samples (preemptions, GC), and
-// without cropping. |t| above about 4.5 means the classes are
-// distinguishable: the time depends on the exponent. It is a benchmark,
-// not a test: it measures, it asserts nothing.
+// without cropping (internal/dudect). |t| above about 4.5 means the
+// classes are distinguishable: the time depends on the exponent. It is a
+// benchmark, not a test: it measures, it asserts nothing.
 //
 //	go test ./internal/ctexp -run '^$' -bench ExpLeak -benchtime 20000x
 func BenchmarkExpLeak(b *testing.B) {
@@ -137,61 +136,8 @@ func BenchmarkExpLeak(b *testing.B) {
 					d := time.Since(start)
 					times[class] = append(times[class], float64(d))
 				}
-				b.ReportMetric(welch(times[0], times[1]), "t")
-				cut := percentile(slices.Concat(times[0], times[1]), 0.90)
-				b.ReportMetric(welch(crop(times[0], cut), crop(times[1], cut)), "t-cropped")
-				b.ReportMetric(mean(times[0]), "A-ns")
-				b.ReportMetric(mean(times[1]), "B-ns")
+				dudect.Report(b, times)
 			})
 		}
 	}
-}
-
-func mean(x []float64) float64 {
-	s := 0.0
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
-}
-
-// welch returns Welch's t statistic for the means of a and b (0 when a
-// class has fewer than two samples).
-func welch(a, b []float64) float64 {
-	if len(a) < 2 || len(b) < 2 {
-		return 0
-	}
-	va, vb := variance(a), variance(b)
-	d := math.Sqrt(va/float64(len(a)) + vb/float64(len(b)))
-	if d == 0 {
-		return 0
-	}
-	return (mean(a) - mean(b)) / d
-}
-
-func variance(x []float64) float64 {
-	m, s := mean(x), 0.0
-	for _, v := range x {
-		s += (v - m) * (v - m)
-	}
-	return s / float64(len(x)-1)
-}
-
-func percentile(x []float64, p float64) float64 {
-	if len(x) == 0 {
-		return 0
-	}
-	s := slices.Clone(x)
-	slices.Sort(s)
-	return s[int(p*float64(len(s)-1))]
-}
-
-func crop(x []float64, cut float64) []float64 {
-	var out []float64
-	for _, v := range x {
-		if v <= cut {
-			out = append(out, v)
-		}
-	}
-	return out
 }
