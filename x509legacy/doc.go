@@ -6,7 +6,8 @@
 //     InsecureAlgorithmError, dsa-with-sha256 ErrUnsupportedAlgorithm) nor
 //     creates DSA keys or signatures in certificates. SSL 3.0's DHE_DSS and
 //     DH_DSS suites and dss_sign client authentication use them.
-//     See dsa.go (keys, the DER Dss-Sig-Value) and chain.go (verification).
+//     See dsa.go (keys, the DER Dss-Sig-Value), dsa_sign.go (constant-time
+//     signing) and chain.go (verification).
 //   - Diffie-Hellman keys in certificates (the fixed-DH certificates of
 //     DH_DSS, DH_RSA, rsa_fixed_dh and dss_fixed_dh): crypto/x509 reports
 //     them as UnknownPublicKeyAlgorithm and cannot write them. See dh.go.
@@ -23,7 +24,8 @@
 // crypto/x509 and crypto/ecdsa do: DER only, no trailing data, sizes
 // bounded before any arithmetic so that hostile input costs little.
 //
-// The package imports only the standard library and x/crypto, so that the
+// The package imports only the standard library, x/crypto and, for the
+// arithmetic on secrets, internal/ctexp and filippo.io/bigmod, so that the
 // engine (ssl), package kea, the token backends and the command line share
 // it without import cycles. KEA groups and DSA domain parameters are both
 // represented as dsa.Parameters (p, q, g).
