@@ -58,16 +58,22 @@ func FuzzParseDSASignature(f *testing.F) {
 	})
 }
 
+// fixedFuzzDSAKey is the DSA key of the fuzz targets: a fixed private key
+// keeps their corpora meaningful across runs.
+func fixedFuzzDSAKey() *dsa.PrivateKey {
+	key := &dsa.PrivateKey{
+		PublicKey: dsa.PublicKey{Parameters: params1024},
+		X:         mustBig("1234567890abcdef1234567890abcdef12345678"),
+	}
+	key.Y = new(big.Int).Exp(key.G, key.X, key.P)
+	return key
+}
+
 // FuzzVerifyDSA feeds arbitrary signatures to VerifyDSA with a fixed key:
 // it must never panic, and only the genuine signature may verify (a forgery
 // here would mean a broken verifier, not luck).
 func FuzzVerifyDSA(f *testing.F) {
-	key := &dsa.PrivateKey{
-		PublicKey: dsa.PublicKey{Parameters: params1024},
-		// A fixed private key keeps the corpus meaningful across runs.
-		X: mustBig("1234567890abcdef1234567890abcdef12345678"),
-	}
-	key.Y = new(big.Int).Exp(key.G, key.X, key.P)
+	key := fixedFuzzDSAKey()
 	digest := sha1.Sum([]byte("fuzz"))
 	// Genuine signature made with a fixed nonce k (test only).
 	k := mustBig("0fedcba9876543210fedcba9876543210fedcba9")

@@ -204,11 +204,7 @@ func TestSignDSABadKey(t *testing.T) {
 // verifies, and when the stream's first q-length bytes are a usable nonce
 // the signature is the textbook one with that k.
 func FuzzSignDSA(f *testing.F) {
-	key := &dsa.PrivateKey{
-		PublicKey: dsa.PublicKey{Parameters: params1024},
-		X:         mustBig("1234567890abcdef1234567890abcdef12345678"),
-	}
-	key.Y = new(big.Int).Exp(key.G, key.X, key.P)
+	key := fixedFuzzDSAKey()
 	h := sha1.Sum([]byte("fuzz"))
 	f.Add(h[:], []byte{})
 	f.Add(h[:], bytes.Repeat([]byte{0xff}, 40))
