@@ -187,23 +187,29 @@ func dhExponentBits(pBits int) int {
 // when the group's subgroup order q is known and shorter than that (then
 // it is group.Q itself, not a copy).
 func dhExponentLimit(group *token.DHParams) *big.Int {
-	bits := dhExponentBits(group.P.BitLen())
-	if bits >= group.P.BitLen() {
-		bits = group.P.BitLen() - 1
+	bits := dhExponentLimitBits(group)
+	if group.Q != nil && group.Q.BitLen() == bits {
+		return group.Q
 	}
-	limit := new(big.Int).Lsh(big.NewInt(1), uint(bits))
-	if group.Q != nil && group.Q.Cmp(limit) < 0 {
-		limit = group.Q
+	return new(big.Int).Lsh(big.NewInt(1), uint(bits))
+}
+
+// dhExponentLimitBits is the bit length every exponent below
+// dhExponentLimit fits in (q's when q is the limit): public, so the
+// exponent can be padded to it.
+func dhExponentLimitBits(group *token.DHParams) int {
+	bits := min(dhExponentBits(group.P.BitLen()), group.P.BitLen()-1)
+	if group.Q != nil && group.Q.BitLen() <= bits {
+		return group.Q.BitLen()
 	}
-	return limit
+	return bits
 }
 
 // dhExp returns base^x mod p for one of our ephemeral exponents x in group,
-// in time that does not depend on x: the exponent is padded to the length
-// of dhExponentLimit-1, which is public (internal/ctexp).
+// in time that does not depend on x: the exponent is padded to
+// dhExponentLimitBits (internal/ctexp).
 func dhExp(base, x *big.Int, group *token.DHParams) *big.Int {
-	bound := new(big.Int).Sub(dhExponentLimit(group), big.NewInt(1)) // the limit may be group.Q itself
-	return ctexp.Exp(base, x, group.P, bound.BitLen())
+	return ctexp.Exp(base, x, group.P, dhExponentLimitBits(group))
 }
 
 // generateDHKey returns a private exponent x and the public value g^x mod p.
