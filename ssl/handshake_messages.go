@@ -96,6 +96,20 @@ func readHandshakeBody(data []byte, typ uint8) (cryptobyte.String, bool) {
 	return body, true
 }
 
+// unmarshalBody is the frame of the unmarshal methods of the messages with
+// a body: data must be exactly one handshake message of type typ (see
+// readHandshakeBody), and parse must accept its body, reading the fields
+// from it; only then is *raw set to data. The caller resets its message
+// first, so a message that fails keeps no raw.
+func unmarshalBody(data []byte, typ uint8, raw *[]byte, parse func(body cryptobyte.String) bool) bool {
+	body, ok := readHandshakeBody(data, typ)
+	if !ok || !parse(body) {
+		return false
+	}
+	*raw = data
+	return true
+}
+
 // Vector helpers: read or write an opaque vector whose length prefix has
 // 1, 2 or 3 bytes, checking the floor and ceiling of its <floor..ceiling>.
 
@@ -246,35 +260,32 @@ func (m *clientHelloMsg) marshal() ([]byte, error) {
 
 func (m *clientHelloMsg) unmarshal(data []byte) bool {
 	*m = clientHelloMsg{}
-	body, ok := readHandshakeBody(data, typeClientHello)
-	if !ok {
-		return false
-	}
-	var suites cryptobyte.String
-	if !body.ReadUint16(&m.vers) ||
-		!body.ReadBytes(&m.random, helloRandomLen) ||
-		!readVec8(&body, &m.sessionID, 0, maxSessionIDLen) ||
-		!body.ReadUint16LengthPrefixed(&suites) ||
-		len(suites) < 2 || len(suites)%2 != 0 ||
-		!readVec8(&body, &m.compressionMethods, 1, maxUint8Vec) {
-		return false
-	}
-	m.cipherSuites = make([]uint16, 0, len(suites)/2)
-	for !suites.Empty() {
-		var s uint16
-		if !suites.ReadUint16(&s) {
+	return unmarshalBody(data, typeClientHello, &m.raw, func(body cryptobyte.String) bool {
+		var suites cryptobyte.String
+		if !body.ReadUint16(&m.vers) ||
+			!body.ReadBytes(&m.random, helloRandomLen) ||
+			!readVec8(&body, &m.sessionID, 0, maxSessionIDLen) ||
+			!body.ReadUint16LengthPrefixed(&suites) ||
+			len(suites) < 2 || len(suites)%2 != 0 ||
+			!readVec8(&body, &m.compressionMethods, 1, maxUint8Vec) {
 			return false
 		}
-		m.cipherSuites = append(m.cipherSuites, s)
-	}
-	if !body.Empty() {
-		m.extensions = body
-		if exts, ok := parseExtensions(body); ok {
-			m.ecCurves, m.ecPointFormats = parseECExtensions(exts)
+		m.cipherSuites = make([]uint16, 0, len(suites)/2)
+		for !suites.Empty() {
+			var s uint16
+			if !suites.ReadUint16(&s) {
+				return false
+			}
+			m.cipherSuites = append(m.cipherSuites, s)
 		}
-	}
-	m.raw = data
-	return true
+		if !body.Empty() {
+			m.extensions = body
+			if exts, ok := parseExtensions(body); ok {
+				m.ecCurves, m.ecPointFormats = parseECExtensions(exts)
+			}
+		}
+		return true
+	})
 }
 
 // serverHelloMsg is ServerHello (§7.6.1.3). After compression_method only
@@ -307,25 +318,22 @@ func (m *serverHelloMsg) marshal() ([]byte, error) {
 
 func (m *serverHelloMsg) unmarshal(data []byte) bool {
 	*m = serverHelloMsg{}
-	body, ok := readHandshakeBody(data, typeServerHello)
-	if !ok {
-		return false
-	}
-	if !body.ReadUint16(&m.vers) ||
-		!body.ReadBytes(&m.random, helloRandomLen) ||
-		!readVec8(&body, &m.sessionID, 0, maxSessionIDLen) ||
-		!body.ReadUint16(&m.cipherSuite) ||
-		!body.ReadUint8(&m.compressionMethod) {
-		return false
-	}
-	if !body.Empty() {
-		if _, ok := parseExtensions(body); !ok {
+	return unmarshalBody(data, typeServerHello, &m.raw, func(body cryptobyte.String) bool {
+		if !body.ReadUint16(&m.vers) ||
+			!body.ReadBytes(&m.random, helloRandomLen) ||
+			!readVec8(&body, &m.sessionID, 0, maxSessionIDLen) ||
+			!body.ReadUint16(&m.cipherSuite) ||
+			!body.ReadUint8(&m.compressionMethod) {
 			return false
 		}
-		m.extensions = body
-	}
-	m.raw = data
-	return true
+		if !body.Empty() {
+			if _, ok := parseExtensions(body); !ok {
+				return false
+			}
+			m.extensions = body
+		}
+		return true
+	})
 }
 
 // certificateMsg is Certificate (§7.6.2): ASN.1Cert certificate_list
@@ -347,19 +355,15 @@ func (m *certificateMsg) marshal() ([]byte, error) {
 
 func (m *certificateMsg) unmarshal(data []byte) bool {
 	*m = certificateMsg{}
-	body, ok := readHandshakeBody(data, typeCertificate)
-	if !ok {
-		return false
-	}
-	var list cryptobyte.String
-	if !body.ReadUint24LengthPrefixed(&list) || !body.Empty() {
-		return false
-	}
-	if m.certificates, ok = readVecList(list, readVec24, 1, maxUint24Vec); !ok {
-		return false
-	}
-	m.raw = data
-	return true
+	return unmarshalBody(data, typeCertificate, &m.raw, func(body cryptobyte.String) bool {
+		var list cryptobyte.String
+		if !body.ReadUint24LengthPrefixed(&list) || !body.Empty() {
+			return false
+		}
+		var ok bool
+		m.certificates, ok = readVecList(list, readVec24, 1, maxUint24Vec)
+		return ok
+	})
 }
 
 // Caps on one Certificate message, beyond the message size cap: every
@@ -406,13 +410,13 @@ func (m *serverKeyExchangeMsg) marshal() ([]byte, error) {
 
 func (m *serverKeyExchangeMsg) unmarshal(data []byte) bool {
 	*m = serverKeyExchangeMsg{}
-	body, ok := readHandshakeBody(data, typeServerKeyExchange)
-	if !ok || body.Empty() {
-		return false
-	}
-	m.key = body
-	m.raw = data
-	return true
+	return unmarshalBody(data, typeServerKeyExchange, &m.raw, func(body cryptobyte.String) bool {
+		if body.Empty() {
+			return false
+		}
+		m.key = body
+		return true
+	})
 }
 
 // certificateRequestMsg is CertificateRequest (§7.6.4):
@@ -441,21 +445,17 @@ func (m *certificateRequestMsg) marshal() ([]byte, error) {
 
 func (m *certificateRequestMsg) unmarshal(data []byte) bool {
 	*m = certificateRequestMsg{}
-	body, ok := readHandshakeBody(data, typeCertificateRequest)
-	if !ok {
-		return false
-	}
-	var cas cryptobyte.String
-	if !readVec8(&body, &m.certificateTypes, 1, maxUint8Vec) ||
-		!body.ReadUint16LengthPrefixed(&cas) ||
-		!body.Empty() {
-		return false
-	}
-	if m.certificateAuthorities, ok = readVecList(cas, readVec16, 1, maxUint16Vec); !ok {
-		return false
-	}
-	m.raw = data
-	return true
+	return unmarshalBody(data, typeCertificateRequest, &m.raw, func(body cryptobyte.String) bool {
+		var cas cryptobyte.String
+		if !readVec8(&body, &m.certificateTypes, 1, maxUint8Vec) ||
+			!body.ReadUint16LengthPrefixed(&cas) ||
+			!body.Empty() {
+			return false
+		}
+		var ok bool
+		m.certificateAuthorities, ok = readVecList(cas, readVec16, 1, maxUint16Vec)
+		return ok
+	})
 }
 
 // serverHelloDoneMsg is ServerHelloDone (§7.6.5): an empty body.
@@ -487,13 +487,10 @@ func (m *clientKeyExchangeMsg) marshal() ([]byte, error) {
 
 func (m *clientKeyExchangeMsg) unmarshal(data []byte) bool {
 	*m = clientKeyExchangeMsg{}
-	body, ok := readHandshakeBody(data, typeClientKeyExchange)
-	if !ok {
-		return false
-	}
-	m.ciphertext = body
-	m.raw = data
-	return true
+	return unmarshalBody(data, typeClientKeyExchange, &m.raw, func(body cryptobyte.String) bool {
+		m.ciphertext = body
+		return true
+	})
 }
 
 // certificateVerifyMsg is CertificateVerify (§7.6.8): the digitally-signed
@@ -511,12 +508,9 @@ func (m *certificateVerifyMsg) marshal() ([]byte, error) {
 
 func (m *certificateVerifyMsg) unmarshal(data []byte) bool {
 	*m = certificateVerifyMsg{}
-	body, ok := readHandshakeBody(data, typeCertificateVerify)
-	if !ok || !readVec16(&body, &m.signature, 0, maxUint16Vec) || !body.Empty() {
-		return false
-	}
-	m.raw = data
-	return true
+	return unmarshalBody(data, typeCertificateVerify, &m.raw, func(body cryptobyte.String) bool {
+		return readVec16(&body, &m.signature, 0, maxUint16Vec) && body.Empty()
+	})
 }
 
 // finishedMsg is Finished (§7.6.9): md5_hash[16] followed by sha_hash[20],
@@ -534,12 +528,9 @@ func (m *finishedMsg) marshal() ([]byte, error) {
 
 func (m *finishedMsg) unmarshal(data []byte) bool {
 	*m = finishedMsg{}
-	body, ok := readHandshakeBody(data, typeFinished)
-	if !ok || !body.ReadBytes(&m.verifyData, finishedLen) || !body.Empty() {
-		return false
-	}
-	m.raw = data
-	return true
+	return unmarshalBody(data, typeFinished, &m.raw, func(body cryptobyte.String) bool {
+		return body.ReadBytes(&m.verifyData, finishedLen) && body.Empty()
+	})
 }
 
 // unmarshalHandshake parses data, a complete handshake message whose
