@@ -99,22 +99,16 @@ func FuzzFinished(f *testing.F) {
 	hmFuzzMessage[finishedMsg](f, typeFinished)
 }
 
-// FuzzServerDHParams: parse never panics; an accepted prefix re-marshals to
-// exactly the bytes it consumed, and rest is what follows.
+// FuzzServerDHParams and FuzzServerRSAParams: parse never panics; an
+// accepted prefix re-marshals to exactly the bytes it consumed, and rest is
+// what follows.
 func FuzzServerDHParams(f *testing.F) {
 	f.Add([]byte{0, 1, 0x17, 0, 1, 2, 0, 1, 5})
 	f.Add([]byte{0, 1, 0x17, 0, 1, 2, 0, 1, 5, 0, 2, 0xaa, 0xbb})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		p, g, ys, rest, ok := parseServerDHParams(body)
-		if !ok {
-			return
-		}
-		params, err := marshalServerDHParams(p, g, ys)
-		if err != nil {
-			t.Fatalf("marshal of accepted params failed: %v", err)
-		}
-		if !bytes.Equal(append(params, rest...), body) {
-			t.Fatalf("params+rest != body")
+		if p, g, ys, rest, ok := parseServerDHParams(body); ok {
+			params, err := marshalServerDHParams(p, g, ys)
+			hmCheckParamsPrefix(t, body, params, rest, err)
 		}
 	})
 }
@@ -123,16 +117,22 @@ func FuzzServerRSAParams(f *testing.F) {
 	f.Add([]byte{0, 2, 0xc3, 0x01, 0, 3, 1, 0, 1})
 	f.Add([]byte{0, 2, 0xc3, 0x01, 0, 3, 1, 0, 1, 0, 1, 0xcc})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		mod, exp, rest, ok := parseServerRSAParams(body)
-		if !ok {
-			return
-		}
-		params, err := marshalServerRSAParams(mod, exp)
-		if err != nil {
-			t.Fatalf("marshal of accepted params failed: %v", err)
-		}
-		if !bytes.Equal(append(params, rest...), body) {
-			t.Fatalf("params+rest != body")
+		if mod, exp, rest, ok := parseServerRSAParams(body); ok {
+			params, err := marshalServerRSAParams(mod, exp)
+			hmCheckParamsPrefix(t, body, params, rest, err)
 		}
 	})
+}
+
+// hmCheckParamsPrefix is the check of the ServerParams fuzz targets: params,
+// what marshal made of the fields parsed from body (err its error), followed
+// by rest, what the parse left, must be body again.
+func hmCheckParamsPrefix(t *testing.T, body, params, rest []byte, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("marshal of accepted params failed: %v", err)
+	}
+	if !bytes.Equal(append(params, rest...), body) {
+		t.Fatalf("params+rest != body")
+	}
 }
