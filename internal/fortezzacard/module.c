@@ -242,12 +242,24 @@ static void drop_pending(pending **pp) {
 	stats[ST_PENDING_RS]--;
 }
 
-/* drop_slot forgets everything the card held for slot (card pulled). */
-static void drop_slot(CK_SLOT_ID slot) {
+/* drop_slot_sessions forgets slot's sessions (and so their keys). Caller
+ * holds mu. */
+static void drop_slot_sessions(CK_SLOT_ID slot) {
 	for (session **pp = &sessions; *pp;) {
 		if ((*pp)->slot == slot) drop_session(pp);
 		else pp = &(*pp)->next;
 	}
+}
+
+/* drop_session_handle forgets the session h, if it is ours. Caller holds mu. */
+static void drop_session_handle(CK_SESSION_HANDLE h) {
+	for (session **pp = &sessions; *pp; pp = &(*pp)->next)
+		if ((*pp)->h == h) { drop_session(pp); break; }
+}
+
+/* drop_slot forgets everything the card held for slot (card pulled). */
+static void drop_slot(CK_SLOT_ID slot) {
+	drop_slot_sessions(slot);
 	for (modkey **pp = &keys; *pp;) {
 		if ((*pp)->slot == slot) free_key(pp);
 		else pp = &(*pp)->next;
@@ -333,6 +345,19 @@ static CK_RV check_session(CK_SESSION_HANDLE h, session **out) {
 	pthread_mutex_unlock(&mu);
 	if (!s) return CKR_SESSION_HANDLE_INVALID;
 	if (out) *out = s;
+	return CKR_OK;
+}
+
+/* mech_begin starts every call that takes a mechanism: check_session (the
+ * session into *s, unless s is NULL), the call's pointer arguments present
+ * (args: m and any other the call needs are non-NULL), and m one of the
+ * types a and b (the same type twice where only one is accepted). */
+static CK_RV mech_begin(CK_SESSION_HANDLE h, int args, CK_MECHANISM_PTR m, CK_MECHANISM_TYPE a,
+		CK_MECHANISM_TYPE b, session **s) {
+	CK_RV rv = check_session(h, s);
+	if (rv != CKR_OK) return rv;
+	if (!args) return CKR_ARGUMENTS_BAD;
+	if (m->mechanism != a && m->mechanism != b) return CKR_MECHANISM_INVALID;
 	return CKR_OK;
 }
 
@@ -769,8 +794,7 @@ static CK_RV F_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_
 	pthread_mutex_lock(&mu);
 	s->epoch = st ? st->epoch : 0;
 	/* A stale entry with a reused handle belongs to a dead session. */
-	for (session **pp = &sessions; *pp; pp = &(*pp)->next)
-		if ((*pp)->h == s->h) { drop_session(pp); break; }
+	drop_session_handle(s->h);
 	s->next = sessions;
 	sessions = s;
 	pthread_mutex_unlock(&mu);
@@ -780,8 +804,7 @@ static CK_RV F_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_
 static CK_RV F_CloseSession(CK_SESSION_HANDLE h) {
 	CK_RV rv = hsm->C_CloseSession(h);
 	pthread_mutex_lock(&mu);
-	for (session **pp = &sessions; *pp; pp = &(*pp)->next)
-		if ((*pp)->h == h) { drop_session(pp); break; }
+	drop_session_handle(h);
 	stats_write();
 	pthread_mutex_unlock(&mu);
 	return rv;
@@ -790,10 +813,7 @@ static CK_RV F_CloseSession(CK_SESSION_HANDLE h) {
 static CK_RV F_CloseAllSessions(CK_SLOT_ID slot) {
 	CK_RV rv = hsm->C_CloseAllSessions(slot);
 	pthread_mutex_lock(&mu);
-	for (session **pp = &sessions; *pp;) {
-		if ((*pp)->slot == slot) drop_session(pp);
-		else pp = &(*pp)->next;
-	}
+	drop_slot_sessions(slot);
 	stats_write();
 	pthread_mutex_unlock(&mu);
 	return rv;
@@ -1026,11 +1046,9 @@ static CK_RV F_FindObjects(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE_PTR out, CK_ULO
 
 static CK_RV F_GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR out) {
 	session *s;
-	CK_RV rv = check_session(h, &s);
-	if (rv != CKR_OK) return rv;
-	if (!m) return CKR_ARGUMENTS_BAD;
 	/* NSS asks with CKM_SKIPJACK_CBC64 for an MEK. */
-	if (m->mechanism != CKM_SKIPJACK_KEY_GEN && m->mechanism != CKM_SKIPJACK_CBC64) return CKR_MECHANISM_INVALID;
+	CK_RV rv = mech_begin(h, m != NULL, m, CKM_SKIPJACK_KEY_GEN, CKM_SKIPJACK_CBC64, &s);
+	if (rv != CKR_OK) return rv;
 	unsigned char v[10];
 	if (getrandom(v, sizeof v, 0) != sizeof v) return CKR_DEVICE_ERROR;
 	rv = new_key(s, v, t, n, CKM_SKIPJACK_KEY_GEN, out);
@@ -1041,11 +1059,9 @@ static CK_RV F_GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_ATTRIBUTE
 
 static CK_RV F_GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR pt, CK_ULONG pn,
 		CK_ATTRIBUTE_PTR kt, CK_ULONG kn, CK_OBJECT_HANDLE_PTR pub, CK_OBJECT_HANDLE_PTR priv) {
-	CK_RV rv = check_session(h, NULL);
+	CK_RV rv = mech_begin(h, m != NULL, m, CKM_DSA_KEY_PAIR_GEN, CKM_KEA_KEY_PAIR_GEN, NULL);
 	if (rv != CKR_OK) return rv;
-	if (!m) return CKR_ARGUMENTS_BAD;
 	if (m->mechanism == CKM_DSA_KEY_PAIR_GEN) return hsm->C_GenerateKeyPair(h, m, pt, pn, kt, kn, pub, priv);
-	if (m->mechanism != CKM_KEA_KEY_PAIR_GEN) return CKR_MECHANISM_INVALID;
 	CK_ATTRIBUTE *p = attr(pt, pn, CKA_PRIME), *q = attr(pt, pn, CKA_SUBPRIME), *g = attr(pt, pn, CKA_BASE);
 	if (!p || !q || !g) return CKR_TEMPLATE_INCOMPLETE;
 	static const CK_KEY_TYPE dh = CKK_DH;
@@ -1125,10 +1141,8 @@ static CK_RV kdf(const BIGNUM *w, unsigned char tek[10]) {
 static CK_RV F_DeriveKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE base,
 		CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR out) {
 	session *s;
-	CK_RV rv = check_session(h, &s);
+	CK_RV rv = mech_begin(h, m != NULL, m, CKM_KEA_KEY_DERIVE, CKM_KEA_DERIVE, &s);
 	if (rv != CKR_OK) return rv;
-	if (!m) return CKR_ARGUMENTS_BAD;
-	if (m->mechanism != CKM_KEA_KEY_DERIVE && m->mechanism != CKM_KEA_DERIVE) return CKR_MECHANISM_INVALID;
 	count(s->slot, ST_DERIVE);
 	if (!m->pParameter || m->ulParameterLen != sizeof(CK_KEA_DERIVE_PARAMS)) return CKR_MECHANISM_PARAM_INVALID;
 	CK_KEA_DERIVE_PARAMS *kp = m->pParameter;
@@ -1258,10 +1272,8 @@ done:
 static CK_RV F_WrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE kek, CK_OBJECT_HANDLE key,
 		CK_BYTE_PTR out, CK_ULONG_PTR outlen) {
 	session *s;
-	CK_RV rv = check_session(h, &s);
+	CK_RV rv = mech_begin(h, m && outlen, m, CKM_SKIPJACK_WRAP, CKM_SKIPJACK_WRAP, &s);
 	if (rv != CKR_OK) return rv;
-	if (!m || !outlen) return CKR_ARGUMENTS_BAD;
-	if (m->mechanism != CKM_SKIPJACK_WRAP) return CKR_MECHANISM_INVALID;
 	if (!out) { *outlen = SJ_WRAPPED; return CKR_OK; }
 	if (*outlen < SJ_WRAPPED) { *outlen = SJ_WRAPPED; return CKR_BUFFER_TOO_SMALL; }
 	count(s->slot, ST_WRAP);
@@ -1278,10 +1290,8 @@ static CK_RV F_WrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE
 static CK_RV F_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE kek, CK_BYTE_PTR in,
 		CK_ULONG inlen, CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR out) {
 	session *s;
-	CK_RV rv = check_session(h, &s);
+	CK_RV rv = mech_begin(h, m && in, m, CKM_SKIPJACK_WRAP, CKM_SKIPJACK_WRAP, &s);
 	if (rv != CKR_OK) return rv;
-	if (!m || !in) return CKR_ARGUMENTS_BAD;
-	if (m->mechanism != CKM_SKIPJACK_WRAP) return CKR_MECHANISM_INVALID;
 	count(s->slot, ST_UNWRAP);
 	if (inlen != SJ_WRAPPED) return CKR_WRAPPED_KEY_LEN_RANGE;
 	unsigned char kv[10], v[10];
@@ -1296,10 +1306,8 @@ static CK_RV F_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HAND
 
 static CK_RV sj_op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key, int enc) {
 	session *s;
-	CK_RV rv = check_session(h, &s);
+	CK_RV rv = mech_begin(h, m != NULL, m, CKM_SKIPJACK_CBC64, CKM_SKIPJACK_CBC64, &s);
 	if (rv != CKR_OK) return rv;
-	if (!m) return CKR_ARGUMENTS_BAD;
-	if (m->mechanism != CKM_SKIPJACK_CBC64) return CKR_MECHANISM_INVALID;
 	count(s->slot, enc ? ST_ENCRYPT_INIT : ST_DECRYPT_INIT);
 	if (!m->pParameter || m->ulParameterLen != IV_LEN) return CKR_MECHANISM_PARAM_INVALID;
 	unsigned char v[10];
@@ -1310,7 +1318,7 @@ static CK_RV sj_op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDL
 	if (enc) {
 		/* The card chooses the IV and hands it back (LEAF-suppressed). */
 		memcpy(iv, LEAF, 16);
-		if (getrandom(iv + 16, 8, 0) != 8) { pthread_mutex_unlock(&s->op_mu); return CKR_DEVICE_ERROR; }
+		if (getrandom(iv + 16, 8, 0) != 8) { pthread_mutex_unlock(&s->op_mu); OPENSSL_cleanse(v, 10); return CKR_DEVICE_ERROR; }
 	}
 	memcpy(s->chain, iv + 16, 8);
 	sj_schedule(&s->ks, v);
@@ -1320,16 +1328,34 @@ static CK_RV sj_op_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDL
 	return CKR_OK;
 }
 
-/* crypt runs CBC64 on s's operation; final ends it (single-part). */
-static CK_RV sj_op(CK_SESSION_HANDLE h, int enc, CK_BYTE_PTR in, CK_ULONG inlen, CK_BYTE_PTR out, CK_ULONG_PTR outlen, int final) {
+/* op_begin starts a call on the session's CBC64 operation (enc: an
+ * encryption): check_session (into *out), outlen given, that operation
+ * initialised. On CKR_OK it returns with (*out)->op_mu held. */
+static CK_RV op_begin(CK_SESSION_HANDLE h, int enc, CK_ULONG_PTR outlen, session **out) {
 	session *s;
 	CK_RV rv = check_session(h, &s);
 	if (rv != CKR_OK) return rv;
 	if (!outlen) return CKR_ARGUMENTS_BAD;
 	pthread_mutex_lock(&s->op_mu);
 	if (s->op != (enc ? 1 : 2)) { pthread_mutex_unlock(&s->op_mu); return CKR_OPERATION_NOT_INITIALIZED; }
+	*out = s;
+	return CKR_OK;
+}
+
+/* op_end ends s's operation and forgets its key schedule. Caller holds
+ * s->op_mu. */
+static void op_end(session *s) {
+	s->op = 0;
+	OPENSSL_cleanse(&s->ks, sizeof s->ks);
+}
+
+/* sj_op runs CBC64 on the session's operation; final ends it (single-part). */
+static CK_RV sj_op(CK_SESSION_HANDLE h, int enc, CK_BYTE_PTR in, CK_ULONG inlen, CK_BYTE_PTR out, CK_ULONG_PTR outlen, int final) {
+	session *s;
+	CK_RV rv = op_begin(h, enc, outlen, &s);
+	if (rv != CKR_OK) return rv;
 	if (inlen % 8) {
-		s->op = 0;
+		op_end(s);
 		pthread_mutex_unlock(&s->op_mu);
 		return enc ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
 	}
@@ -1338,10 +1364,7 @@ static CK_RV sj_op(CK_SESSION_HANDLE h, int enc, CK_BYTE_PTR in, CK_ULONG inlen,
 	if (!in && inlen) { pthread_mutex_unlock(&s->op_mu); return CKR_ARGUMENTS_BAD; }
 	sj_cbc(&s->ks, s->chain, enc, out, in, inlen);
 	*outlen = inlen;
-	if (final) {
-		s->op = 0;
-		OPENSSL_cleanse(&s->ks, sizeof s->ks);
-	}
+	if (final) op_end(s);
 	pthread_mutex_unlock(&s->op_mu);
 	count(s->slot, enc ? (final ? ST_ENCRYPT : ST_ENCRYPT_UPDATE) : (final ? ST_DECRYPT : ST_DECRYPT_UPDATE));
 	return CKR_OK;
@@ -1349,13 +1372,9 @@ static CK_RV sj_op(CK_SESSION_HANDLE h, int enc, CK_BYTE_PTR in, CK_ULONG inlen,
 
 static CK_RV sj_op_final(CK_SESSION_HANDLE h, int enc, CK_ULONG_PTR outlen) {
 	session *s;
-	CK_RV rv = check_session(h, &s);
+	CK_RV rv = op_begin(h, enc, outlen, &s);
 	if (rv != CKR_OK) return rv;
-	if (!outlen) return CKR_ARGUMENTS_BAD;
-	pthread_mutex_lock(&s->op_mu);
-	if (s->op != (enc ? 1 : 2)) { pthread_mutex_unlock(&s->op_mu); return CKR_OPERATION_NOT_INITIALIZED; }
-	s->op = 0;
-	OPENSSL_cleanse(&s->ks, sizeof s->ks);
+	op_end(s);
 	pthread_mutex_unlock(&s->op_mu);
 	*outlen = 0;
 	return CKR_OK;
@@ -1374,29 +1393,23 @@ static CK_RV F_DecryptFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG_PTR o
 
 static CK_RV F_SignInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k) {
 	session *s;
-	CK_RV rv = check_session(h, &s);
+	CK_RV rv = mech_begin(h, m != NULL, m, CKM_DSA, CKM_DSA_SHA1, &s);
 	if (rv != CKR_OK) return rv;
-	if (!m) return CKR_ARGUMENTS_BAD;
-	if (m->mechanism != CKM_DSA && m->mechanism != CKM_DSA_SHA1) return CKR_MECHANISM_INVALID;
 	if (k & MODKEY_BIT) return CKR_KEY_TYPE_INCONSISTENT;
 	count(s->slot, ST_SIGN);
 	return hsm->C_SignInit(h, m, k);
 }
 
 static CK_RV F_VerifyInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k) {
-	CK_RV rv = check_session(h, NULL);
+	CK_RV rv = mech_begin(h, m != NULL, m, CKM_DSA, CKM_DSA_SHA1, NULL);
 	if (rv != CKR_OK) return rv;
-	if (!m) return CKR_ARGUMENTS_BAD;
-	if (m->mechanism != CKM_DSA && m->mechanism != CKM_DSA_SHA1) return CKR_MECHANISM_INVALID;
 	if (k & MODKEY_BIT) return CKR_KEY_TYPE_INCONSISTENT;
 	return hsm->C_VerifyInit(h, m, k);
 }
 
 static CK_RV F_DigestInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m) {
-	CK_RV rv = check_session(h, NULL);
+	CK_RV rv = mech_begin(h, m != NULL, m, CKM_SHA_1, CKM_SHA_1, NULL);
 	if (rv != CKR_OK) return rv;
-	if (!m) return CKR_ARGUMENTS_BAD;
-	if (m->mechanism != CKM_SHA_1) return CKR_MECHANISM_INVALID;
 	return hsm->C_DigestInit(h, m);
 }
 

@@ -49,47 +49,54 @@ static unsigned short Ginv(const unsigned char *cv, unsigned short w) {
 	return (unsigned short)(g1 << 8 | g2);
 }
 
-/* Card-order block in/out: w1 = in[7]<<8 | in[6], ..., w4 = in[1]<<8 | in[0]. */
+/* Card-order block: w1 = b[7]<<8 | b[6], ..., w4 = b[1]<<8 | b[0]. */
+static void load(const unsigned char b[8], unsigned short *w1, unsigned short *w2,
+		unsigned short *w3, unsigned short *w4) {
+	*w1 = b[7] << 8 | b[6]; *w2 = b[5] << 8 | b[4];
+	*w3 = b[3] << 8 | b[2]; *w4 = b[1] << 8 | b[0];
+}
+
+static void store(unsigned char b[8], unsigned short w1, unsigned short w2,
+		unsigned short w3, unsigned short w4) {
+	b[7] = w1 >> 8; b[6] = w1; b[5] = w2 >> 8; b[4] = w2;
+	b[3] = w3 >> 8; b[2] = w3; b[1] = w4 >> 8; b[0] = w4;
+}
+
+/* Steps 0-31: rule A for steps 0-7 and 16-23, rule B for 8-15 and 24-31;
+ * step s XORs in the counter s+1. */
 void sj_encrypt(const sj_key *k, unsigned char out[8], const unsigned char in[8]) {
-	unsigned short w1 = in[7] << 8 | in[6], w2 = in[5] << 8 | in[4];
-	unsigned short w3 = in[3] << 8 | in[2], w4 = in[1] << 8 | in[0];
+	unsigned short w1, w2, w3, w4;
+	load(in, &w1, &w2, &w3, &w4);
 	for (int s = 0; s < 32; s++) {
-		const unsigned char *cv = k->cv + 4 * s;
-		unsigned short c = (unsigned short)(s + 1);
+		unsigned short g = G(k->cv + 4 * s, w1), c = (unsigned short)(s + 1);
 		if ((s / 8) % 2 == 0) { /* rule A */
-			unsigned short g = G(cv, w1);
 			unsigned short n1 = g ^ w4 ^ c;
 			w4 = w3; w3 = w2; w2 = g; w1 = n1;
 		} else { /* rule B */
-			unsigned short g = G(cv, w1);
 			unsigned short n3 = w1 ^ w2 ^ c;
 			unsigned short n1 = w4;
 			w4 = w3; w3 = n3; w2 = g; w1 = n1;
 		}
 	}
-	out[7] = w1 >> 8; out[6] = w1; out[5] = w2 >> 8; out[4] = w2;
-	out[3] = w3 >> 8; out[2] = w3; out[1] = w4 >> 8; out[0] = w4;
+	store(out, w1, w2, w3, w4);
 }
 
+/* The steps inverted, from 31 down to 0. */
 void sj_decrypt(const sj_key *k, unsigned char out[8], const unsigned char in[8]) {
-	unsigned short w1 = in[7] << 8 | in[6], w2 = in[5] << 8 | in[4];
-	unsigned short w3 = in[3] << 8 | in[2], w4 = in[1] << 8 | in[0];
+	unsigned short w1, w2, w3, w4;
+	load(in, &w1, &w2, &w3, &w4);
 	for (int s = 31; s >= 0; s--) {
-		const unsigned char *cv = k->cv + 4 * s;
-		unsigned short c = (unsigned short)(s + 1);
+		unsigned short g = Ginv(k->cv + 4 * s, w2), c = (unsigned short)(s + 1);
 		if ((s / 8) % 2 == 1) { /* rule B^-1 */
-			unsigned short g = Ginv(cv, w2);
 			unsigned short n2 = g ^ w3 ^ c;
 			unsigned short n4 = w1;
 			w1 = g; w2 = n2; w3 = w4; w4 = n4;
 		} else { /* rule A^-1 */
-			unsigned short g = Ginv(cv, w2);
 			unsigned short n4 = w1 ^ w2 ^ c;
 			w1 = g; w2 = w3; w3 = w4; w4 = n4;
 		}
 	}
-	out[7] = w1 >> 8; out[6] = w1; out[5] = w2 >> 8; out[4] = w2;
-	out[3] = w3 >> 8; out[2] = w3; out[1] = w4 >> 8; out[0] = w4;
+	store(out, w1, w2, w3, w4);
 }
 
 void sj_cbc(const sj_key *k, unsigned char chain[8], int encrypt,

@@ -169,26 +169,13 @@ func subtleXOR(dst, a, b []byte) {
 	}
 }
 
-func BenchmarkEncrypt(b *testing.B) {
-	for _, bc := range []struct {
-		name string
-		new  func([]byte) (cipher.Block, error)
-	}{{"NIST", NewCipher}, {"Fortezza", NewFortezzaCipher}} {
-		b.Run(bc.name, func(b *testing.B) {
-			c, _ := bc.new(make([]byte, KeySize))
-			ciphertest.Bench(b, c, false)
-		})
-	}
-}
-
-func BenchmarkDecrypt(b *testing.B) {
-	c, _ := NewFortezzaCipher(make([]byte, KeySize))
-	ciphertest.Bench(b, c, true)
+// BenchmarkBlock times one-block Encrypt and Decrypt in both byte
+// conventions, in the same run.
+func BenchmarkBlock(b *testing.B) {
+	key := make([]byte, KeySize)
+	ciphertest.BenchmarkCiphers(b, ciphertest.NewNamed(b, "NIST", NewCipher, key), ciphertest.NewNamed(b, "Fortezza", NewFortezzaCipher, key))
 }
 
 func BenchmarkNewFortezzaCipher(b *testing.B) {
-	key := make([]byte, KeySize)
-	for b.Loop() {
-		NewFortezzaCipher(key)
-	}
+	ciphertest.BenchmarkNewCipher(b, NewFortezzaCipher, make([]byte, KeySize))
 }
