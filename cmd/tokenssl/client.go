@@ -17,7 +17,8 @@ import (
 func runClient(args []string) error {
 	fs := commandFlagSet("client")
 	connect := fs.String("connect", "127.0.0.1:4433", "server address")
-	ciphers := fs.String("ciphers", "", "comma-separated suite names (Appendix C, or OpenSSL: DES-CBC3-SHA) or hex codes")
+	var cfgFlags configFlags
+	cfgFlags.register(fs)
 	caFile := fs.String("ca", "", "PEM file of trusted roots")
 	insecure := fs.Bool("insecure", false, "do not verify the server certificate (testing only)")
 	serverName := fs.String("servername", "", "name to verify in the server certificate (default: host of -connect)")
@@ -28,17 +29,14 @@ func runClient(args []string) error {
 	listen := fs.String("listen", "", "tunnel: accept plaintext on ADDR and carry each connection over SSL 3.0 to -connect")
 	var svcFlags serviceFlags
 	svcFlags.register(fs)
-	var keyLog keyLogFlag
-	keyLog.register(fs)
 	fs.Parse(args)
 
 	config := &ssl.Config{InsecureSkipVerify: *insecure, ServerName: *serverName, HandshakeTimeout: *timeout}
-	klw, closeKeyLog, err := keyLog.open(os.Stderr)
+	closeKeyLog, err := cfgFlags.apply(config)
 	if err != nil {
 		return err
 	}
 	defer closeKeyLog()
-	config.KeyLogWriter = klw
 	if config.ServerName == "" {
 		host, _, err := net.SplitHostPort(*connect)
 		if err != nil {
@@ -69,11 +67,6 @@ func runClient(args []string) error {
 		}
 	} else if !*insecure && config.RootCAs == nil {
 		return errors.New("client: give -ca FILE or -insecure")
-	}
-	if *ciphers != "" {
-		if config.CipherSuites, err = parseCiphers(*ciphers); err != nil {
-			return err
-		}
 	}
 	if *listen != "" {
 		return runTunnel(*listen, *connect, config, tokens, svcFlags)

@@ -8,7 +8,9 @@ import (
 	"log"
 	"net"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tokenssl/tokenssl/internal/ssltest"
@@ -108,13 +110,9 @@ func runDemo(args []string) error {
 // demoSuites is every implemented suite except FORTEZZA_KEA, which runs
 // between cards (runFortezzaDemo).
 func demoSuites() []uint16 {
-	var out []uint16
-	for _, s := range ssl.CipherSuites() {
-		if s.Implemented && !strings.Contains(s.Name, "FORTEZZA") {
-			out = append(out, s.ID)
-		}
-	}
-	return out
+	return slices.DeleteFunc(ssl.ImplementedCipherSuites(), func(id uint16) bool {
+		return slices.Contains(ssltest.FortezzaSuites, id)
+	})
 }
 
 func demoExchange(addr string, config *ssl.Config, payload []byte, prefix string) error {
@@ -151,14 +149,19 @@ func echoExchange(addr string, config *ssl.Config, payload []byte) (ssl.Connecti
 }
 
 // demoServe echoes; it prints only failures and resumptions, so that the
-// client's lines carry the story.
+// client's lines carry the story. It returns when ln is closed and every
+// connection it accepted is done.
 func demoServe(ln net.Listener, logger *log.Logger) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
+		wg.Add(1)
 		go func() {
+			defer wg.Done()
 			defer c.Close()
 			sc := c.(*ssl.Conn)
 			if err := sc.Handshake(); err != nil {

@@ -11,10 +11,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
+	"log"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/tokenssl/tokenssl/internal/ssltest"
 	"github.com/tokenssl/tokenssl/kea"
@@ -236,14 +235,28 @@ func runFortezzaDemo(env *softhsm.Env, module string) ([]string, error) {
 
 // fortezzaDemoSuites runs each Fortezza suite in full and e-mail KEA mode
 // with client authentication between cards, printing which card path
-// (emulator or pkcs11) served it.
+// (emulator or pkcs11) served it. The server card's echo server (demoServe)
+// is done with the cards when it returns.
 func fortezzaDemoSuites(cards ssltest.FortezzaCards, setEmail func(bool), path string) ([]string, error) {
+	ln, err := ssl.Listen("tcp", "127.0.0.1:0", cards.ServerConfig(ssltest.FortezzaSuites, true))
+	if err != nil {
+		return nil, err
+	}
+	served := make(chan struct{})
+	go func() {
+		demoServe(ln, log.New(os.Stdout, "server: ", 0))
+		close(served)
+	}()
+	defer func() {
+		ln.Close()
+		<-served
+	}()
 	msg := bytes.Repeat([]byte("FORTEZZA "), 1<<10)
 	var names []string
 	for _, id := range ssltest.FortezzaSuites {
 		for _, email := range []bool{false, true} {
 			setEmail(email)
-			st, err := fortezzaRoundTrip(cards.ClientConfig([]uint16{id}), cards.ServerConfig([]uint16{id}, true), msg)
+			st, err := echoExchange(ln.Addr().String(), cards.ClientConfig([]uint16{id}), msg)
 			if err != nil {
 				return names, fmt.Errorf("%s card=%s: %w", ssl.CipherSuiteName(id), path, err)
 			}
@@ -256,37 +269,4 @@ func fortezzaDemoSuites(cards ssltest.FortezzaCards, setEmail func(bool), path s
 		names = append(names, ssl.CipherSuiteName(id))
 	}
 	return names, nil
-}
-
-// fortezzaRoundTrip runs one connection over loopback, echoes msg and
-// returns the client's view of it.
-func fortezzaRoundTrip(cc, sc *ssl.Config, msg []byte) (ssl.ConnectionState, error) {
-	var none ssl.ConnectionState
-	ln, err := ssl.Listen("tcp", "127.0.0.1:0", sc)
-	if err != nil {
-		return none, err
-	}
-	defer ln.Close()
-	errc := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(30 * time.Second))
-		buf := make([]byte, len(msg))
-		if _, err := io.ReadFull(c, buf); err != nil {
-			errc <- err
-			return
-		}
-		_, err = c.Write(buf)
-		errc <- err
-	}()
-	st, err := echoExchange(ln.Addr().String(), cc, msg)
-	if err != nil {
-		return none, err
-	}
-	return st, <-errc
 }

@@ -20,7 +20,8 @@ func runServer(args []string) error {
 	clientCA := fs.String("client-ca", "", "PEM file of CAs that client certificates must chain to (sent in CertificateRequest)")
 	verifyClient := fs.String("verify-client", "none", "client authentication: none, request or require")
 	dhParams := fs.String("dh-params", "", "PEM DH PARAMETERS for DHE and DH_anon suites (default: RFC 3526 group 14, 2048 bits)")
-	ciphers := fs.String("ciphers", "", "comma-separated suite names (Appendix C, or OpenSSL: DES-CBC3-SHA) or hex codes; default: the secure defaults")
+	var cfgFlags configFlags
+	cfgFlags.register(fs)
 	cacheSize := fs.Int("cache-size", ssl.DefaultSessionCacheSize, "session cache entries (0 disables resumption)")
 	timeout := fs.Duration("handshake-timeout", ssl.DefaultHandshakeTimeout, "handshake deadline per connection")
 	sessCache := fs.String("session-cache", "", "share sessions with a fleet: redis://HOST:PORT/DB[?prefix=P] (default: in memory, -cache-size)")
@@ -30,8 +31,6 @@ func runServer(args []string) error {
 	www := fs.Bool("www", false, "answer HTTP requests with a page describing the connection (as openssl s_server -www)")
 	var svcFlags serviceFlags
 	svcFlags.register(fs)
-	var keyLog keyLogFlag
-	keyLog.register(fs)
 	fs.Parse(args)
 
 	svc, err := svcFlags.newService("server")
@@ -43,18 +42,12 @@ func runServer(args []string) error {
 		return errors.New("server: -forward and -www exclude each other")
 	}
 	config := &ssl.Config{HandshakeTimeout: *timeout}
-	klw, closeKeyLog, err := keyLog.open(os.Stderr)
+	closeKeyLog, err := cfgFlags.apply(config)
 	if err != nil {
 		return err
 	}
 	defer closeKeyLog()
-	config.KeyLogWriter = klw
 	var tokens []servedToken
-	if *ciphers != "" {
-		if config.CipherSuites, err = parseCiphers(*ciphers); err != nil {
-			return err
-		}
-	}
 	// The CA stored on a Fortezza card vouches for Fortezza clients; it has
 	// to be known before the verify policy is chosen. Without any key the
 	// server can still run anonymous suites, when those are all it is asked
@@ -107,7 +100,7 @@ func runServer(args []string) error {
 	} else {
 		config.SessionCache = ssl.NewLRUSessionCache(*cacheSize, 0)
 	}
-	if err := checkServable(config, *ciphers != ""); err != nil {
+	if err := checkServable(config, cfgFlags.ciphers != ""); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
 	m.watchCache(config.SessionCache)
