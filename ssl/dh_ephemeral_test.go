@@ -12,7 +12,7 @@ import (
 // in the order-q subgroup. 2 is outside the X9.42 group's subgroup, and a
 // non-residue for group 14.
 func TestEphemeralServerDHPublicRangeOnly(t *testing.T) {
-	x942 := &token.DHParams{P: testDSAParams.P, G: testDSAParams.G, Q: testDSAParams.Q}
+	x942 := x942Group()
 	g14 := RFC3526Group14()
 	sub := func(p *big.Int, d int64) *big.Int { return new(big.Int).Sub(p, big.NewInt(d)) }
 	for _, tt := range []struct {

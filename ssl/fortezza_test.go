@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
-	"io"
 	"math/big"
 	"net"
 	"sync"
@@ -157,6 +156,8 @@ func TestFortezzaHandshakeSoftwareCards(t *testing.T) {
 }
 
 func TestFortezzaCBCNotResumed(t *testing.T) {
+	// One listener for every connection: the client's session cache is
+	// keyed by the server's address.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -166,48 +167,27 @@ func TestFortezzaCBCNotResumed(t *testing.T) {
 		cc, sc := fortezzaConfigs(t, id, false)
 		cc.ClientSessionCache = NewLRUClientSessionCache(4)
 		for i := 0; i < 2; i++ {
-			errc := make(chan error, 1)
-			go func() {
-				raw, err := ln.Accept()
-				if err != nil {
-					errc <- err
-					return
-				}
-				s := Server(raw, sc)
-				defer s.Close()
-				if err := s.Handshake(); err != nil {
-					errc <- err
-					return
-				}
-				buf := make([]byte, 5)
-				_, err = io.ReadFull(s, buf)
-				if err == nil {
-					_, err = s.Write(buf)
-				}
-				errc <- err
-			}()
-			raw, err := net.Dial("tcp", ln.Addr().String())
+			craw, err := net.Dial("tcp", ln.Addr().String())
 			if err != nil {
 				t.Fatal(err)
 			}
-			raw.SetDeadline(time.Now().Add(20 * time.Second))
-			client := Client(raw, cc)
-			if err := client.Handshake(); err != nil {
-				t.Fatalf("%s: handshake %d: %v", CipherSuiteName(id), i, err)
-			}
-			if _, err := client.Write([]byte("hello")); err != nil {
+			sraw, err := ln.Accept()
+			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := io.ReadFull(client, make([]byte, 5)); err != nil {
-				t.Fatal(err)
+			deadline := time.Now().Add(20 * time.Second)
+			craw.SetDeadline(deadline)
+			sraw.SetDeadline(deadline)
+			client, server := Client(craw, cc), Server(sraw, sc)
+			if cerr, serr := handshakeBoth(client, server); cerr != nil || serr != nil {
+				t.Fatalf("%s: handshake %d: client %v, server %v", CipherSuiteName(id), i, cerr, serr)
 			}
-			if err := <-errc; err != nil {
-				t.Fatalf("%s: server %d: %v", CipherSuiteName(id), i, err)
-			}
+			echoCheck(t, client, server, []byte("hello"))
 			st := client.ConnectionState()
 			if want := i == 1 && id != SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA; st.DidResume != want {
 				t.Errorf("%s: handshake %d: DidResume = %v, want %v", CipherSuiteName(id), i, st.DidResume, want)
 			}
+			server.Close()
 			client.Close()
 		}
 	}

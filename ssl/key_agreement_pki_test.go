@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenssl/tokenssl/internal/legacytest"
 	"github.com/tokenssl/tokenssl/token"
 	"github.com/tokenssl/tokenssl/x509legacy"
 )
@@ -38,14 +39,6 @@ type legacyPKI struct {
 	dhClientDSS Certificate // DH client key in Oakley group 2, DSA CA (dss_fixed_dh)
 }
 
-// testDSAParams are DSA domain parameters (1024-bit p, 160-bit q) made once
-// with dsa.GenerateParameters; they double as an X9.42 DH group.
-var testDSAParams = dsa.Parameters{
-	P: mustHexInt("9303fccdf8bee4b33fa53ab7961e2e09c14631a75599128f71a90917ab5e7d66aaebf09436ac72acd3b8bb7c86fc1dadb5f0d538f9add863479fdc78e5ee700f27e6efb86113e93b4e4289f5d5d2d6491f3c0ed274946c10334f391e37a4006c571fbf20538ea466d48405d2173fdb9da0f7d33757015c4d46ea9e56e965843b"),
-	Q: mustHexInt("e7de3086060370e4e40fd69dea9647a19453e651"),
-	G: mustHexInt("1a891a18f9b5498a01507d6be5930231e47b66203ce06b3f8c12b496763f6d682bc4bb8bd3df9e67194fc8216a46251ef39effa04bd79770180b0d7346776662cb039c899dde6ca9c73d32160ee7bcb25045f4832c4f37b11c62618ab4a83db5ec116d4b7e899b7b589686c90173cd0031b2d32954693ecc85850eb3305c3327"),
-}
-
 var (
 	legacyOnce sync.Once
 	legacy     *legacyPKI
@@ -67,12 +60,16 @@ func (l *legacyPKI) serverCerts() []Certificate {
 	return []Certificate{l.dsaServer, l.dhRSA, l.dhDSS, l.dhRSAExport, l.dhDSSExport}
 }
 
+// newDSAKey returns a DSA key in the 1024/160 group of the legacy PKI.
 func newDSAKey(t testing.TB) *token.DSAKey {
-	priv := &dsa.PrivateKey{PublicKey: dsa.PublicKey{Parameters: testDSAParams}}
-	if err := dsa.GenerateKey(priv, rand.Reader); err != nil {
-		t.Fatal(err)
-	}
-	return &token.DSAKey{PrivateKey: priv}
+	return &token.DSAKey{PrivateKey: legacytest.NewDSAKey(t, legacytest.DSA1024)}
+}
+
+// x942Group is the DSA group as an X9.42 DH group (with q): the group of
+// the dhDSS certificate.
+func x942Group() *token.DHParams {
+	p := legacytest.DSA1024
+	return &token.DHParams{P: p.P, G: p.G, Q: p.Q}
 }
 
 func newDHKey(t testing.TB, group *token.DHParams) *token.DHKey {
@@ -151,7 +148,7 @@ func newLegacyPKI(t testing.TB, p *testPKI) *legacyPKI {
 	dsaServerKey := newDSAKey(t)
 	l.dsaServer = issueLegacy(t, l.dsaCA, l.dsaCAKey, dsaSPKI(dsaServerKey), dsaServerKey, "localhost", server, sign)
 
-	group2, x942 := RFC2409Group2(), &token.DHParams{P: testDSAParams.P, G: testDSAParams.G, Q: testDSAParams.Q}
+	group2, x942 := RFC2409Group2(), x942Group()
 	export := ExportDHGroup512()
 	k := newDHKey(t, group2)
 	l.dhRSA = issueLegacy(t, p.caCert, p.caKey, dhSPKI(t, k), k, "localhost", server, agree)

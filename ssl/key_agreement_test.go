@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenssl/tokenssl/internal/legacytest"
 	"github.com/tokenssl/tokenssl/token"
 )
 
@@ -490,7 +491,7 @@ func TestClientAuthenticationKinds(t *testing.T) {
 	t.Run("client public value outside the q-order subgroup", func(t *testing.T) {
 		// DH_DSS's certificate is in the 1024/160 X9.42 group; 2 is not in
 		// its order-q subgroup (checked here).
-		if new(big.Int).Exp(big.NewInt(2), testDSAParams.Q, testDSAParams.P).Cmp(big.NewInt(1)) == 0 {
+		if new(big.Int).Exp(big.NewInt(2), legacytest.DSA1024.Q, legacytest.DSA1024.P).Cmp(big.NewInt(1)) == 0 {
 			t.Fatal("2 is in the subgroup")
 		}
 		two := func([]byte) []chunk {
@@ -710,7 +711,7 @@ func TestBuiltinGroups(t *testing.T) {
 }
 
 func TestDHPrivateExponents(t *testing.T) {
-	x942 := &token.DHParams{P: testDSAParams.P, G: testDSAParams.G, Q: testDSAParams.Q}
+	x942 := x942Group()
 	for _, tt := range []struct {
 		group   *token.DHParams
 		maxBits int

@@ -2,33 +2,21 @@ package x509legacy
 
 import (
 	"crypto/dsa"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"math/big"
 	"strings"
 	"testing"
-)
 
-// oddBits returns a random odd number of exactly bits bits.
-func oddBits(t *testing.T, bits int) *big.Int {
-	t.Helper()
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), uint(bits-1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.SetBit(n, bits-1, 1)
-	return n.SetBit(n, 0, 1)
-}
+	"github.com/tokenssl/tokenssl/internal/legacytest"
+)
 
 // TestCheckPublicKey: the peer key bounds, size by size; refusals wrap
 // ErrKeyBounds (and so ErrUnsupportedKey) and name the size.
 func TestCheckPublicKey(t *testing.T) {
-	dsaKey := func(l, n int) *dsa.PublicKey {
-		return &dsa.PublicKey{Parameters: dsa.Parameters{P: oddBits(t, l), Q: oddBits(t, n), G: big.NewInt(2)}, Y: big.NewInt(3)}
-	}
-	rsaKey := func(bits, e int) *rsa.PublicKey { return &rsa.PublicKey{N: oddBits(t, bits), E: e} }
+	dsaKey := func(l, n int) *dsa.PublicKey { return legacytest.SizedDSAKey(t, l, n) }
+	rsaKey := func(bits, e int) *rsa.PublicKey { return &rsa.PublicKey{N: legacytest.OddBits(t, bits), E: e} }
 	for _, tc := range []struct {
 		name string
 		key  any
@@ -50,8 +38,8 @@ func TestCheckPublicKey(t *testing.T) {
 		{"RSA 8193", rsaKey(8193, 65537), "8193-bit RSA modulus exceeds 8192"},
 		{"RSA 16384", rsaKey(16384, 3), "16384-bit RSA modulus"},
 		{"RSA exponent 2^33+1", rsaKey(2048, 1<<33+1), "exponent"},
-		{"DH 8192", &DHPublicKey{P: oddBits(t, 8192)}, ""},
-		{"DH 8193", &DHPublicKey{P: oddBits(t, 8193)}, "8193-bit DH prime exceeds 8192"},
+		{"DH 8192", &DHPublicKey{P: legacytest.OddBits(t, 8192)}, ""},
+		{"DH 8193", &DHPublicKey{P: legacytest.OddBits(t, 8193)}, "8193-bit DH prime exceeds 8192"},
 		{"unknown type", "key", "string"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,8 +60,8 @@ func TestCheckPublicKey(t *testing.T) {
 // TestVerifyDSABounds: VerifyDSA and CheckSignatureFrom refuse an
 // oversized issuer key and r, s outside (0, q) before any exponentiation.
 func TestVerifyDSABounds(t *testing.T) {
-	q := oddBits(t, 160)
-	pub := &dsa.PublicKey{Parameters: dsa.Parameters{P: oddBits(t, 1024), Q: q, G: big.NewInt(2)}, Y: big.NewInt(3)}
+	q := legacytest.OddBits(t, 160)
+	pub := &dsa.PublicKey{Parameters: dsa.Parameters{P: legacytest.OddBits(t, 1024), Q: q, G: big.NewInt(2)}, Y: big.NewInt(3)}
 	sig := func(r, s *big.Int) []byte {
 		b, err := MarshalDSASignature(r, s)
 		if err != nil {
@@ -88,12 +76,12 @@ func TestVerifyDSABounds(t *testing.T) {
 	if err := VerifyDSA(pub, digest, sig(big.NewInt(1), new(big.Int).Add(q, big.NewInt(1)))); !errors.Is(err, ErrSignature) {
 		t.Errorf("s = q+1: %v", err)
 	}
-	huge := &dsa.PublicKey{Parameters: dsa.Parameters{P: oddBits(t, 16384), Q: q, G: big.NewInt(2)}, Y: big.NewInt(3)}
+	huge := &dsa.PublicKey{Parameters: dsa.Parameters{P: legacytest.OddBits(t, 16384), Q: q, G: big.NewInt(2)}, Y: big.NewInt(3)}
 	if err := VerifyDSA(huge, digest, sig(big.NewInt(1), big.NewInt(2))); !errors.Is(err, ErrKeyBounds) {
 		t.Errorf("16384-bit p: %v", err)
 	}
 	child := &x509.Certificate{SignatureAlgorithm: x509.SHA256WithRSA}
-	parent := &x509.Certificate{PublicKey: &rsa.PublicKey{N: oddBits(t, 16384), E: 65537}}
+	parent := &x509.Certificate{PublicKey: &rsa.PublicKey{N: legacytest.OddBits(t, 16384), E: 65537}}
 	if err := CheckSignatureFrom(child, parent); !errors.Is(err, ErrKeyBounds) {
 		t.Errorf("CheckSignatureFrom with a 16384-bit RSA issuer: %v", err)
 	}

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokenssl/tokenssl/internal/legacytest"
 )
 
 // chainNames renders chains as "leaf > inter > root" strings.
@@ -33,8 +35,8 @@ func chainNames(chains [][]*x509.Certificate) []string {
 func TestVerifyChain(t *testing.T) {
 	p := newPKI(t)
 	rsaKey := testRSAKey(t)
-	k1 := newDSAKey(t, params1024)
-	k2 := newDSAKey(t, params1024)
+	k1 := legacytest.NewDSAKey(t, legacytest.DSA1024)
+	k2 := legacytest.NewDSAKey(t, legacytest.DSA1024)
 
 	// Mixed algorithms: RSA root > DSA intermediate (RSA-signed) > RSA leaf
 	// (DSA-signed).
@@ -193,7 +195,7 @@ func TestVerifyChain(t *testing.T) {
 // TestVerifyChainDepth builds a straight chain root > i1 > ... > iN > leaf
 // and checks the MaxDepth limit (certificates above the leaf).
 func TestVerifyChainDepth(t *testing.T) {
-	key := newDSAKey(t, params1024)
+	key := legacytest.NewDSAKey(t, legacytest.DSA1024)
 	root := issue(t, caOpts("depth root", x509.DSAWithSHA1), &key.PublicKey, nil, key)
 	var inters []*x509.Certificate
 	parent := root

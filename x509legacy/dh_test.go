@@ -15,23 +15,18 @@ import (
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/tokenssl/tokenssl/internal/legacytest"
 )
 
-// A DSA-style (X9.42) group: 1024-bit p, 160-bit q (made once with
-// dsa.GenerateParameters), and the 512-bit safe prime of ssl/dh_groups.go.
-var (
-	testDSAParams = dsa.Parameters{
-		P: mustBig("9303fccdf8bee4b33fa53ab7961e2e09c14631a75599128f71a90917ab5e7d66aaebf09436ac72acd3b8bb7c86fc1dadb5f0d538f9add863479fdc78e5ee700f27e6efb86113e93b4e4289f5d5d2d6491f3c0ed274946c10334f391e37a4006c571fbf20538ea466d48405d2173fdb9da0f7d33757015c4d46ea9e56e965843b"),
-		Q: mustBig("e7de3086060370e4e40fd69dea9647a19453e651"),
-		G: mustBig("1a891a18f9b5498a01507d6be5930231e47b66203ce06b3f8c12b496763f6d682bc4bb8bd3df9e67194fc8216a46251ef39effa04bd79770180b0d7346776662cb039c899dde6ca9c73d32160ee7bcb25045f4832c4f37b11c62618ab4a83db5ec116d4b7e899b7b589686c90173cd0031b2d32954693ecc85850eb3305c3327"),
-	}
-	safe512 = mustBig("fc3be1877c989e93db9150c78f503e89bccd23ef650cfc9d6d482cde73060050683ea253cfe02e34be32e85c3a63599d43a812cc0aa4c7df29a85a1a4efeca87")
-)
+// The 512-bit safe prime of ssl/dh_groups.go (the X9.42 group of these
+// tests is legacytest.DSA1024).
+var safe512 = legacytest.HexInt("fc3be1877c989e93db9150c78f503e89bccd23ef650cfc9d6d482cde73060050683ea253cfe02e34be32e85c3a63599d43a812cc0aa4c7df29a85a1a4efeca87")
 
 func x942Key(t testing.TB) *DHPublicKey {
-	x, _ := rand.Int(rand.Reader, testDSAParams.Q)
+	x, _ := rand.Int(rand.Reader, legacytest.DSA1024.Q)
 	x.Add(x, big.NewInt(2))
-	p := testDSAParams
+	p := legacytest.DSA1024
 	return &DHPublicKey{P: p.P, G: p.G, Q: p.Q, Y: new(big.Int).Exp(p.G, x, p.P)}
 }
 
@@ -121,7 +116,7 @@ func TestParseRejects(t *testing.T) {
 		der, _ := rawSPKI(OIDDHPublicNumber, params, y)
 		return der
 	}
-	dsaSPKI, _ := MarshalDSAPublicKey(&dsa.PublicKey{Parameters: testDSAParams, Y: k.Y})
+	dsaSPKI, _ := MarshalDSAPublicKey(&dsa.PublicKey{Parameters: legacytest.DSA1024, Y: k.Y})
 	tests := []struct {
 		name string
 		der  []byte
@@ -194,11 +189,7 @@ type testPKI struct {
 }
 
 func newDSASigner(t testing.TB) dsaSigner {
-	priv := &dsa.PrivateKey{PublicKey: dsa.PublicKey{Parameters: testDSAParams}}
-	if err := dsa.GenerateKey(priv, rand.Reader); err != nil {
-		t.Fatal(err)
-	}
-	return dsaSigner{priv}
+	return dsaSigner{legacytest.NewDSAKey(t, legacytest.DSA1024)}
 }
 
 var now = time.Now()
@@ -308,7 +299,7 @@ func TestCreateCertificate(t *testing.T) {
 			t.Fatal(err)
 		}
 		pub, ok := leaf.PublicKey.(*dsa.PublicKey)
-		if !ok || pub.Y.Cmp(p.dsaSubjectLeafPriv.Y) != 0 || pub.Q.Cmp(testDSAParams.Q) != 0 {
+		if !ok || pub.Y.Cmp(p.dsaSubjectLeafPriv.Y) != 0 || pub.Q.Cmp(legacytest.DSA1024.Q) != 0 {
 			t.Fatalf("DSA key did not survive: %T", leaf.PublicKey)
 		}
 		if err := CheckSignatureFrom(leaf, p.dsaCA); err != nil {

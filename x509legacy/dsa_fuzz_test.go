@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"math/big"
 	"testing"
+
+	"github.com/tokenssl/tokenssl/internal/legacytest"
 )
 
 // FuzzParseDSASignature checks that the Dss-Sig-Value decoder never panics,
@@ -62,8 +64,8 @@ func FuzzParseDSASignature(f *testing.F) {
 // keeps their corpora meaningful across runs.
 func fixedFuzzDSAKey() *dsa.PrivateKey {
 	key := &dsa.PrivateKey{
-		PublicKey: dsa.PublicKey{Parameters: params1024},
-		X:         mustBig("1234567890abcdef1234567890abcdef12345678"),
+		PublicKey: dsa.PublicKey{Parameters: legacytest.DSA1024},
+		X:         legacytest.HexInt("1234567890abcdef1234567890abcdef12345678"),
 	}
 	key.Y = new(big.Int).Exp(key.G, key.X, key.P)
 	return key
@@ -76,7 +78,7 @@ func FuzzVerifyDSA(f *testing.F) {
 	key := fixedFuzzDSAKey()
 	digest := sha1.Sum([]byte("fuzz"))
 	// Genuine signature made with a fixed nonce k (test only).
-	k := mustBig("0fedcba9876543210fedcba9876543210fedcba9")
+	k := legacytest.HexInt("0fedcba9876543210fedcba9876543210fedcba9")
 	r := new(big.Int).Exp(key.G, k, key.P)
 	r.Mod(r, key.Q)
 	s := new(big.Int).Mul(key.X, r)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokenssl/tokenssl/internal/dudect"
+	"github.com/tokenssl/tokenssl/internal/legacytest"
 )
 
 // signImpls are the two signers compared: crypto/dsa's and ours.
@@ -28,8 +29,8 @@ var benchSignParams = []struct {
 	name   string
 	params dsa.Parameters
 }{
-	{"1024-160", params1024},
-	{"2048-256", params2048},
+	{"1024-160", legacytest.DSA1024},
+	{"2048-256", legacytest.DSA2048Q256},
 }
 
 // BenchmarkSignDSA is the speed comparison, ns/op of crypto/dsa.Sign and
@@ -39,7 +40,7 @@ var benchSignParams = []struct {
 func BenchmarkSignDSA(b *testing.B) {
 	h := sha1.Sum([]byte("bench"))
 	for _, p := range benchSignParams {
-		priv := newDSAKey(b, p.params)
+		priv := legacytest.NewDSAKey(b, p.params)
 		for _, im := range signImpls {
 			b.Run(p.name+"/"+im.name, func(b *testing.B) {
 				for b.Loop() {
@@ -68,7 +69,7 @@ func BenchmarkSignDSALeak(b *testing.B) {
 	b.Setenv("GODEBUG", "cryptocustomrand=1")
 	h := sha1.Sum([]byte("bench"))
 	for _, p := range benchSignParams {
-		priv := newDSAKey(b, p.params)
+		priv := legacytest.NewDSAKey(b, p.params)
 		n := (priv.Q.BitLen() + 7) / 8
 		for _, im := range signImpls {
 			b.Run(p.name+"/"+im.name, func(b *testing.B) {

@@ -13,6 +13,8 @@ import (
 	mrand "math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/tokenssl/tokenssl/internal/legacytest"
 )
 
 // signParams are the DSA sizes the project uses: 1024/160 (the KEA group
@@ -21,9 +23,9 @@ var signParams = []struct {
 	name   string
 	params dsa.Parameters
 }{
-	{"1024/160", params1024},
-	{"2048/224", params2048q224},
-	{"2048/256", params2048},
+	{"1024/160", legacytest.DSA1024},
+	{"2048/224", legacytest.DSA2048Q224},
+	{"2048/256", legacytest.DSA2048Q256},
 }
 
 // textbookDSA is FIPS 186-4 §4.6 on math/big with a given nonce, the
@@ -53,7 +55,7 @@ func TestSignDSA(t *testing.T) {
 		{"one byte", []byte{7}},
 	}
 	for _, p := range signParams {
-		priv := newDSAKey(t, p.params)
+		priv := legacytest.NewDSAKey(t, p.params)
 		for _, d := range digests {
 			t.Run(p.name+"/"+d.name, func(t *testing.T) {
 				r, s, err := SignDSA(rand.Reader, priv, d.digest)
@@ -86,7 +88,7 @@ func TestSignDSA(t *testing.T) {
 // and Verify instead reduce the whole digest modulo q. For a digest no
 // longer than q both agree, so SSL 3.0's SHA-1 signatures are unchanged.
 func TestSignDSALongDigest(t *testing.T) {
-	priv := newDSAKey(t, params1024)
+	priv := legacytest.NewDSAKey(t, legacytest.DSA1024)
 	long := sha256.Sum256([]byte("longer than q"))
 	truncated := truncateDigest(long[:], 160)
 	ours := func() (*big.Int, *big.Int, error) { return SignDSA(rand.Reader, priv, long[:]) }
@@ -121,7 +123,7 @@ func TestSignDSALongDigest(t *testing.T) {
 func TestSignDSANonce(t *testing.T) {
 	digest := sha1.Sum([]byte("nonce"))
 	for _, p := range signParams {
-		priv := newDSAKey(t, p.params)
+		priv := legacytest.NewDSAKey(t, p.params)
 		n := (priv.Q.BitLen() + 7) / 8
 		k := new(big.Int).Rsh(priv.Q, 1) // some value in [1, q-1]
 		kBytes := k.FillBytes(make([]byte, n))
@@ -160,7 +162,7 @@ func TestSignDSANonce(t *testing.T) {
 }
 
 func TestSignDSABadKey(t *testing.T) {
-	good := newDSAKey(t, params1024)
+	good := legacytest.NewDSAKey(t, legacytest.DSA1024)
 	with := func(f func(k *dsa.PrivateKey)) *dsa.PrivateKey {
 		k := *good
 		k.P, k.Q, k.G, k.X = new(big.Int).Set(good.P), new(big.Int).Set(good.Q), new(big.Int).Set(good.G), new(big.Int).Set(good.X)
@@ -208,7 +210,7 @@ func FuzzSignDSA(f *testing.F) {
 	h := sha1.Sum([]byte("fuzz"))
 	f.Add(h[:], []byte{})
 	f.Add(h[:], bytes.Repeat([]byte{0xff}, 40))
-	f.Add([]byte{}, mustBig("0fedcba9876543210fedcba9876543210fedcba9").Bytes())
+	f.Add([]byte{}, legacytest.HexInt("0fedcba9876543210fedcba9876543210fedcba9").Bytes())
 	f.Add(bytes.Repeat([]byte{0xab}, 64), make([]byte, 20))
 	f.Fuzz(func(t *testing.T, digest, stream []byte) {
 		rnd := io.MultiReader(bytes.NewReader(stream), mrand.NewChaCha8([32]byte{1}))

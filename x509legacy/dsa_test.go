@@ -11,35 +11,9 @@ import (
 	"errors"
 	"math/big"
 	"testing"
-)
 
-func TestParameters(t *testing.T) {
-	for _, tc := range []struct {
-		name         string
-		p            dsa.Parameters
-		pBits, qBits int
-	}{
-		{"1024/160", params1024, 1024, 160},
-		{"2048/224", params2048q224, 2048, 224},
-		{"2048/256", params2048, 2048, 256},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if tc.p.P.BitLen() != tc.pBits || tc.p.Q.BitLen() != tc.qBits {
-				t.Fatalf("sizes %d/%d", tc.p.P.BitLen(), tc.p.Q.BitLen())
-			}
-			if !tc.p.P.ProbablyPrime(20) || !tc.p.Q.ProbablyPrime(20) {
-				t.Fatal("P or Q not prime")
-			}
-			pm1 := new(big.Int).Sub(tc.p.P, big.NewInt(1))
-			if new(big.Int).Mod(pm1, tc.p.Q).Sign() != 0 {
-				t.Fatal("Q does not divide P-1")
-			}
-			if new(big.Int).Exp(tc.p.G, tc.p.Q, tc.p.P).Cmp(big.NewInt(1)) != 0 || tc.p.G.Cmp(big.NewInt(1)) <= 0 {
-				t.Fatal("G does not generate the order-Q subgroup")
-			}
-		})
-	}
-}
+	"github.com/tokenssl/tokenssl/internal/legacytest"
+)
 
 func TestParseDSASignature(t *testing.T) {
 	valid, err := MarshalDSASignature(big.NewInt(0x1234), big.NewInt(0x80))
@@ -124,8 +98,8 @@ func TestTruncateDigest(t *testing.T) {
 }
 
 func TestVerifyDSA(t *testing.T) {
-	k1024 := newDSAKey(t, params1024)
-	k2048 := newDSAKey(t, params2048)
+	k1024 := legacytest.NewDSAKey(t, legacytest.DSA1024)
+	k2048 := legacytest.NewDSAKey(t, legacytest.DSA2048Q256)
 	msg := []byte("SSL 3.0 ServerKeyExchange params")
 	s1 := sha1.Sum(msg)
 	s256 := sha256.Sum256(msg)
@@ -203,11 +177,11 @@ type pki struct {
 func newPKI(t *testing.T) *pki {
 	t.Helper()
 	p := &pki{
-		rootKey:  newDSAKey(t, params2048),
-		interKey: newDSAKey(t, params1024),
-		otherKey: newDSAKey(t, params2048),
+		rootKey:  legacytest.NewDSAKey(t, legacytest.DSA2048Q256),
+		interKey: legacytest.NewDSAKey(t, legacytest.DSA1024),
+		otherKey: legacytest.NewDSAKey(t, legacytest.DSA2048Q256),
 	}
-	leafKey := newDSAKey(t, params1024)
+	leafKey := legacytest.NewDSAKey(t, legacytest.DSA1024)
 	p.root = issue(t, caOpts("DSA Root", x509.DSAWithSHA256), &p.rootKey.PublicKey, nil, p.rootKey)
 	p.otherRoot = issue(t, caOpts("DSA Root", x509.DSAWithSHA256), &p.otherKey.PublicKey, nil, p.otherKey)
 	p.inter = issue(t, caOpts("DSA Intermediate", x509.DSAWithSHA256), &p.interKey.PublicKey, p.root, p.rootKey)
@@ -232,11 +206,11 @@ func TestCheckSignatureFrom(t *testing.T) {
 	p := newPKI(t)
 	rsaKey := testRSAKey(t)
 	rsaRoot := issue(t, caOpts("RSA Root", x509.SHA256WithRSA), &rsaKey.PublicKey, nil, rsaKey)
-	rsaLeafKey := newDSAKey(t, params1024)
+	rsaLeafKey := legacytest.NewDSAKey(t, legacytest.DSA1024)
 	dsaUnderRSA := issue(t, certOpts{cn: "dsa under rsa", sigAlg: x509.SHA256WithRSA}, &rsaLeafKey.PublicKey, rsaRoot, rsaKey)
 	rsaUnderDSA := issue(t, certOpts{cn: "rsa under dsa"}, &rsaKey.PublicKey, p.inter, p.interKey)
 
-	notCAKey := newDSAKey(t, params1024)
+	notCAKey := legacytest.NewDSAKey(t, legacytest.DSA1024)
 	notCA := issue(t, certOpts{cn: "not a CA"}, &notCAKey.PublicKey, p.root, p.rootKey)
 	childOfNotCA := issue(t, certOpts{cn: "child of not a CA"}, &rsaLeafKey.PublicKey, notCA, notCAKey)
 	noCertSign := issue(t, certOpts{cn: "CA without certSign", isCA: true, keyUsage: x509.KeyUsageCRLSign}, &notCAKey.PublicKey, p.root, p.rootKey)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenssl/tokenssl/internal/legacytest"
 	"github.com/tokenssl/tokenssl/kea"
 	. "github.com/tokenssl/tokenssl/x509legacy"
 )
@@ -35,11 +36,7 @@ type pki struct {
 
 func dsaKey(t testing.TB, params *kea.Params) *dsa.PrivateKey {
 	t.Helper()
-	k := &dsa.PrivateKey{PublicKey: dsa.PublicKey{Parameters: dsa.Parameters{P: params.P, Q: params.Q, G: params.G}}}
-	if err := dsa.GenerateKey(k, rand.Reader); err != nil {
-		t.Fatal(err)
-	}
-	return k
+	return legacytest.NewDSAKey(t, dsa.Parameters{P: params.P, Q: params.Q, G: params.G})
 }
 
 func newPKI(t testing.TB) *pki {

@@ -19,6 +19,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/tokenssl/tokenssl/internal/legacytest"
 )
 
 // opensslSeeds are keys written by OpenSSL 3.0 (`openssl genpkey`,
@@ -87,15 +89,12 @@ func TestParsePrivateKeyPEMOpenSSLSeeds(t *testing.T) {
 }
 
 func TestParsePrivateKeyPEMForms(t *testing.T) {
-	dsaKey := &dsa.PrivateKey{PublicKey: dsa.PublicKey{Parameters: params1024}}
-	if err := dsa.GenerateKey(dsaKey, rand.Reader); err != nil {
-		t.Fatal(err)
-	}
+	dsaKey := legacytest.NewDSAKey(t, legacytest.DSA1024)
 	dsaDER, err := MarshalDSAPrivateKey(dsaKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dh := &DHPrivateKey{DHPublicKey: DHPublicKey{P: params1024.P, G: params1024.G, Q: params1024.Q}, X: big.NewInt(12345)}
+	dh := &DHPrivateKey{DHPublicKey: DHPublicKey{P: legacytest.DSA1024.P, G: legacytest.DSA1024.G, Q: legacytest.DSA1024.Q}, X: big.NewInt(12345)}
 	dh.Y = new(big.Int).Exp(dh.G, dh.X, dh.P)
 	dhDER, err := MarshalDHPrivateKey(dh)
 	if err != nil {
@@ -125,7 +124,7 @@ func TestParsePrivateKeyPEMForms(t *testing.T) {
 		{"DSA after a certificate", append(cert, enc("DSA PRIVATE KEY", dsaDER, nil)...), func(k any) bool { _, ok := k.(*dsa.PrivateKey); return ok }, nil},
 		{"DH project form keeps Q", enc("DH PRIVATE KEY", dhDER, nil), func(k any) bool {
 			d, ok := k.(*DHPrivateKey)
-			return ok && d.Q.Cmp(params1024.Q) == 0 && d.Y.Cmp(dh.Y) == 0
+			return ok && d.Q.Cmp(legacytest.DSA1024.Q) == 0 && d.Y.Cmp(dh.Y) == 0
 		}, nil},
 		{"RSA PKCS#8", enc("PRIVATE KEY", rsa8, nil), func(k any) bool { _, ok := k.(*rsa.PrivateKey); return ok }, nil},
 		{"RSA PKCS#1", enc("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsaKey), nil), func(k any) bool { _, ok := k.(*rsa.PrivateKey); return ok }, nil},
@@ -202,7 +201,7 @@ func TestParsePKCS8DH(t *testing.T) {
 		{"X9.42 keeps Q", OIDDHPublicNumber, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			der := pkcs8(t, tc.oid, x, nil, &DHPublicKey{P: params1024.P, G: params1024.G, Q: params1024.Q, Y: big.NewInt(2)})
+			der := pkcs8(t, tc.oid, x, nil, &DHPublicKey{P: legacytest.DSA1024.P, G: legacytest.DSA1024.G, Q: legacytest.DSA1024.Q, Y: big.NewInt(2)})
 			k, err := ParsePKCS8PrivateKey(der)
 			if err != nil {
 				t.Fatal(err)
@@ -214,8 +213,8 @@ func TestParsePKCS8DH(t *testing.T) {
 		})
 	}
 	// x must be below q.
-	if _, err := ParsePKCS8PrivateKey(pkcs8(t, OIDDHPublicNumber, params1024.Q, nil,
-		&DHPublicKey{P: params1024.P, G: params1024.G, Q: params1024.Q, Y: big.NewInt(2)})); err == nil {
+	if _, err := ParsePKCS8PrivateKey(pkcs8(t, OIDDHPublicNumber, legacytest.DSA1024.Q, nil,
+		&DHPublicKey{P: legacytest.DSA1024.P, G: legacytest.DSA1024.G, Q: legacytest.DSA1024.Q, Y: big.NewInt(2)})); err == nil {
 		t.Fatal("x = q accepted")
 	}
 }
