@@ -1,12 +1,8 @@
 package integration
 
 import (
-	"crypto/dsa"
-	"crypto/rand"
 	"testing"
 
-	"github.com/tokenssl/tokenssl/kea"
-	"github.com/tokenssl/tokenssl/token"
 	"github.com/tokenssl/tokenssl/token/tokentest"
 )
 
@@ -30,15 +26,7 @@ func TestFortezzaModuleContract(t *testing.T) {
 		t.Run(name, func(t *testing.T) { tokentest.TestFortezzaCard(t, server, client) })
 	}
 	server.SetEmailMode(false)
-	k, err := kea.GenerateKey(rand.Reader, p.Params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dss := &dsa.PrivateKey{PublicKey: dsa.PublicKey{Parameters: dsa.Parameters{P: p.Params.P, Q: p.Params.Q, G: p.Params.G}}}
-	if err := dsa.GenerateKey(dss, rand.Reader); err != nil {
-		t.Fatal(err)
-	}
-	soft := &token.SoftwareFortezzaCard{KEA: k, DSS: dss}
+	soft := tokentest.SoftwareFortezzaCard(t, p.Params)
 	t.Run("module with software card", func(t *testing.T) { tokentest.TestFortezzaCard(t, server, soft) })
 	t.Run("software card with module", func(t *testing.T) { tokentest.TestFortezzaCard(t, soft, client) })
 }

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"bytes"
-	"crypto/dsa"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/ssl"
 	"github.com/tokenssl/tokenssl/token"
+	"github.com/tokenssl/tokenssl/token/tokentest"
 	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
@@ -232,25 +232,18 @@ func TestFortezzaEmulatedCardsEndToEnd(t *testing.T) {
 func TestFortezzaEmulatorMatchesSoftwareCard(t *testing.T) {
 	p := fortezzaPair(t, softhsm.FortezzaPairOptions{})
 	// A software card in the same group, certified by the same CA.
-	k, err := kea.GenerateKey(nil, p.Params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dss := &dsa.PrivateKey{PublicKey: dsa.PublicKey{Parameters: dsa.Parameters{P: p.Params.P, Q: p.Params.Q, G: p.Params.G}}}
-	if err := dsa.GenerateKey(dss, rand.Reader); err != nil {
-		t.Fatal(err)
-	}
+	soft := tokentest.SoftwareFortezzaCard(t, p.Params)
 	tmpl := &x509legacy.Template{}
 	tmpl.Subject.CommonName = p.ServerName
-	keaDER, err := x509legacy.CreateKEACertificate(nil, tmpl, k.Params.DSAParameters(), k.Y, p.CA.Cert, p.CA.Key)
+	keaDER, err := x509legacy.CreateKEACertificate(nil, tmpl, soft.KEA.Params.DSAParameters(), soft.KEA.Y, p.CA.Cert, p.CA.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dssDER, err := x509legacy.CreateDSACertificate(nil, tmpl, &dss.PublicKey, p.CA.Cert, p.CA.Key)
+	dssDER, err := x509legacy.CreateDSACertificate(nil, tmpl, &soft.DSS.PublicKey, p.CA.Cert, p.CA.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	soft := &token.SoftwareFortezzaCard{KEA: k, DSS: dss, KEACert: keaDER}
+	soft.KEACert = keaDER
 	softServer := ssl.Certificate{Certificate: [][]byte{keaDER, p.CA.DER}, PrivateKey: soft}
 	softClient := ssl.Certificate{Certificate: [][]byte{dssDER, p.CA.DER}, PrivateKey: soft}
 	data := bytes.Repeat([]byte("card"), 20000)

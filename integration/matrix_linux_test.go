@@ -118,6 +118,19 @@ func TestSuiteMatrix(t *testing.T) {
 	record := func(id uint16, keys, peer, result string) {
 		results[fmt.Sprintf("%04X|%-8s|%s", id, keys, peer)] = result
 	}
+	// cell runs one run of the matrix as the subtest sub and records its
+	// result for suite id with keys against peer: what run returns (the
+	// outcome, or why the peer cannot take part), or FAIL if run fails
+	// the test.
+	cell := func(sub string, id uint16, keys, peer string, run func(t *testing.T) string) {
+		t.Run(sub, func(t *testing.T) {
+			result := "FAIL"
+			defer func() { record(id, keys, peer, result) }()
+			if r := run(t); !t.Failed() {
+				result = r
+			}
+		})
+	}
 	defer func() {
 		var lines []string
 		for k, v := range results {
@@ -143,7 +156,7 @@ func TestSuiteMatrix(t *testing.T) {
 		anon := strings.Contains(name, "_anon_")
 		for _, ks := range keys {
 			ks := ks
-			t.Run(fmt.Sprintf("%s/%s/ours", name, ks.name), func(t *testing.T) {
+			cell(fmt.Sprintf("%s/%s/ours", name, ks.name), id, ks.name, "ours <-> ours", func(t *testing.T) string {
 				sc := &ssl.Config{Certificates: ks.pki.ServerCerts, CipherSuites: []uint16{id}}
 				cc := &ssl.Config{RootCAs: ks.pki.Roots, ServerName: "localhost", CipherSuites: []uint16{id}, ClientSessionCache: &oneSession{}}
 				auth := "no client auth (anonymous)"
@@ -155,19 +168,17 @@ func TestSuiteMatrix(t *testing.T) {
 				for i, resume := range []bool{false, true} {
 					cst, sst, err := pipePair(t, cc, sc, data)
 					if err != nil || cst.DidResume != resume || cst.CipherSuite != id {
-						record(id, ks.name, "ours <-> ours", "FAIL")
 						t.Fatalf("connection %d: %v (resumed %v)", i, err, cst.DidResume)
 					}
 					if !anon && !resume && len(sst.PeerCertificates) == 0 {
 						t.Fatal("client was not authenticated")
 					}
 				}
-				record(id, ks.name, "ours <-> ours", "ok: echo, resumed, "+auth)
+				return "ok: echo, resumed, " + auth
 			})
-			t.Run(fmt.Sprintf("%s/%s/zcrypto-client", name, ks.name), func(t *testing.T) {
+			cell(fmt.Sprintf("%s/%s/zcrypto-client", name, ks.name), id, ks.name, "zcrypto client -> ours", func(t *testing.T) string {
 				if !zcryptoSuites[id] {
-					record(id, ks.name, "zcrypto client -> ours", "peer lacks suite")
-					return
+					return "peer lacks suite"
 				}
 				sc := &ssl.Config{Certificates: ks.pki.ServerCerts, CipherSuites: []uint16{id}}
 				srv := startOurServer(t, ns, sc, echoUntilEOF)
@@ -176,15 +187,13 @@ func TestSuiteMatrix(t *testing.T) {
 				r := interop.RunZcryptoClient(t, ns, interop.ZcryptoClientConfig{Addr: srv.Addr, Suites: []uint16{id}, Payload: data, PlainHello: !ecdhe})
 				if _, err := srv.next(t); err != nil || r.ExitCode != 0 || len(r.Handshakes) != 1 || r.Handshakes[0].Suite != id ||
 					!bytes.Equal([]byte(r.Stdout), data) {
-					record(id, ks.name, "zcrypto client -> ours", "FAIL")
 					t.Fatalf("server %v\n%s", err, r)
 				}
-				record(id, ks.name, "zcrypto client -> ours", "ok: echo")
+				return "ok: echo"
 			})
-			t.Run(fmt.Sprintf("%s/%s/tstclnt", name, ks.name), func(t *testing.T) {
+			cell(fmt.Sprintf("%s/%s/tstclnt", name, ks.name), id, ks.name, "NSS tstclnt -> ours", func(t *testing.T) string {
 				if !nssSuites[id] {
-					record(id, ks.name, "NSS tstclnt -> ours", "peer lacks suite")
-					return
+					return "peer lacks suite"
 				}
 				sc := &ssl.Config{Certificates: ks.pki.ServerCerts, CipherSuites: []uint16{id}}
 				srv := startOurServer(t, ns, sc, answerRequest)
@@ -192,48 +201,41 @@ func TestSuiteMatrix(t *testing.T) {
 				r := interop.RunNSSClient(t, ns, interop.NSSClientConfig{Addr: srv.Addr, Suites: []uint16{id}, Payload: req})
 				st, err := srv.next(t)
 				if err != nil || r.ExitCode != 0 || st.CipherSuite != id || !bytes.Equal([]byte(r.Stdout), req) {
-					record(id, ks.name, "NSS tstclnt -> ours", "FAIL")
 					t.Fatalf("server %v\n%s", err, r)
 				}
-				record(id, ks.name, "NSS tstclnt -> ours", "ok: echo")
+				return "ok: echo"
 			})
 		}
 		// Our client against the peers' servers: the peers hold their own
 		// keys, so the key dimension does not apply here.
-		t.Run(fmt.Sprintf("%s/zcrypto-server", name), func(t *testing.T) {
+		cell(fmt.Sprintf("%s/zcrypto-server", name), id, "-", "ours -> zcrypto server", func(t *testing.T) string {
 			if !zcryptoServerSuites[id] {
-				record(id, "-", "ours -> zcrypto server", "peer lacks suite")
-				return
+				return "peer lacks suite"
 			}
 			cc := &ssl.Config{RootCAs: rootsOf(tc.Cert), ServerName: "localhost", CipherSuites: []uint16{id}}
 			st, answer, err := ourClientExchange(ns, zs.Addr, cc, data, false)
 			if why, ok := zcryptoServerDeviates[id]; ok {
 				if err == nil || !strings.Contains(err.Error(), why) {
-					record(id, "-", "ours -> zcrypto server", "FAIL")
 					t.Fatalf("want our client to refuse (%s), got %v", why, err)
 				}
-				record(id, "-", "ours -> zcrypto server", "refused as required: peer uses a 2048-bit group on an export suite")
-				return
+				return "refused as required: peer uses a 2048-bit group on an export suite"
 			}
 			if err != nil || st.CipherSuite != id || !bytes.Equal(answer, data) {
-				record(id, "-", "ours -> zcrypto server", "FAIL")
 				t.Fatalf("%v\n%s", err, tailOf(zs.Output()))
 			}
-			record(id, "-", "ours -> zcrypto server", "ok: echo")
+			return "ok: echo"
 		})
-		t.Run(fmt.Sprintf("%s/selfserv", name), func(t *testing.T) {
+		cell(fmt.Sprintf("%s/selfserv", name), id, "-", "ours -> NSS selfserv", func(t *testing.T) string {
 			if !nssServerSuites[id] {
-				record(id, "-", "ours -> NSS selfserv", "peer lacks suite (as configured)")
-				return
+				return "peer lacks suite (as configured)"
 			}
 			cc := &ssl.Config{RootCAs: rootsOf(tc.Cert), ServerName: "localhost", CipherSuites: []uint16{id}}
 			req := interop.SelfservRequest(string(data))
 			st, answer, err := ourClientExchange(ns, ss.Addr, cc, req, true)
 			if err != nil || st.CipherSuite != id || !interop.SelfservEcho(answer, req) {
-				record(id, "-", "ours -> NSS selfserv", "FAIL")
 				t.Fatalf("%v\n%s", err, tailOf(ss.Output()))
 			}
-			record(id, "-", "ours -> NSS selfserv", "ok: echo")
+			return "ok: echo"
 		})
 	}
 }

@@ -16,12 +16,10 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -31,6 +29,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenssl/tokenssl/internal/ssltest"
 	"github.com/tokenssl/tokenssl/softhsm"
 	"github.com/tokenssl/tokenssl/ssl"
 )
@@ -229,51 +228,34 @@ func Table(w io.Writer, o Options, rows []Result) {
 	}
 }
 
-// pki is a throw-away CA and an RSA-2048 server certificate for
-// localhost and 127.0.0.1.
+// pki is a throw-away CA (internal/ssltest's) and an RSA-2048 server
+// certificate for localhost.
 type pki struct {
-	caKey   *rsa.PrivateKey
-	ca      *x509.Certificate
-	roots   *x509.CertPool
+	ca      *ssltest.CA
 	key     *rsa.PrivateKey
 	keyDER  []byte
 	leafDER []byte
 }
 
 func newPKI() (*pki, error) {
-	caKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	ca, err := ssltest.NewCA("sslbench CA")
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sslbench CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, err
-	}
-	ca, _ := x509.ParseCertificate(der)
-	p := &pki{caKey: caKey, ca: ca, roots: x509.NewCertPool()}
-	p.roots.AddCert(ca)
+	p := &pki{ca: ca}
 	if p.key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
 		return nil, err
 	}
 	if p.keyDER, err = x509.MarshalPKCS8PrivateKey(p.key); err != nil {
 		return nil, err
 	}
-	p.leafDER, err = p.issue(&p.key.PublicKey, 2)
+	p.leafDER, err = p.issue(&p.key.PublicKey)
 	return p, err
 }
 
-func (p *pki) issue(pub *rsa.PublicKey, serial int64) ([]byte, error) {
-	now := time.Now()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "localhost"},
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	return x509.CreateCertificate(rand.Reader, tmpl, p.ca, pub, p.caKey)
+// issue certifies pub for localhost as a server.
+func (p *pki) issue(pub *rsa.PublicKey) ([]byte, error) {
+	return p.ca.Issue(pub, "localhost", x509.ExtKeyUsageServerAuth)
 }
 
 // provisionToken makes a throw-away SoftHSM store and token with an
@@ -295,7 +277,7 @@ func provisionToken(p *pki) (*softhsm.Env, *tokenSetup, error) {
 		env.Close()
 		return nil, nil, err
 	}
-	der, err := p.issue(ref.Public.(*rsa.PublicKey), 3)
+	der, err := p.issue(ref.Public.(*rsa.PublicKey))
 	if err == nil {
 		err = tok.ImportCertificate("server", ref.ID, der)
 	}
@@ -496,13 +478,13 @@ type client struct {
 func (m *measurer) client(srv *child, ln string, suite uint16, resume bool) *client {
 	c := &client{ln: ln, srv: srv}
 	if srv.impl == ImplTokenSSL {
-		c.ssl = &ssl.Config{RootCAs: m.pki.roots, ServerName: "localhost", CipherSuites: []uint16{suite}}
+		c.ssl = &ssl.Config{RootCAs: m.pki.ca.Roots, ServerName: "localhost", CipherSuites: []uint16{suite}}
 		if resume {
 			c.ssl.ClientSessionCache = ssl.NewLRUClientSessionCache(4)
 		}
 	} else {
 		// The RSA key-exchange suites have the same code points in TLS.
-		c.tls = &tls.Config{RootCAs: m.pki.roots, ServerName: "localhost", CipherSuites: []uint16{suite},
+		c.tls = &tls.Config{RootCAs: m.pki.ca.Roots, ServerName: "localhost", CipherSuites: []uint16{suite},
 			MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10}
 		if resume {
 			c.tls.ClientSessionCache = tls.NewLRUClientSessionCache(4)
@@ -952,7 +934,7 @@ func (m *measurer) rawBusy(kind string, n int, div float64) (meas, error) {
 			case <-stop:
 				return
 			default:
-				rsa.SignPKCS1v15(nil, m.pki.caKey, crypto.MD5SHA1, digest)
+				rsa.SignPKCS1v15(nil, m.pki.key, crypto.MD5SHA1, digest)
 			}
 		}
 	}()
