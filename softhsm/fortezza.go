@@ -195,24 +195,35 @@ func (c *FortezzaCard) SessionObjects() (int, error) {
 
 // --- token objects ---
 
-// secretTemplate is a 10-byte session secret readable by this process:
-// the emulator computes SKIPJACK in Go and has to load the key.
-func secretTemplate(value []byte) []*p11.Attribute {
-	t := []*p11.Attribute{
+// readableSecretAttrs are a generic session secret whose value this
+// process reads (not sensitive, extractable), and then extra.
+func readableSecretAttrs(extra ...*p11.Attribute) []*p11.Attribute {
+	return append([]*p11.Attribute{
 		mkAttr(p11.CKA_CLASS, p11.CKO_SECRET_KEY),
 		mkAttr(p11.CKA_KEY_TYPE, p11.CKK_GENERIC_SECRET),
 		mkAttr(p11.CKA_TOKEN, false),
-		mkAttr(p11.CKA_PRIVATE, true),
 		mkAttr(p11.CKA_SENSITIVE, false),
 		mkAttr(p11.CKA_EXTRACTABLE, true),
-		mkAttr(p11.CKA_LABEL, "fortezza-session-key"),
-	}
+	}, extra...)
+}
+
+// secretTemplate is a 10-byte session secret readable by this process:
+// the emulator computes SKIPJACK in Go and has to load the key.
+func secretTemplate(value []byte) []*p11.Attribute {
+	size := mkAttr(p11.CKA_VALUE_LEN, skipjack.KeySize)
 	if value != nil {
-		t = append(t, mkAttr(p11.CKA_VALUE, value))
-	} else {
-		t = append(t, mkAttr(p11.CKA_VALUE_LEN, skipjack.KeySize))
+		size = mkAttr(p11.CKA_VALUE, value)
 	}
-	return t
+	return readableSecretAttrs(mkAttr(p11.CKA_PRIVATE, true), mkAttr(p11.CKA_LABEL, "fortezza-session-key"), size)
+}
+
+// objectValue reads the CKA_VALUE of object h.
+func objectValue(ctx *p11.Ctx, sh p11.SessionHandle, h p11.ObjectHandle) ([]byte, error) {
+	a, err := ctx.GetAttributeValue(sh, h, []*p11.Attribute{mkAttr(p11.CKA_VALUE, nil)})
+	if err != nil {
+		return nil, err
+	}
+	return a[0].Value, nil
 }
 
 // emuKey is a TEK or MEK: a session secret object on SoftHSM.
@@ -269,12 +280,9 @@ func (c *FortezzaCard) load(k token.FortezzaKey) ([]byte, error) {
 	}
 	var v []byte
 	err := c.b.WithSession(context.Background(), func(ctx *p11.Ctx, sh p11.SessionHandle) error {
-		a, err := ctx.GetAttributeValue(sh, ek.h, []*p11.Attribute{mkAttr(p11.CKA_VALUE, nil)})
-		if err != nil {
-			return err
-		}
-		v = a[0].Value
-		return nil
+		var err error
+		v, err = objectValue(ctx, sh, ek.h)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -288,24 +296,17 @@ func (c *FortezzaCard) load(k token.FortezzaKey) ([]byte, error) {
 // derive is one CKM_DH_PKCS_DERIVE: peer^(private of base) mod p, read out
 // as a 128-byte value and the session object destroyed.
 func derive(ctx *p11.Ctx, sh p11.SessionHandle, base p11.ObjectHandle, peer *big.Int) (*big.Int, error) {
-	tmpl := []*p11.Attribute{
-		mkAttr(p11.CKA_CLASS, p11.CKO_SECRET_KEY),
-		mkAttr(p11.CKA_KEY_TYPE, p11.CKK_GENERIC_SECRET),
-		mkAttr(p11.CKA_VALUE_LEN, kea.ValueSize),
-		mkAttr(p11.CKA_TOKEN, false),
-		mkAttr(p11.CKA_SENSITIVE, false),
-		mkAttr(p11.CKA_EXTRACTABLE, true),
-	}
+	tmpl := readableSecretAttrs(mkAttr(p11.CKA_VALUE_LEN, kea.ValueSize))
 	h, err := ctx.DeriveKey(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DH_PKCS_DERIVE, peer.Bytes())}, base, tmpl)
 	if err != nil {
 		return nil, fmt.Errorf("softhsm: CKM_DH_PKCS_DERIVE: %w", err)
 	}
 	defer ctx.DestroyObject(sh, h)
-	a, err := ctx.GetAttributeValue(sh, h, []*p11.Attribute{mkAttr(p11.CKA_VALUE, nil)})
+	v, err := objectValue(ctx, sh, h)
 	if err != nil {
 		return nil, err
 	}
-	return new(big.Int).SetBytes(a[0].Value), nil
+	return new(big.Int).SetBytes(v), nil
 }
 
 // exp computes peer^x mod p with the static KEA key (also g^x = Y).
@@ -340,13 +341,13 @@ func (c *FortezzaCard) genEphemeral(ctx *p11.Ctx, sh p11.SessionHandle) (p11.Obj
 	if err != nil {
 		return 0, nil, fmt.Errorf("softhsm: ephemeral KEA key generation: %w", err)
 	}
-	a, err := ctx.GetAttributeValue(sh, pubH, []*p11.Attribute{mkAttr(p11.CKA_VALUE, nil)})
+	y, err := objectValue(ctx, sh, pubH)
 	ctx.DestroyObject(sh, pubH)
 	if err != nil {
 		ctx.DestroyObject(sh, privH)
 		return 0, nil, err
 	}
-	r, err := kea.EncodeValue(new(big.Int).SetBytes(a[0].Value))
+	r, err := kea.EncodeValue(new(big.Int).SetBytes(y))
 	if err != nil {
 		ctx.DestroyObject(sh, privH)
 		return 0, nil, err

@@ -2,9 +2,7 @@ package softhsm
 
 import (
 	"context"
-	"crypto/dsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"math/big"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/tokenssl/tokenssl/kea"
 	"github.com/tokenssl/tokenssl/token/pkcs11"
-	"github.com/tokenssl/tokenssl/x509legacy"
 )
 
 // Fortezza cards on the card module (internal/fortezzacard, built by `make
@@ -46,71 +43,34 @@ func (t *Token) ModuleConfig(modulePath string) pkcs11.Config {
 // and ca's certificate, under the emulator's labels. It returns the DSS
 // certificate (the client's authentication certificate).
 func (t *Token) ProvisionFortezzaModuleCard(modulePath string, ca *FortezzaCA, opts FortezzaCardOptions) ([]byte, error) {
-	if ca == nil {
-		return nil, errors.New("softhsm: no CA")
-	}
-	params := opts.Params
-	if params == nil {
-		params = &kea.Params{P: ca.Key.P, Q: ca.Key.Q, G: ca.Key.G}
-	}
-	if opts.CommonName == "" {
-		opts.CommonName = t.Label
-	}
+	return t.provisionCard(ca, opts, func(params *kea.Params) (*big.Int, []byte, error) {
+		return t.generateModuleKEA(modulePath, params)
+	})
+}
+
+// generateModuleKEA generates the static KEA pair on the card through the
+// card module (CKM_KEA_KEY_PAIR_GEN) and names it by its Y.
+func (t *Token) generateModuleKEA(modulePath string, params *kea.Params) (*big.Int, []byte, error) {
 	b, err := pkcs11.Open(t.ModuleConfig(modulePath))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer b.Close()
 	var y *big.Int
 	var id []byte
 	err = b.WithSession(context.Background(), func(c *p11.Ctx, sh p11.SessionHandle) error {
 		tmpID := []byte("fortezza-pending")
-		attrs := func(class uint) []*p11.Attribute {
-			a := []*p11.Attribute{
-				mkAttr(p11.CKA_CLASS, class), mkAttr(p11.CKA_KEY_TYPE, p11.CKK_KEA), mkAttr(p11.CKA_TOKEN, true),
-				mkAttr(p11.CKA_LABEL, FortezzaKEALabel), mkAttr(p11.CKA_ID, tmpID),
-			}
-			if class == p11.CKO_PRIVATE_KEY {
-				return append(a, mkAttr(p11.CKA_PRIVATE, true), mkAttr(p11.CKA_SENSITIVE, true),
-					mkAttr(p11.CKA_EXTRACTABLE, false), mkAttr(p11.CKA_DERIVE, true))
-			}
-			return append(a, mkAttr(p11.CKA_PRIVATE, false), mkAttr(p11.CKA_PRIME, params.P.Bytes()),
-				mkAttr(p11.CKA_SUBPRIME, params.Q.Bytes()), mkAttr(p11.CKA_BASE, params.G.Bytes()))
-		}
-		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_KEA_KEY_PAIR_GEN, nil)},
-			attrs(p11.CKO_PUBLIC_KEY), attrs(p11.CKO_PRIVATE_KEY))
+		pubT := append(fzKeyAttrs(p11.CKK_KEA, p11.CKO_PUBLIC_KEY, tmpID), mkAttr(p11.CKA_PRIME, params.P.Bytes()),
+			mkAttr(p11.CKA_SUBPRIME, params.Q.Bytes()), mkAttr(p11.CKA_BASE, params.G.Bytes()))
+		privT := fzKeyAttrs(p11.CKK_KEA, p11.CKO_PRIVATE_KEY, tmpID)
+		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_KEA_KEY_PAIR_GEN, nil)}, pubT, privT)
 		if err != nil {
 			return fmt.Errorf("softhsm: KEA key generation on the card: %w", err)
 		}
 		y, id, err = fzNameKEAPair(c, sh, params, pubH, privH, "the card's KEA public value")
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	dss, err := t.GenerateDSA(FortezzaDSSLabel, nil, dsa.Parameters{P: params.P, Q: params.Q, G: params.G})
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509legacy.Template{Subject: pkix.Name{CommonName: opts.CommonName}, NotAfter: opts.NotAfter, KEAParams: opts.ParamsEncoding}
-	keaDER, err := x509legacy.CreateKEACertificate(nil, tmpl, params.DSAParameters(), y, ca.Cert, ca.Key)
-	if err != nil {
-		return nil, err
-	}
-	dssDER, err := x509legacy.CreateDSACertificate(nil, tmpl, dss.Public.(*dsa.PublicKey), ca.Cert, ca.Key)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range []struct {
-		label string
-		id    []byte
-		der   []byte
-	}{{FortezzaKEALabel, id, keaDER}, {FortezzaDSSLabel, dss.ID, dssDER}, {FortezzaCALabel, []byte("fortezza-ca"), ca.DER}} {
-		if err := t.ImportCertificate(c.label, c.id, c.der); err != nil {
-			return nil, err
-		}
-	}
-	return dssDER, nil
+	return y, id, err
 }
 
 // FortezzaModuleCard is a card opened through the card module.

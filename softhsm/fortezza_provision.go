@@ -3,7 +3,6 @@ package softhsm
 import (
 	"crypto/dsa"
 	"crypto/rand"
-	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
@@ -72,8 +71,30 @@ type FortezzaCardOptions struct {
 // the token in the same domain), their certificates issued by ca, and ca's
 // certificate (FortezzaCALabel).
 func (t *Token) ProvisionFortezzaCard(ca *FortezzaCA, opts FortezzaCardOptions) error {
+	_, err := t.provisionCard(ca, opts, func(params *kea.Params) (*big.Int, []byte, error) {
+		if opts.KEAKey == nil {
+			return t.generateKEA(params)
+		}
+		if !opts.KEAKey.Params.Equal(params) {
+			return nil, nil, errors.New("softhsm: the KEA key is not in the card's domain")
+		}
+		id, err := t.importKEA(opts.KEAKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		return opts.KEAKey.Y, id, nil
+	})
+	return err
+}
+
+// provisionCard makes a card on t in the domain of opts (default: ca's
+// group): the KEA pair by keaPair, which returns its Y and CKA_ID; the DSS
+// pair generated on the token; their certificates issued by ca (common
+// name opts.CommonName, default t.Label) and ca's certificate, under the
+// card layout's labels. It returns the DSS certificate.
+func (t *Token) provisionCard(ca *FortezzaCA, opts FortezzaCardOptions, keaPair func(params *kea.Params) (*big.Int, []byte, error)) ([]byte, error) {
 	if ca == nil {
-		return errors.New("softhsm: no CA")
+		return nil, errors.New("softhsm: no CA")
 	}
 	params := opts.Params
 	if params == nil {
@@ -82,65 +103,43 @@ func (t *Token) ProvisionFortezzaCard(ca *FortezzaCA, opts FortezzaCardOptions) 
 	if opts.CommonName == "" {
 		opts.CommonName = t.Label
 	}
-	var keaY *big.Int
-	var keaID []byte
-	if opts.KEAKey != nil {
-		if !opts.KEAKey.Params.Equal(params) {
-			return errors.New("softhsm: the KEA key is not in the card's domain")
-		}
-		ref, err := t.importKEA(opts.KEAKey)
-		if err != nil {
-			return err
-		}
-		keaY, keaID = opts.KEAKey.Y, ref
-	} else {
-		var err error
-		if keaY, keaID, err = t.generateKEA(params); err != nil {
-			return err
-		}
+	keaY, keaID, err := keaPair(params)
+	if err != nil {
+		return nil, err
 	}
 	dss, err := t.GenerateDSA(FortezzaDSSLabel, nil, dsa.Parameters{P: params.P, Q: params.Q, G: params.G})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tmpl := &x509legacy.Template{Subject: pkix.Name{CommonName: opts.CommonName}, NotAfter: opts.NotAfter, KEAParams: opts.ParamsEncoding}
 	keaDER, err := x509legacy.CreateKEACertificate(nil, tmpl, params.DSAParameters(), keaY, ca.Cert, ca.Key)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dssDER, err := x509legacy.CreateDSACertificate(nil, tmpl, dss.Public.(*dsa.PublicKey), ca.Cert, ca.Key)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := t.ImportCertificate(FortezzaKEALabel, keaID, keaDER); err != nil {
-		return err
+	for _, c := range []struct {
+		label string
+		id    []byte
+		der   []byte
+	}{{FortezzaKEALabel, keaID, keaDER}, {FortezzaDSSLabel, dss.ID, dssDER}, {FortezzaCALabel, []byte("fortezza-ca"), ca.DER}} {
+		if err := t.ImportCertificate(c.label, c.id, c.der); err != nil {
+			return nil, err
+		}
 	}
-	if err := t.ImportCertificate(FortezzaDSSLabel, dss.ID, dssDER); err != nil {
-		return err
-	}
-	return t.ImportCertificate(FortezzaCALabel, []byte("fortezza-ca"), ca.DER)
+	return dssDER, nil
 }
 
-// fzKeyAttrs are the attributes of the card's KEA key objects: token
-// objects; the private one sensitive, unextractable, for derivation only.
-func fzKeyAttrs(class uint, id []byte) []*p11.Attribute {
-	a := []*p11.Attribute{
-		mkAttr(p11.CKA_CLASS, class), mkAttr(p11.CKA_KEY_TYPE, p11.CKK_DH),
-		mkAttr(p11.CKA_TOKEN, true), mkAttr(p11.CKA_LABEL, FortezzaKEALabel), mkAttr(p11.CKA_ID, id),
-	}
+// fzKeyAttrs are the attributes of the card's KEA key objects of keyType
+// (CKK_DH on the emulator's tokens, CKK_KEA through the card module): a
+// key pair under FortezzaKEALabel, the private half for derivation only.
+func fzKeyAttrs(keyType, class uint, id []byte) []*p11.Attribute {
 	if class == p11.CKO_PRIVATE_KEY {
-		a = append(a, mkAttr(p11.CKA_PRIVATE, true), mkAttr(p11.CKA_SENSITIVE, true),
-			mkAttr(p11.CKA_EXTRACTABLE, false), mkAttr(p11.CKA_DERIVE, true))
-	} else {
-		a = append(a, mkAttr(p11.CKA_PRIVATE, false))
+		return append(privateAttrs(keyType, FortezzaKEALabel, id), mkAttr(p11.CKA_DERIVE, true))
 	}
-	return a
-}
-
-// fzKeyID is CKA_ID of the KEA key: SHA-1 of Y.
-func fzKeyID(y *big.Int) []byte {
-	h := sha1.Sum(y.Bytes())
-	return h[:]
+	return publicAttrs(keyType, FortezzaKEALabel, id)
 }
 
 // generateKEA generates the static KEA pair on the token as a CKK_DH pair
@@ -150,9 +149,9 @@ func (t *Token) generateKEA(params *kea.Params) (*big.Int, []byte, error) {
 	var id []byte
 	err := t.withSession(func(c *p11.Ctx, sh p11.SessionHandle) error {
 		tmpID := []byte("fortezza-pending")
-		pubT := append(fzKeyAttrs(p11.CKO_PUBLIC_KEY, tmpID),
+		pubT := append(fzKeyAttrs(p11.CKK_DH, p11.CKO_PUBLIC_KEY, tmpID),
 			mkAttr(p11.CKA_PRIME, params.P.Bytes()), mkAttr(p11.CKA_BASE, params.G.Bytes()))
-		privT := append(fzKeyAttrs(p11.CKO_PRIVATE_KEY, tmpID), mkAttr(p11.CKA_VALUE_BITS, kea.SubprimeBits))
+		privT := append(fzKeyAttrs(p11.CKK_DH, p11.CKO_PRIVATE_KEY, tmpID), mkAttr(p11.CKA_VALUE_BITS, kea.SubprimeBits))
 		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DH_PKCS_KEY_PAIR_GEN, nil)}, pubT, privT)
 		if err != nil {
 			return fmt.Errorf("softhsm: KEA key generation: %w", err)
@@ -163,25 +162,15 @@ func (t *Token) generateKEA(params *kea.Params) (*big.Int, []byte, error) {
 	return y, id, err
 }
 
-// importKEA stores a known KEA key pair.
+// importKEA stores a known KEA key pair; its CKA_ID is SHA-1 of Y.
 func (t *Token) importKEA(k *kea.PrivateKey) ([]byte, error) {
-	id := fzKeyID(k.Y)
+	id := keyID(nil, k.Y)
 	pg := func(a []*p11.Attribute) []*p11.Attribute {
 		return append(a, mkAttr(p11.CKA_PRIME, k.P.Bytes()), mkAttr(p11.CKA_BASE, k.G.Bytes()))
 	}
-	priv := append(pg(fzKeyAttrs(p11.CKO_PRIVATE_KEY, id)), mkAttr(p11.CKA_VALUE, k.X.Bytes()))
-	pub := append(pg(fzKeyAttrs(p11.CKO_PUBLIC_KEY, id)), mkAttr(p11.CKA_VALUE, k.Y.Bytes()))
-	return id, t.withSession(func(c *p11.Ctx, sh p11.SessionHandle) error {
-		h, err := c.CreateObject(sh, priv)
-		if err != nil {
-			return fmt.Errorf("softhsm: C_CreateObject: %w", err)
-		}
-		if _, err := c.CreateObject(sh, pub); err != nil {
-			c.DestroyObject(sh, h)
-			return fmt.Errorf("softhsm: C_CreateObject: %w", err)
-		}
-		return nil
-	})
+	priv := append(pg(fzKeyAttrs(p11.CKK_DH, p11.CKO_PRIVATE_KEY, id)), mkAttr(p11.CKA_VALUE, k.X.Bytes()))
+	pub := append(pg(fzKeyAttrs(p11.CKK_DH, p11.CKO_PUBLIC_KEY, id)), mkAttr(p11.CKA_VALUE, k.Y.Bytes()))
+	return id, t.create(priv, pub)
 }
 
 // OpenFortezzaCard opens a Backend on t and the card on it; Close on the
@@ -355,20 +344,15 @@ func closePair[C interface {
 func fzNameKEAPair(c *p11.Ctx, sh p11.SessionHandle, params *kea.Params, pubH, privH p11.ObjectHandle, what string) (*big.Int, []byte, error) {
 	var y *big.Int
 	var id []byte
-	a, err := c.GetAttributeValue(sh, pubH, []*p11.Attribute{mkAttr(p11.CKA_VALUE, nil)})
+	v, err := objectValue(c, sh, pubH)
 	if err == nil {
-		y = new(big.Int).SetBytes(a[0].Value)
+		y = new(big.Int).SetBytes(v)
 		if err = kea.CheckPublic(params, y); err != nil {
 			err = fmt.Errorf("softhsm: %s: %w", what, err)
 		}
 	}
 	if err == nil {
-		id = fzKeyID(y)
-		for _, h := range []p11.ObjectHandle{pubH, privH} {
-			if err = c.SetAttributeValue(sh, h, []*p11.Attribute{mkAttr(p11.CKA_ID, id)}); err != nil {
-				break
-			}
-		}
+		id, err = setID(c, sh, nil, y, pubH, privH)
 	}
 	if err != nil {
 		c.DestroyObject(sh, pubH)

@@ -38,11 +38,16 @@ func keyID(id []byte, public *big.Int) []byte {
 	return h[:]
 }
 
-// privateAttrs are what every private key gets: a token object that needs
-// login, never leaves the token in clear (CKA_SENSITIVE) and cannot be
-// wrapped out (CKA_EXTRACTABLE false).
+// privateAttrs are what every private key gets (see sensitiveAttrs).
 func privateAttrs(keyType uint, label string, id []byte) []*p11.Attribute {
-	return append(keyAttrs(p11.CKO_PRIVATE_KEY, keyType, true, label, id),
+	return sensitiveAttrs(p11.CKO_PRIVATE_KEY, keyType, label, id)
+}
+
+// sensitiveAttrs are what every private or secret key of class gets: a
+// token object that needs login, never leaves the token in clear
+// (CKA_SENSITIVE) and cannot be wrapped out (CKA_EXTRACTABLE false).
+func sensitiveAttrs(class, keyType uint, label string, id []byte) []*p11.Attribute {
+	return append(keyAttrs(class, keyType, true, label, id),
 		p11.NewAttribute(p11.CKA_SENSITIVE, true),
 		p11.NewAttribute(p11.CKA_EXTRACTABLE, false))
 }
@@ -51,12 +56,17 @@ func publicAttrs(keyType uint, label string, id []byte) []*p11.Attribute {
 	return keyAttrs(p11.CKO_PUBLIC_KEY, keyType, false, label, id)
 }
 
-// keyAttrs are what both halves of a key pair get: a token object of
-// class, named by label and id, that needs login if private.
+// keyAttrs are what both halves of a key pair get: the object attributes
+// (objectAttrs) and the key type.
 func keyAttrs(class, keyType uint, private bool, label string, id []byte) []*p11.Attribute {
+	return append(objectAttrs(class, private, label, id), p11.NewAttribute(p11.CKA_KEY_TYPE, keyType))
+}
+
+// objectAttrs are what every object stored here gets: a token object of
+// class, named by label and id, that needs login if private.
+func objectAttrs(class uint, private bool, label string, id []byte) []*p11.Attribute {
 	return []*p11.Attribute{
 		p11.NewAttribute(p11.CKA_CLASS, class),
-		p11.NewAttribute(p11.CKA_KEY_TYPE, keyType),
 		p11.NewAttribute(p11.CKA_TOKEN, true),
 		p11.NewAttribute(p11.CKA_PRIVATE, private),
 		p11.NewAttribute(p11.CKA_LABEL, label),
@@ -253,16 +263,10 @@ func (t *Token) ImportCertificate(label string, id []byte, der []byte) error {
 	if err != nil {
 		return err
 	}
-	return t.create([]*p11.Attribute{
-		mkAttr(p11.CKA_CLASS, p11.CKO_CERTIFICATE),
+	return t.create(append(objectAttrs(p11.CKO_CERTIFICATE, false, label, id),
 		mkAttr(p11.CKA_CERTIFICATE_TYPE, p11.CKC_X_509),
-		mkAttr(p11.CKA_TOKEN, true),
-		mkAttr(p11.CKA_PRIVATE, false),
-		mkAttr(p11.CKA_LABEL, label),
-		mkAttr(p11.CKA_ID, id),
 		mkAttr(p11.CKA_SUBJECT, cert.RawSubject),
 		mkAttr(p11.CKA_ISSUER, cert.RawIssuer),
 		mkAttr(p11.CKA_SERIAL_NUMBER, serial),
-		mkAttr(p11.CKA_VALUE, der),
-	})
+		mkAttr(p11.CKA_VALUE, der)))
 }

@@ -29,11 +29,7 @@ func TestFortezzaCardReachesModule(t *testing.T) {
 	if _, err := tok.ImportDH("kea", []byte{1}, &token.DHKey{Pub: token.DHPublicKey{DHParams: token.DHParams{P: params.P, G: params.G, Q: params.Q}, Y: x.Y}, X: x.X}); err != nil {
 		t.Fatal(err)
 	}
-	b, err := tok.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := open(t, tok, nil)
 
 	if ok, err := pkcs11.HasFortezzaMechanisms(b); err != nil || ok {
 		t.Fatalf("HasFortezzaMechanisms = %v, %v; SoftHSM has none", ok, err)
