@@ -10,11 +10,13 @@ import (
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 )
 
-// provisionCLICard runs `tokenssl token provision-fortezza`.
-func provisionCLICard(t *testing.T, store, label, pinFile, role, caDir string) {
+// provisionCLICard runs `tokenssl token provision-fortezza` with the PIN
+// given by pinFlags (any of the PIN sources every command takes) and env.
+func provisionCLICard(t *testing.T, env, pinFlags []string, store, label, role, caDir string) {
 	t.Helper()
-	cmd := cliCommand(t, nil, "token", "provision-fortezza", "-store", store, "-label", label, "-pin-file", pinFile,
-		"-role", role, "-cn", "localhost", "-ca-dir", caDir)
+	args := append([]string{"token", "provision-fortezza", "-store", store, "-label", label,
+		"-role", role, "-cn", "localhost", "-ca-dir", caDir}, pinFlags...)
+	cmd := cliCommand(t, env, args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("provision-fortezza %s: %v\n%s", label, err, out)
 	}
@@ -32,9 +34,12 @@ func TestCLIFortezzaVerifiesClientCards(t *testing.T) {
 	pin := filepath.Join(dir, "pin")
 	os.WriteFile(pin, []byte("fz-cli-pin-4417\n"), 0o600)
 	serverStore, clientStore, rogueCA := filepath.Join(dir, "srv"), filepath.Join(dir, "cli"), filepath.Join(dir, "rogue-ca")
-	provisionCLICard(t, serverStore, "srv", pin, "server", serverStore)
-	provisionCLICard(t, clientStore, "good", pin, "client", serverStore) // the server's CA
-	provisionCLICard(t, clientStore, "rogue", pin, "client", rogueCA)    // a CA the server does not know
+	// The three cards take their PIN three ways: provisioning reads PINs
+	// through the same sources as the server and the client.
+	provisionCLICard(t, nil, []string{"-pin-file", pin}, serverStore, "srv", "server", serverStore)
+	provisionCLICard(t, []string{"FZ_CLI_PIN=fz-cli-pin-4417"}, []string{"-pin-env", "FZ_CLI_PIN"},
+		clientStore, "good", "client", serverStore) // the server's CA
+	provisionCLICard(t, nil, []string{"-pin-source", "file:" + pin}, clientStore, "rogue", "client", rogueCA) // a CA the server does not know
 	caPEM := filepath.Join(serverStore, "fortezza-ca.pem")
 	const suite = "SSL_FORTEZZA_KEA_WITH_RC4_128_SHA"
 

@@ -2,7 +2,7 @@ package main
 
 // Fortezza on the command line:
 //
-//	tokenssl token provision-fortezza -store DIR -label L (-pin-file F | -pin P) -role server|client [-cn NAME] [-ca-dir DIR] [-generate-params]
+//	tokenssl token provision-fortezza -store DIR -label L (-pin-file F | -pin-env V | -pin-source S) -role server|client [-cn NAME] [-ca-dir DIR] [-generate-params]
 //	tokenssl server|client ... -fortezza-label L (-fortezza-pin-file F | -fortezza-pin P) [-fortezza-store DIR] [-fortezza-email]
 
 import (
@@ -35,25 +35,31 @@ func runProvisionFortezza(args []string) error {
 	fs := commandFlagSet("token provision-fortezza")
 	store := fs.String("store", "", "SoftHSM store directory (created if missing)")
 	label := fs.String("label", "", "token label (created if missing)")
-	pin := fs.String("pin", "", "user PIN (visible in ps: prefer -pin-file)")
-	pinFile := fs.String("pin-file", "", "read the user PIN from this file")
+	var pinSpec pkcs11.PINSpec
+	registerPIN(fs, &pinSpec, "")
 	soPIN := fs.String("so-pin", "", "SO PIN for a new token (random if empty)")
 	role := fs.String("role", "server", "server or client")
 	cn := fs.String("cn", "", "certificate common name (the server's host name)")
 	caDir := fs.String("ca-dir", "", "directory of the Fortezza CA (default: the store)")
 	genParams := fs.Bool("generate-params", false, "generate a fresh 1024/160 KEA group for a new CA instead of the built-in one")
 	fs.Parse(args)
-	if *pin != "" || *pinFile != "" {
-		src, err := pkcs11.PINSpec{Value: *pin, File: *pinFile}.Resolve()
+	if *store == "" || *label == "" {
+		return errors.New("provision-fortezza: -store and -label are required")
+	}
+	// The same PIN sources as every other command (one parser), and a
+	// prompt on a terminal when none is given.
+	var pinValue string
+	if spec := pinOrPrompt(pinSpec); spec != (pkcs11.PINSpec{}) {
+		src, err := spec.Resolve()
 		if err != nil {
 			return err
 		}
-		if *pin, err = src.PIN(*label); err != nil {
+		if pinValue, err = src.PIN(*label); err != nil {
 			return err
 		}
 	}
-	if *store == "" || *label == "" || *pin == "" {
-		return errors.New("provision-fortezza: -store, -label and -pin-file (or -pin) are required")
+	if pinValue == "" {
+		return errors.New("provision-fortezza: a user PIN is required: use -pin-file, -pin-env or -pin-source (or run on a terminal to be prompted)")
 	}
 	if *role != "server" && *role != "client" {
 		return errors.New("provision-fortezza: -role is server or client")
@@ -73,12 +79,12 @@ func runProvisionFortezza(args []string) error {
 		return err
 	}
 	defer env.Close()
-	tok, err := env.Token(*label, *pin)
+	tok, err := env.Token(*label, pinValue)
 	if err != nil {
 		if *soPIN == "" {
 			*soPIN = softhsm.RandomPIN(12)
 		}
-		if tok, err = env.InitToken(*label, *soPIN, *pin); err != nil {
+		if tok, err = env.InitToken(*label, *soPIN, pinValue); err != nil {
 			return err
 		}
 	}

@@ -59,7 +59,7 @@ func TestHelpPerCommand(t *testing.T) {
 			[]string{"-pkcs11-module", "-token-label", "-slot", "-pin-file"},
 			[]string{"-cert", "-key", "-key-label", "-key-id", "-pool-size"}},
 		{[]string{"token", "list", "-h"}, []string{"-pkcs11-module"}, []string{"-key"}},
-		{[]string{"token", "provision-fortezza", "-h"}, []string{"-store", "-label", "-role"}, nil},
+		{[]string{"token", "provision-fortezza", "-h"}, []string{"-store", "-label", "-role", "-pin-file", "-pin-env", "-pin-source"}, nil},
 		{[]string{"demo", "-h"}, nil, nil},
 		{[]string{"suites", "-h"}, nil, nil},
 		{[]string{"version", "-h"}, nil, nil},
