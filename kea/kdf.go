@@ -25,17 +25,7 @@ func DeriveTEK(w []byte) ([]byte, error) {
 	for i := range t {
 		t[i] = w[i] ^ kdfPad[i]
 	}
-	c, err := skipjack.NewFortezzaCipher(t[:])
+	tek, err := skipjack.Wrap10(t[:], w[10:20])
 	clear(t[:])
-	if err != nil {
-		return nil, err // unreachable: t has the right size
-	}
-	var u [skipjack.BlockSize]byte
-	c.Encrypt(u[:], w[10:18])
-	tek := make([]byte, TEKSize)
-	c.Encrypt(tek[:8], u[:])
-	tek[8] = w[18] ^ u[0]
-	tek[9] = w[19] ^ u[1]
-	clear(u[:])
-	return tek, nil
+	return tek, err // err is unreachable: both inputs have the right size
 }

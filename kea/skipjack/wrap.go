@@ -28,16 +28,34 @@ func WrapKey(kek, key []byte) ([]byte, error) {
 	if err := checkSizes(kek, "key to wrap", key, KeySize); err != nil {
 		return nil, err
 	}
-	c := newFortezza(kek)
 	w := make([]byte, WrappedKeySize)
-	var u [BlockSize]byte
-	c.Encrypt(u[:], key[:8])
-	c.Encrypt(w[:8], u[:])
-	w[8] = key[8] ^ u[0]
-	w[9] = key[9] ^ u[1]
+	wrap10(w[:KeySize], kek, key)
 	cs := checksum(key)
 	w[10], w[11] = cs[0], cs[1]
 	return w, nil
+}
+
+// Wrap10 is WrapKey without the checksum: the 10-byte W[0:10] alone. KEA
+// derives its token encryption key this way (docs/fortezza.md §2.4), so the
+// two share one implementation of the wrap.
+func Wrap10(kek, key []byte) ([]byte, error) {
+	if err := checkSizes(kek, "key to wrap", key, KeySize); err != nil {
+		return nil, err
+	}
+	w := make([]byte, KeySize)
+	wrap10(w, kek, key)
+	return w, nil
+}
+
+// wrap10 writes W[0:10] of key wrapped under kek to dst; sizes are checked.
+func wrap10(dst, kek, key []byte) {
+	c := newFortezza(kek)
+	var u [BlockSize]byte
+	c.Encrypt(u[:], key[:8])
+	c.Encrypt(dst[:8], u[:])
+	dst[8] = key[8] ^ u[0]
+	dst[9] = key[9] ^ u[1]
+	clear(u[:])
 }
 
 // UnwrapKey reverses WrapKey. It returns ErrChecksum (and no key) if the

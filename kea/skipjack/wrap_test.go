@@ -34,6 +34,9 @@ func TestWrapVectors(t *testing.T) {
 			if got := hex.EncodeToString(w); got != v.wrapped {
 				t.Errorf("WrapKey = %s, want %s", got, v.wrapped)
 			}
+			if w10, err := Wrap10(kek, key); err != nil || hex.EncodeToString(w10) != v.wrapped[:2*KeySize] {
+				t.Errorf("Wrap10 = %x, %v, want %s", w10, err, v.wrapped[:2*KeySize])
+			}
 			k, err := UnwrapKey(kek, unhex(t, v.wrapped))
 			if err != nil {
 				t.Fatal(err)
@@ -77,6 +80,9 @@ func TestWrapSizes(t *testing.T) {
 	for _, tc := range []struct{ kek, key int }{{9, 10}, {11, 10}, {10, 9}, {10, 12}, {0, 0}} {
 		if _, err := WrapKey(make([]byte, tc.kek), make([]byte, tc.key)); err == nil {
 			t.Errorf("WrapKey(kek[%d], key[%d]) succeeded", tc.kek, tc.key)
+		}
+		if _, err := Wrap10(make([]byte, tc.kek), make([]byte, tc.key)); err == nil {
+			t.Errorf("Wrap10(kek[%d], key[%d]) succeeded", tc.kek, tc.key)
 		}
 	}
 	for _, tc := range []struct{ kek, w int }{{9, 12}, {10, 10}, {10, 11}, {10, 13}, {0, 0}} {
