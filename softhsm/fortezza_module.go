@@ -59,15 +59,13 @@ func (t *Token) generateModuleKEA(modulePath string, params *kea.Params) (*big.I
 	var y *big.Int
 	var id []byte
 	err = b.WithSession(context.Background(), func(c *p11.Ctx, sh p11.SessionHandle) error {
-		tmpID := []byte("fortezza-pending")
-		pubT := append(fzKeyAttrs(p11.CKK_KEA, p11.CKO_PUBLIC_KEY, tmpID), mkAttr(p11.CKA_PRIME, params.P.Bytes()),
-			mkAttr(p11.CKA_SUBPRIME, params.Q.Bytes()), mkAttr(p11.CKA_BASE, params.G.Bytes()))
-		privT := fzKeyAttrs(p11.CKK_KEA, p11.CKO_PRIVATE_KEY, tmpID)
-		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_KEA_KEY_PAIR_GEN, nil)}, pubT, privT)
-		if err != nil {
-			return fmt.Errorf("softhsm: KEA key generation on the card: %w", err)
-		}
-		y, id, err = fzNameKEAPair(c, sh, params, pubH, privH, "the card's KEA public value")
+		var err error
+		y, id, err = generateKEAPair(c, sh, params, keaPairGen{
+			mechanism: p11.CKM_KEA_KEY_PAIR_GEN, keyType: p11.CKK_KEA,
+			public: []*p11.Attribute{mkAttr(p11.CKA_PRIME, params.P.Bytes()),
+				mkAttr(p11.CKA_SUBPRIME, params.Q.Bytes()), mkAttr(p11.CKA_BASE, params.G.Bytes())},
+			where: " on the card",
+		})
 		return err
 	})
 	return y, id, err

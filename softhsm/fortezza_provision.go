@@ -148,18 +148,37 @@ func (t *Token) generateKEA(params *kea.Params) (*big.Int, []byte, error) {
 	var y *big.Int
 	var id []byte
 	err := t.withSession(func(c *p11.Ctx, sh p11.SessionHandle) error {
-		tmpID := []byte("fortezza-pending")
-		pubT := append(fzKeyAttrs(p11.CKK_DH, p11.CKO_PUBLIC_KEY, tmpID),
-			mkAttr(p11.CKA_PRIME, params.P.Bytes()), mkAttr(p11.CKA_BASE, params.G.Bytes()))
-		privT := append(fzKeyAttrs(p11.CKK_DH, p11.CKO_PRIVATE_KEY, tmpID), mkAttr(p11.CKA_VALUE_BITS, kea.SubprimeBits))
-		pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(p11.CKM_DH_PKCS_KEY_PAIR_GEN, nil)}, pubT, privT)
-		if err != nil {
-			return fmt.Errorf("softhsm: KEA key generation: %w", err)
-		}
-		y, id, err = fzNameKEAPair(c, sh, params, pubH, privH, "generated KEA public value")
+		var err error
+		y, id, err = generateKEAPair(c, sh, params, keaPairGen{
+			mechanism: p11.CKM_DH_PKCS_KEY_PAIR_GEN, keyType: p11.CKK_DH,
+			public:  []*p11.Attribute{mkAttr(p11.CKA_PRIME, params.P.Bytes()), mkAttr(p11.CKA_BASE, params.G.Bytes())},
+			private: []*p11.Attribute{mkAttr(p11.CKA_VALUE_BITS, kea.SubprimeBits)},
+			where:   "",
+		})
 		return err
 	})
 	return y, id, err
+}
+
+// keaPairGen says how one token generates a KEA pair: SoftHSM as a DH pair
+// with a short private value, the card module with its own KEA mechanism.
+type keaPairGen struct {
+	mechanism, keyType uint
+	public, private    []*p11.Attribute // beyond fzKeyAttrs
+	where              string           // " on the card", for errors
+}
+
+// generateKEAPair generates a KEA pair under a placeholder CKA_ID and then
+// names it by its public value (fzNameKEAPair), returning Y and the ID.
+func generateKEAPair(c *p11.Ctx, sh p11.SessionHandle, params *kea.Params, g keaPairGen) (*big.Int, []byte, error) {
+	pendingID := []byte("fortezza-pending")
+	pubT := append(fzKeyAttrs(g.keyType, p11.CKO_PUBLIC_KEY, pendingID), g.public...)
+	privT := append(fzKeyAttrs(g.keyType, p11.CKO_PRIVATE_KEY, pendingID), g.private...)
+	pubH, privH, err := c.GenerateKeyPair(sh, []*p11.Mechanism{p11.NewMechanism(g.mechanism, nil)}, pubT, privT)
+	if err != nil {
+		return nil, nil, fmt.Errorf("softhsm: KEA key generation%s: %w", g.where, err)
+	}
+	return fzNameKEAPair(c, sh, params, pubH, privH, "the KEA public value generated"+g.where)
 }
 
 // importKEA stores a known KEA key pair; its CKA_ID is SHA-1 of Y.
