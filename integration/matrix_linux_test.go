@@ -61,15 +61,7 @@ var (
 )
 
 // matrixSuites are Appendix C's 27 non-Fortezza suites and every later one.
-func matrixSuites() []uint16 {
-	var ids []uint16
-	for _, s := range ssl.CipherSuites() {
-		if s.Implemented && !strings.Contains(s.Name, "FORTEZZA") {
-			ids = append(ids, s.ID)
-		}
-	}
-	return ids
-}
+func matrixSuites() []uint16 { return ssltest.CertificateSuites() }
 
 func sortedSuites(m map[uint16]bool) []uint16 {
 	var ids []uint16

@@ -8,7 +8,6 @@ import (
 	"log"
 	"net"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -109,11 +108,7 @@ func runDemo(args []string) error {
 
 // demoSuites is every implemented suite except FORTEZZA_KEA, which runs
 // between cards (runFortezzaDemo).
-func demoSuites() []uint16 {
-	return slices.DeleteFunc(ssl.ImplementedCipherSuites(), func(id uint16) bool {
-		return slices.Contains(ssltest.FortezzaSuites, id)
-	})
-}
+func demoSuites() []uint16 { return ssltest.CertificateSuites() }
 
 func demoExchange(addr string, config *ssl.Config, payload []byte, prefix string) error {
 	st, err := echoExchange(addr, config, payload)

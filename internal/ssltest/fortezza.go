@@ -2,6 +2,7 @@ package ssltest
 
 import (
 	"crypto/x509"
+	"slices"
 
 	"github.com/tokenssl/tokenssl/softhsm"
 	"github.com/tokenssl/tokenssl/ssl"
@@ -13,6 +14,14 @@ var FortezzaSuites = []uint16{
 	ssl.SSL_FORTEZZA_KEA_WITH_NULL_SHA,
 	ssl.SSL_FORTEZZA_KEA_WITH_FORTEZZA_CBC_SHA,
 	ssl.SSL_FORTEZZA_KEA_WITH_RC4_128_SHA,
+}
+
+// CertificateSuites are the implemented suites that run on ordinary
+// certificates and keys: all but the FORTEZZA_KEA suites, which need cards.
+func CertificateSuites() []uint16 {
+	return slices.DeleteFunc(ssl.ImplementedCipherSuites(), func(id uint16) bool {
+		return slices.Contains(FortezzaSuites, id)
+	})
 }
 
 // FortezzaCards is a server and a client card with their chains, from an
