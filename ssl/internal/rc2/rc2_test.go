@@ -208,6 +208,18 @@ func FuzzNewCipher(f *testing.F) {
 	})
 }
 
+// TestAgainstOpenSSL cross-checks random 16-byte keys and messages, ECB and
+// CBC, both directions, with the openssl binary. Its rc2 has 128 effective
+// key bits: the configuration of the RC2_CBC_40 suites (OpenSSL 3 has it
+// only in the legacy provider).
+func TestAgainstOpenSSL(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2268, 5))
+	rc2With128Bits := func(key []byte) (cipher.Block, error) { return NewCipher(key, 128) }
+	for i := 0; i < 6; i++ {
+		ciphertest.AgainstOpenSSL(t, rc2With128Bits, "rc2", 16, rng)
+	}
+}
+
 // BenchmarkBlock compares RC2 with crypto/des (single DES and 3DES, the
 // other 64-bit block ciphers of SSL 3.0) in the same run.
 func BenchmarkBlock(b *testing.B) {
