@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenssl/tokenssl/internal/recordproxy"
+	"github.com/tokenssl/tokenssl/internal/acceptloop"
 	"github.com/tokenssl/tokenssl/internal/ssltest"
 	"github.com/tokenssl/tokenssl/ssl"
 	"github.com/tokenssl/tokenssl/x509legacy"
@@ -262,7 +262,7 @@ func startHostileServer(t *testing.T, config *ssl.Config, report bool) *hostileS
 		t.Fatal(err)
 	}
 	s := &hostileServer{addr: ln.Addr().String(), ln: ln, errs: map[string]chan error{}}
-	s.wg = recordproxy.AcceptEach(ln, func(c net.Conn) {
+	s.wg = acceptloop.Each(ln, func(c net.Conn) {
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(40 * time.Second))
 		sc := c.(*ssl.Conn)
@@ -699,7 +699,7 @@ func TestLoadWithHostileClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	var served, failed atomic.Int64
-	serverWG := recordproxy.AcceptEach(ln, func(raw net.Conn) {
+	serverWG := acceptloop.Each(ln, func(raw net.Conn) {
 		c := ssl.Server(raw, config)
 		defer c.Close()
 		if err := c.Handshake(); err != nil {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/tokenssl/tokenssl/integration/interop"
-	"github.com/tokenssl/tokenssl/internal/recordproxy"
+	"github.com/tokenssl/tokenssl/internal/acceptloop"
 	"github.com/tokenssl/tokenssl/ssl"
 )
 
@@ -44,7 +44,7 @@ func startOurServer(t *testing.T, ns *interop.Namespace, config *ssl.Config, mod
 	}
 	t.Cleanup(func() { ln.Close() })
 	s := &ourServer{Addr: ln.Addr().String(), States: make(chan ssl.ConnectionState, 64), Errs: make(chan error, 64), Final: make(chan ssl.ConnectionState, 64)}
-	recordproxy.AcceptEach(ln, func(raw net.Conn) {
+	acceptloop.Each(ln, func(raw net.Conn) {
 		raw.SetDeadline(time.Now().Add(30 * time.Second))
 		c := ssl.Server(raw, config)
 		defer c.Close()

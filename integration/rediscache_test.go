@@ -18,7 +18,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/tokenssl/tokenssl/internal/recordproxy"
+	"github.com/tokenssl/tokenssl/internal/acceptloop"
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
 	"github.com/tokenssl/tokenssl/ssl"
 	"github.com/tokenssl/tokenssl/ssl/rediscache"
@@ -45,7 +45,7 @@ func newRoundRobin(t testing.TB, backends ...string) *roundRobin {
 	p := &roundRobin{ln: ln, backends: backends}
 	// The tests connect one at a time, so the order of the handlers is
 	// the order of the connections.
-	p.wg = recordproxy.AcceptEach(ln, func(c net.Conn) {
+	p.wg = acceptloop.Each(ln, func(c net.Conn) {
 		defer c.Close()
 		i := int(p.next.Add(1)-1) % len(backends)
 		p.mu.Lock()

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenssl/tokenssl/internal/recordproxy"
+	"github.com/tokenssl/tokenssl/internal/acceptloop"
 	"github.com/tokenssl/tokenssl/internal/ssltest"
 	"github.com/tokenssl/tokenssl/softhsm"
 	"github.com/tokenssl/tokenssl/softhsm/softhsmtest"
@@ -342,7 +342,7 @@ func serveSSL(t testing.TB, config *ssl.Config, handle func(net.Conn)) net.Liste
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	recordproxy.AcceptEach(ln, func(c net.Conn) { defer c.Close(); handle(c) })
+	acceptloop.Each(ln, func(c net.Conn) { defer c.Close(); handle(c) })
 	return ln
 }
 

@@ -11,7 +11,7 @@ import (
 	"net"
 	"testing"
 
-	"github.com/tokenssl/tokenssl/internal/recordproxy"
+	"github.com/tokenssl/tokenssl/internal/acceptloop"
 	"github.com/tokenssl/tokenssl/ssl/internal/ssl3mac"
 )
 
@@ -126,7 +126,7 @@ func benchListener(b *testing.B, serve func(net.Conn)) (addr string, stop func()
 	if err != nil {
 		b.Fatal(err)
 	}
-	recordproxy.AcceptEach(ln, serve)
+	acceptloop.Each(ln, serve)
 	return ln.Addr().String(), func() { ln.Close() }
 }
 

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenssl/tokenssl/internal/recordproxy"
+	"github.com/tokenssl/tokenssl/internal/acceptloop"
 )
 
 // paddedChain is a client certificate whose chain is padded to the
@@ -59,7 +59,7 @@ func sslServer(t testing.TB, config *Config) (string, <-chan error) {
 		t.Fatal(err)
 	}
 	results := make(chan error, 1024)
-	wg := recordproxy.AcceptEach(ln, func(c net.Conn) {
+	wg := acceptloop.Each(ln, func(c net.Conn) {
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(30 * time.Second))
 		err := c.(*Conn).Handshake()

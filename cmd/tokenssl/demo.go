@@ -9,9 +9,9 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/tokenssl/tokenssl/internal/acceptloop"
 	"github.com/tokenssl/tokenssl/internal/ssltest"
 	"github.com/tokenssl/tokenssl/softhsm"
 	"github.com/tokenssl/tokenssl/ssl"
@@ -147,26 +147,16 @@ func echoExchange(addr string, config *ssl.Config, payload []byte) (ssl.Connecti
 // client's lines carry the story. It returns when ln is closed and every
 // connection it accepted is done.
 func demoServe(ln net.Listener, logger *log.Logger) {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
+	acceptloop.Each(ln, func(c net.Conn) {
+		defer c.Close()
+		sc := c.(*ssl.Conn)
+		if err := sc.Handshake(); err != nil {
+			logger.Print(failureLine(err))
 			return
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.Close()
-			sc := c.(*ssl.Conn)
-			if err := sc.Handshake(); err != nil {
-				logger.Print(failureLine(err))
-				return
-			}
-			if st := sc.ConnectionState(); st.DidResume {
-				logger.Print(handshakeLine(st))
-			}
-			io.Copy(sc, sc)
-		}()
-	}
+		if st := sc.ConnectionState(); st.DidResume {
+			logger.Print(handshakeLine(st))
+		}
+		io.Copy(sc, sc)
+	}).Wait()
 }
