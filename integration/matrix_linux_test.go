@@ -112,12 +112,17 @@ func TestSuiteMatrix(t *testing.T) {
 	}
 	// cell runs one run of the matrix as the subtest sub and records its
 	// result for suite id with keys against peer: what run returns (the
-	// outcome, or why the peer cannot take part), or FAIL if run fails
-	// the test.
+	// outcome, or why the peer cannot take part), FAIL if run fails the
+	// test, or "skipped" if a helper it calls skips.
 	cell := func(sub string, id uint16, keys, peer string, run func(t *testing.T) string) {
 		t.Run(sub, func(t *testing.T) {
 			result := "FAIL"
-			defer func() { record(id, keys, peer, result) }()
+			defer func() {
+				if t.Skipped() {
+					result = "skipped"
+				}
+				record(id, keys, peer, result)
+			}()
 			if r := run(t); !t.Failed() {
 				result = r
 			}
