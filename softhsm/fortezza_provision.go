@@ -153,7 +153,6 @@ func (t *Token) generateKEA(params *kea.Params) (*big.Int, []byte, error) {
 			mechanism: p11.CKM_DH_PKCS_KEY_PAIR_GEN, keyType: p11.CKK_DH,
 			public:  []*p11.Attribute{mkAttr(p11.CKA_PRIME, params.P.Bytes()), mkAttr(p11.CKA_BASE, params.G.Bytes())},
 			private: []*p11.Attribute{mkAttr(p11.CKA_VALUE_BITS, kea.SubprimeBits)},
-			where:   "",
 		})
 		return err
 	})

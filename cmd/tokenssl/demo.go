@@ -57,7 +57,7 @@ func runDemo(args []string) error {
 	}
 	fmt.Printf("demo: SoftHSM token %q holds the server keys (RSA-2048, DSA-1024, DH x4), all CKA_SENSITIVE, not extractable\n", "tokenssl-demo")
 
-	suites := demoSuites()
+	suites := ssltest.CertificateSuites() // FORTEZZA_KEA runs between cards (runFortezzaDemo)
 	serverConfig := &ssl.Config{Certificates: pki.ServerCerts, CipherSuites: suites, HandshakeTimeout: 30 * time.Second}
 	ln, err := ssl.Listen("tcp", "127.0.0.1:0", serverConfig)
 	if err != nil {
@@ -105,10 +105,6 @@ func runDemo(args []string) error {
 	}
 	return nil
 }
-
-// demoSuites is every implemented suite except FORTEZZA_KEA, which runs
-// between cards (runFortezzaDemo).
-func demoSuites() []uint16 { return ssltest.CertificateSuites() }
 
 func demoExchange(addr string, config *ssl.Config, payload []byte, prefix string) error {
 	st, err := echoExchange(addr, config, payload)
