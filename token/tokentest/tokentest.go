@@ -131,12 +131,15 @@ func TestDecrypter(t *testing.T, d crypto.Decrypter) {
 	if got, err := d.Decrypt(rand.Reader, ct, nil); err != nil || !bytes.Equal(got, pre) {
 		t.Fatalf("decrypt: %x, %v", got, err)
 	}
+	// Every malformed ciphertext is built so that its decryption is not
+	// PKCS #1 block type 2: random bytes fail only with probability
+	// 1-2^-16, and ct[1:] decrypts correctly whenever ct starts with a zero
+	// byte (crypto/rsa accepts a short ciphertext as the integer it spells).
 	blockType1 := BlockType1(pub, pre)
-	garbage := make([]byte, pub.Size())
-	rand.Read(garbage)
-	garbage[0] = 0 // below n
+	garbage := NotBlockType2(t, pub, pub.Size())
+	short := NotBlockType2(t, pub, pub.Size()-1)
 	var first error
-	for name, bad := range map[string][]byte{"block type 1": blockType1, "short": ct[1:], "long": append(append([]byte{}, ct...), 0), "garbage": garbage} {
+	for name, bad := range map[string][]byte{"block type 1": blockType1, "short": short, "long": append(append([]byte{}, ct...), 0), "garbage": garbage} {
 		_, err := d.Decrypt(rand.Reader, bad, nil)
 		if err == nil {
 			t.Errorf("%s ciphertext: no error", name)
@@ -194,7 +197,30 @@ func BlockType1(pub *rsa.PublicKey, pre []byte) []byte {
 		em[i] = 0xff
 	}
 	copy(em[len(em)-len(pre):], pre)
-	return new(big.Int).Exp(new(big.Int).SetBytes(em), big.NewInt(int64(pub.E)), pub.N).FillBytes(make([]byte, pub.Size()))
+	return rawEncrypt(pub, em).FillBytes(make([]byte, pub.Size()))
+}
+
+// NotBlockType2 returns a size-byte ciphertext (size at most pub.Size())
+// whose raw decryption starts 00 03: random-looking, never PKCS #1
+// conformant. Sizes below pub.Size() are found by drawing until the value
+// fits, about 256 cheap public-key operations per missing byte.
+func NotBlockType2(t testing.TB, pub *rsa.PublicKey, size int) []byte {
+	t.Helper()
+	limit := new(big.Int).Lsh(big.NewInt(1), uint(8*size))
+	em := make([]byte, pub.Size())
+	for tries := 0; tries < 1<<16; tries++ {
+		rand.Read(em[2:])
+		em[0], em[1] = 0, 3
+		if c := rawEncrypt(pub, em); c.Cmp(limit) < 0 {
+			return c.FillBytes(make([]byte, size))
+		}
+	}
+	t.Fatalf("no %d-byte ciphertext found for a %d-byte modulus", size, pub.Size())
+	return nil
+}
+
+func rawEncrypt(pub *rsa.PublicKey, em []byte) *big.Int {
+	return new(big.Int).Exp(new(big.Int).SetBytes(em), big.NewInt(int64(pub.E)), pub.N)
 }
 
 // TestDHAgreer checks a token.DHAgreer: the public value is in range and in

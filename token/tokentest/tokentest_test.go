@@ -55,3 +55,32 @@ func softDH(t *testing.T, g *token.DHParams) *token.DHKey {
 	x.Add(x, big.NewInt(2))
 	return &token.DHKey{Pub: token.DHPublicKey{DHParams: *g, Y: new(big.Int).Exp(g.G, x, g.P)}, X: x}
 }
+
+// The kit's malformed ciphertexts: why "short" cannot be ct[1:] (crypto/rsa
+// decrypts it whenever ct starts with a zero byte, as CI once drew), and
+// that NotBlockType2 gives the asked size and is refused.
+func TestMalformedCiphertexts(t *testing.T) {
+	k, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pre, ct []byte
+	for tries := 0; len(ct) == 0 || ct[0] != 0; tries++ {
+		if tries == 1<<14 {
+			t.Fatal("no ciphertext with a leading zero byte drawn")
+		}
+		pre, ct = tokentest.PreMasterSecret(t, &k.PublicKey)
+	}
+	if got, err := k.Decrypt(rand.Reader, ct[1:], nil); err != nil || string(got) != string(pre) {
+		t.Fatalf("crypto/rsa on ct[1:] with ct[0] = 0: %x, %v; the kit's comment is stale", got, err)
+	}
+	for _, size := range []int{k.Size(), k.Size() - 1, k.Size() - 2} {
+		c := tokentest.NotBlockType2(t, &k.PublicKey, size)
+		if len(c) != size {
+			t.Errorf("NotBlockType2(%d): %d bytes", size, len(c))
+		}
+		if _, err := k.Decrypt(rand.Reader, c, nil); err == nil {
+			t.Errorf("NotBlockType2(%d) decrypted", size)
+		}
+	}
+}
