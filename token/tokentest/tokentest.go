@@ -200,12 +200,15 @@ func BlockType1(pub *rsa.PublicKey, pre []byte) []byte {
 	return rawEncrypt(pub, em).FillBytes(make([]byte, pub.Size()))
 }
 
-// NotBlockType2 returns a size-byte ciphertext (size at most pub.Size())
-// whose raw decryption starts 00 03: random-looking, never PKCS #1
-// conformant. Sizes below pub.Size() are found by drawing until the value
-// fits, about 256 cheap public-key operations per missing byte.
+// NotBlockType2 returns a ciphertext of size bytes, pub.Size() or one
+// less, whose raw decryption starts 00 03: random-looking, never PKCS #1
+// conformant. The shorter one is found by drawing until the value fits,
+// at most 256 cheap public-key operations on average.
 func NotBlockType2(t testing.TB, pub *rsa.PublicKey, size int) []byte {
 	t.Helper()
+	if size != pub.Size() && size != pub.Size()-1 {
+		t.Fatalf("NotBlockType2: size %d for a %d-byte modulus", size, pub.Size())
+	}
 	limit := new(big.Int).Lsh(big.NewInt(1), uint(8*size))
 	em := make([]byte, pub.Size())
 	for tries := 0; tries < 1<<16; tries++ {
