@@ -51,13 +51,13 @@ func cliCommand(t *testing.T, env []string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// startCLIServer runs `tokenssl server -listen ADDR args...` on a free
-// loopback address and waits for its "listening on" line; the end of the
-// test kills it.
+// startCLIServer runs `tokenssl server -listen 127.0.0.1:0 args...`, waits
+// for its "listening on" line and takes the address from it (a port picked
+// here and bound by the child later could be taken in between); the end of
+// the test kills it.
 func startCLIServer(t *testing.T, env []string, args ...string) *cliProc {
 	t.Helper()
-	addr := freeLoopback(t)
-	p := &cliProc{cmd: cliCommand(t, env, append([]string{"server", "-listen", addr}, args...)...), addr: addr,
+	p := &cliProc{cmd: cliCommand(t, env, append([]string{"server", "-listen", "127.0.0.1:0"}, args...)...),
 		stderr: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -78,7 +78,19 @@ func startCLIServer(t *testing.T, env []string, args ...string) *cliProc {
 			t.Fatalf("tokenssl did not start:\n%s", p.stderr)
 		}
 	}
+	p.addr = p.loggedAddr(t, "listening on ")
 	return p
+}
+
+// loggedAddr is the loopback address that follows prefix in the process's
+// stderr so far (a listener it bound to port 0).
+func (p *cliProc) loggedAddr(t *testing.T, prefix string) string {
+	t.Helper()
+	m := regexp.MustCompile(regexp.QuoteMeta(prefix) + `(127\.0\.0\.1:[0-9]+)`).FindStringSubmatch(p.stderr.String())
+	if m == nil {
+		t.Fatalf("no address after %q in tokenssl's log:\n%s", prefix, p.stderr)
+	}
+	return m[1]
 }
 
 // cliServer is startCLIServer for a test that needs only the address and

@@ -69,10 +69,10 @@ func opsClientConfig(t *testing.T, caFile string) *ssl.Config {
 // endpoint counts what happened. No line carries the PIN.
 func TestOpsWWWLogsAndMetrics(t *testing.T) {
 	tk := newOpsToken(t)
-	metricsAddr := freeLoopback(t)
 	p := startCLIServer(t, tk.env, append([]string{"-www", "-log-format", "json",
-		"-metrics-listen", metricsAddr, "-ciphers", "SSL_RSA_WITH_RC4_128_SHA"}, tk.flags...)...)
+		"-metrics-listen", "127.0.0.1:0", "-ciphers", "SSL_RSA_WITH_RC4_128_SHA"}, tk.flags...)...)
 	addr := p.addr
+	metricsAddr := p.loggedAddr(t, "metrics on http://") // logged before "listening on"
 
 	config := opsClientConfig(t, tk.caPEM)
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{

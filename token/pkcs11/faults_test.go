@@ -346,12 +346,24 @@ func TestTokenRemovedAndRestored(t *testing.T) {
 					}
 				}(g)
 			}
-			time.Sleep(100 * time.Millisecond)
+			// Each phase lasts until it has seen what it is there for, not
+			// a fixed time: on a loaded machine 100 ms may pass without an
+			// operation returning.
+			waitFor := func(what string, cond func() bool) {
+				t.Helper()
+				for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatalf("%s within 10s", what)
+					}
+				}
+			}
+			waitFor("no operation succeeded before the removal", func() bool { return okCount[0].Load() > 0 })
 			phase.Store(1)
 			if err := os.Rename(dir, aside); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(300 * time.Millisecond)
+			waitFor("no operation failed while the token was gone", func() bool { return errCount[1].Load() > 0 })
+			time.Sleep(100 * time.Millisecond) // and more of them
 			if err := os.Rename(aside, dir); err != nil {
 				t.Fatal(err)
 			}
